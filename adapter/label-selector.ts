@@ -1,0 +1,1086 @@
+// Label selectors as the HPA controller sends them in the `labelSelector` and
+// `metricLabelSelector` query parameters. The grammar, the validation and the
+// error texts follow k8s.io/apimachinery/pkg/labels (selector.go) and
+// k8s.io/apimachinery/pkg/api/validate/content (kube.go, dns.go, errors.go)
+// as of apimachinery v0.35/v0.36 (Kubernetes 1.35/1.36), so that a selector the
+// API server would reject is rejected here with the text a Kubernetes user
+// already knows, and one it accepts yields the same requirements in the same
+// order.
+
+import type { Requirement, SelectorOperator } from '../rules/requirements.js';
+
+export class LabelSelectorError extends Error {
+  override readonly name = 'LabelSelectorError';
+
+  // `position` is a UTF-16 offset into the selector text. Go reports no
+  // position, so the message alone is the apimachinery text; the offset is
+  // extra help for callers that want to point at the culprit.
+  constructor(
+    message: string,
+    readonly position?: number,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Validation (content.IsLabelKey, content.IsLabelValue)
+
+const LABEL_KEY_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+const LABEL_KEY_ERR_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_KEY_MAX_LENGTH = 63;
+const LABEL_KEY_RE = new RegExp(`^${LABEL_KEY_FMT}$`);
+
+const LABEL_VALUE_FMT = `(${LABEL_KEY_FMT})?`;
+const LABEL_VALUE_ERR_MSG =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_VALUE_MAX_LENGTH = 63;
+const LABEL_VALUE_RE = new RegExp(`^${LABEL_VALUE_FMT}$`);
+
+const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
+const DNS1123_SUBDOMAIN_ERR_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
+const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
+
+// Go measures these limits with len(), which counts UTF-8 bytes.
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      n += 1;
+    } else if (c < 0x800) {
+      n += 2;
+    } else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
+      n += 4;
+      i++;
+    } else {
+      n += 3;
+    }
+  }
+  return n;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+function maxLenError(length: number): string {
+  return `must be no more than ${length} bytes`;
+}
+
+function emptyError(): string {
+  return 'must be non-empty';
+}
+
+// The double space in "'MyName',  or" is Kubernetes' own output: every
+// example is followed by ", " and the separator adds " or ".
+function regexError(msg: string, re: string, ...examples: string[]): string {
+  if (examples.length === 0) {
+    return `${msg} (regex used for validation is '${re}')`;
+  }
+  let out = `${msg} (e.g. `;
+  examples.forEach((example, i) => {
+    if (i > 0) {
+      out += ' or ';
+    }
+    out += `'${example}', `;
+  });
+  return `${out}regex used for validation is '${re}')`;
+}
+
+function isDNS1123Subdomain(value: string): string[] {
+  const errs: string[] = [];
+  if (utf8Length(value) > DNS1123_SUBDOMAIN_MAX_LENGTH) {
+    errs.push(maxLenError(DNS1123_SUBDOMAIN_MAX_LENGTH));
+  }
+  if (!DNS1123_SUBDOMAIN_RE.test(value)) {
+    errs.push(regexError(DNS1123_SUBDOMAIN_ERR_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
+  }
+  return errs;
+}
+
+/**
+ * Kubernetes' qualified-name (label key) check: an optional DNS-1123
+ * subdomain prefix and '/', then a name of at most 63 bytes. Returns the
+ * error strings apimachinery would return; empty when the key is valid.
+ */
+export function isQualifiedName(key: string): string[] {
+  const errs: string[] = [];
+  const parts = key.split('/');
+  let name: string;
+  if (parts.length === 1) {
+    name = parts[0] ?? '';
+  } else if (parts.length === 2) {
+    const prefix = parts[0] ?? '';
+    name = parts[1] ?? '';
+    if (prefix.length === 0) {
+      errs.push(`prefix part ${emptyError()}`);
+    } else {
+      for (const msg of isDNS1123Subdomain(prefix)) {
+        errs.push(`prefix part ${msg}`);
+      }
+    }
+  } else {
+    // More than one '/': Kubernetes stops here with a single message.
+    errs.push(
+      `a valid label key ${regexError(LABEL_KEY_ERR_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}` +
+        " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+    );
+    return errs;
+  }
+  if (name.length === 0) {
+    errs.push(`name part ${emptyError()}`);
+  } else if (utf8Length(name) > LABEL_KEY_MAX_LENGTH) {
+    errs.push(`name part ${maxLenError(LABEL_KEY_MAX_LENGTH)}`);
+  }
+  if (!LABEL_KEY_RE.test(name)) {
+    errs.push(`name part ${regexError(LABEL_KEY_ERR_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}`);
+  }
+  return errs;
+}
+
+/** Kubernetes' label-value check: empty, or at most 63 bytes of the name alphabet. */
+export function isValidLabelValue(value: string): string[] {
+  const errs: string[] = [];
+  if (utf8Length(value) > LABEL_VALUE_MAX_LENGTH) {
+    errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH));
+  }
+  if (!LABEL_VALUE_RE.test(value)) {
+    errs.push(regexError(LABEL_VALUE_ERR_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
+  }
+  return errs;
+}
+
+// ---------------------------------------------------------------------------
+// Go value semantics the selector code leans on
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+// strconv.ParseInt(s, 10, 64): an optional sign, ASCII digits (no '_' since
+// the base is explicit), leading zeros allowed, int64 range.
+function parseGoInt64(s: string): bigint | undefined {
+  if (!/^[+-]?[0-9]+$/.test(s)) {
+    return undefined;
+  }
+  const v = BigInt(s);
+  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
+}
+
+// Go compares strings bytewise; UTF-8 byte order equals code point order,
+// which differs from JavaScript's UTF-16 order above U+FFFF.
+function compareGoStrings(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i) ?? 0;
+    const cb = b.codePointAt(j) ?? 0;
+    if (ca !== cb) {
+      return ca < cb ? -1 : 1;
+    }
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return a.length - i - (b.length - j);
+}
+
+function sortedUnique(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort(compareGoStrings);
+}
+
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+// fmt's %q (strconv.Quote), which field.Invalid uses for string values.
+function goQuote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; ) {
+    const cp = s.codePointAt(i) ?? 0;
+    i += cp > 0xffff ? 2 : 1;
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A lone surrogate reaches Go as three bytes of invalid UTF-8, each
+      // printed as \x.
+      for (const byte of [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]) {
+        out += `\\x${byte.toString(16)}`;
+      }
+      continue;
+    }
+    const ch = String.fromCodePoint(cp);
+    if (ch === '"' || ch === '\\') {
+      out += `\\${ch}`;
+    } else if (GO_PRINTABLE.test(ch)) {
+      out += ch;
+    } else if (cp === 0x07) {
+      out += '\\a';
+    } else if (cp === 0x08) {
+      out += '\\b';
+    } else if (cp === 0x0c) {
+      out += '\\f';
+    } else if (cp === 0x0a) {
+      out += '\\n';
+    } else if (cp === 0x0d) {
+      out += '\\r';
+    } else if (cp === 0x09) {
+      out += '\\t';
+    } else if (cp === 0x0b) {
+      out += '\\v';
+    } else if (cp < 0x20 || cp === 0x7f) {
+      out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    } else if (cp < 0x10000) {
+      out += `\\u${cp.toString(16).padStart(4, '0')}`;
+    } else {
+      out += `\\U${cp.toString(16).padStart(8, '0')}`;
+    }
+  }
+  return `${out}"`;
+}
+
+// encoding/json as field.Invalid prints a []string bad value: HTML-sensitive
+// characters and the JavaScript line separators are escaped.
+function goJSONStrings(values: readonly string[]): string {
+  return JSON.stringify(values).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// sort.Sort from Go 1.19 onwards (pattern-defeating quicksort). It is not
+// stable, and apimachinery sorts parsed requirements with it, so requirements
+// sharing a key come out in whatever order this exact algorithm leaves them:
+// in input order up to 12 requirements (insertion sort), permuted
+// deterministically beyond that.
+interface SortData {
+  less(i: number, j: number): boolean;
+  swap(i: number, j: number): void;
+}
+
+function bitsLen(n: number): number {
+  return n === 0 ? 0 : 32 - Math.clz32(n);
+}
+
+function goSort(n: number, data: SortData): void {
+  if (n <= 1) {
+    return;
+  }
+  pdqsort(data, 0, n, bitsLen(n));
+}
+
+const UNKNOWN_HINT = 0;
+const INCREASING_HINT = 1;
+const DECREASING_HINT = 2;
+
+function insertionSort(data: SortData, a: number, b: number): void {
+  for (let i = a + 1; i < b; i++) {
+    for (let j = i; j > a && data.less(j, j - 1); j--) {
+      data.swap(j, j - 1);
+    }
+  }
+}
+
+function siftDown(data: SortData, lo: number, hi: number, first: number): void {
+  let root = lo;
+  for (;;) {
+    let child = 2 * root + 1;
+    if (child >= hi) {
+      return;
+    }
+    if (child + 1 < hi && data.less(first + child, first + child + 1)) {
+      child++;
+    }
+    if (!data.less(first + root, first + child)) {
+      return;
+    }
+    data.swap(first + root, first + child);
+    root = child;
+  }
+}
+
+function heapSort(data: SortData, a: number, b: number): void {
+  const first = a;
+  const lo = 0;
+  const hi = b - a;
+  for (let i = Math.floor((hi - 1) / 2); i >= 0; i--) {
+    siftDown(data, i, hi, first);
+  }
+  for (let i = hi - 1; i >= 0; i--) {
+    data.swap(first, first + i);
+    siftDown(data, lo, i, first);
+  }
+}
+
+function pdqsort(data: SortData, a: number, b: number, limit: number): void {
+  const maxInsertion = 12;
+  let wasBalanced = true;
+  let wasPartitioned = true;
+  for (;;) {
+    const length = b - a;
+    if (length <= maxInsertion) {
+      insertionSort(data, a, b);
+      return;
+    }
+    if (limit === 0) {
+      heapSort(data, a, b);
+      return;
+    }
+    if (!wasBalanced) {
+      breakPatterns(data, a, b);
+      limit--;
+    }
+    let [pivot, hint] = choosePivot(data, a, b);
+    if (hint === DECREASING_HINT) {
+      reverseRange(data, a, b);
+      pivot = b - 1 - (pivot - a);
+      hint = INCREASING_HINT;
+    }
+    if (wasBalanced && wasPartitioned && hint === INCREASING_HINT) {
+      if (partialInsertionSort(data, a, b)) {
+        return;
+      }
+    }
+    if (a > 0 && !data.less(a - 1, pivot)) {
+      a = partitionEqual(data, a, b, pivot);
+      continue;
+    }
+    const [mid, alreadyPartitioned] = partition(data, a, b, pivot);
+    wasPartitioned = alreadyPartitioned;
+    const leftLen = mid - a;
+    const rightLen = b - mid;
+    const balanceThreshold = Math.floor(length / 8);
+    if (leftLen < rightLen) {
+      wasBalanced = leftLen >= balanceThreshold;
+      pdqsort(data, a, mid, limit);
+      a = mid + 1;
+    } else {
+      wasBalanced = rightLen >= balanceThreshold;
+      pdqsort(data, mid + 1, b, limit);
+      b = mid;
+    }
+  }
+}
+
+function partition(data: SortData, a: number, b: number, pivot: number): [number, boolean] {
+  data.swap(a, pivot);
+  let i = a + 1;
+  let j = b - 1;
+  while (i <= j && data.less(i, a)) {
+    i++;
+  }
+  while (i <= j && !data.less(j, a)) {
+    j--;
+  }
+  if (i > j) {
+    data.swap(j, a);
+    return [j, true];
+  }
+  data.swap(i, j);
+  i++;
+  j--;
+  for (;;) {
+    while (i <= j && data.less(i, a)) {
+      i++;
+    }
+    while (i <= j && !data.less(j, a)) {
+      j--;
+    }
+    if (i > j) {
+      break;
+    }
+    data.swap(i, j);
+    i++;
+    j--;
+  }
+  data.swap(j, a);
+  return [j, false];
+}
+
+function partitionEqual(data: SortData, a: number, b: number, pivot: number): number {
+  data.swap(a, pivot);
+  let i = a + 1;
+  let j = b - 1;
+  for (;;) {
+    while (i <= j && !data.less(a, i)) {
+      i++;
+    }
+    while (i <= j && data.less(a, j)) {
+      j--;
+    }
+    if (i > j) {
+      break;
+    }
+    data.swap(i, j);
+    i++;
+    j--;
+  }
+  return i;
+}
+
+function partialInsertionSort(data: SortData, a: number, b: number): boolean {
+  const maxSteps = 5;
+  const shortestShifting = 50;
+  let i = a + 1;
+  for (let step = 0; step < maxSteps; step++) {
+    while (i < b && !data.less(i, i - 1)) {
+      i++;
+    }
+    if (i === b) {
+      return true;
+    }
+    if (b - a < shortestShifting) {
+      return false;
+    }
+    data.swap(i, i - 1);
+    if (i - a >= 2) {
+      // Go stops at index 1, not at a + 1; kept so the permutation matches.
+      for (let j = i - 1; j >= 1; j--) {
+        if (!data.less(j, j - 1)) {
+          break;
+        }
+        data.swap(j, j - 1);
+      }
+    }
+    if (b - i >= 2) {
+      for (let j = i + 1; j < b; j++) {
+        if (!data.less(j, j - 1)) {
+          break;
+        }
+        data.swap(j, j - 1);
+      }
+    }
+  }
+  return false;
+}
+
+const UINT64_MASK = 2n ** 64n - 1n;
+
+// The xorshift64 shifts (13, 7, 17) are those of Go 1.24 and later; earlier
+// releases used (13, 17, 5). Only the order of requirements sharing a key in
+// selectors of more than 12 requirements whose partitions turn unbalanced can
+// tell them apart.
+function breakPatterns(data: SortData, a: number, b: number): void {
+  const length = b - a;
+  if (length < 8) {
+    return;
+  }
+  let random = BigInt(length);
+  const mask = BigInt((1 << bitsLen(length)) - 1);
+  const first = a + Math.floor(length / 4) * 2 - 1;
+  for (let idx = first; idx <= first + 2; idx++) {
+    random ^= (random << 13n) & UINT64_MASK;
+    random ^= random >> 7n;
+    random ^= (random << 17n) & UINT64_MASK;
+    let other = Number(random & mask);
+    if (other >= length) {
+      other -= length;
+    }
+    data.swap(idx, a + other);
+  }
+}
+
+function choosePivot(data: SortData, a: number, b: number): [number, number] {
+  const shortestNinther = 50;
+  const maxSwaps = 4 * 3;
+  const l = b - a;
+  const swaps = { n: 0 };
+  let i = a + Math.floor(l / 4) * 1;
+  let j = a + Math.floor(l / 4) * 2;
+  let k = a + Math.floor(l / 4) * 3;
+  if (l >= 8) {
+    if (l >= shortestNinther) {
+      i = median(data, i - 1, i, i + 1, swaps);
+      j = median(data, j - 1, j, j + 1, swaps);
+      k = median(data, k - 1, k, k + 1, swaps);
+    }
+    j = median(data, i, j, k, swaps);
+  }
+  if (swaps.n === 0) {
+    return [j, INCREASING_HINT];
+  }
+  if (swaps.n === maxSwaps) {
+    return [j, DECREASING_HINT];
+  }
+  return [j, UNKNOWN_HINT];
+}
+
+function order2(data: SortData, a: number, b: number, swaps: { n: number }): [number, number] {
+  if (data.less(b, a)) {
+    swaps.n++;
+    return [b, a];
+  }
+  return [a, b];
+}
+
+function median(data: SortData, a: number, b: number, c: number, swaps: { n: number }): number {
+  [a, b] = order2(data, a, b, swaps);
+  [b, c] = order2(data, b, c, swaps);
+  [a, b] = order2(data, a, b, swaps);
+  return b;
+}
+
+function reverseRange(data: SortData, a: number, b: number): void {
+  let i = a;
+  let j = b - 1;
+  while (i < j) {
+    data.swap(i, j);
+    i++;
+    j--;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Requirement construction (labels.NewRequirement)
+
+interface FieldError {
+  readonly field: string;
+  readonly badValue: string | readonly string[];
+  readonly detail: string;
+}
+
+function fieldErrorText(e: FieldError): string {
+  const bad = typeof e.badValue === 'string' ? goQuote(e.badValue) : goJSONStrings(e.badValue);
+  return `${e.field}: Invalid value: ${bad}: ${e.detail}`;
+}
+
+// ErrorList.ToAggregate().Error(): duplicates dropped, a lone error printed
+// bare, several wrapped in brackets.
+function aggregateText(errs: readonly FieldError[]): string | undefined {
+  const msgs = [...new Set(errs.map(fieldErrorText))];
+  if (msgs.length === 0) {
+    return undefined;
+  }
+  return msgs.length === 1 ? msgs[0] : `[${msgs.join(', ')}]`;
+}
+
+// The parser always calls this with a path of nil, which Go prints as "<nil>"
+// for the key and drops from children such as "values[0]".
+function newRequirement(
+  key: string,
+  operator: SelectorOperator,
+  values: readonly string[],
+  position: number,
+): Requirement {
+  const errs: FieldError[] = [];
+  const keyErrs = isQualifiedName(key);
+  if (keyErrs.length > 0) {
+    errs.push({ field: 'key', badValue: key, detail: keyErrs.join('; ') });
+  }
+  switch (operator) {
+    case 'in':
+    case 'notin':
+      if (values.length === 0) {
+        errs.push({ field: 'values', badValue: values, detail: "for 'in', 'notin' operators, values set can't be empty" });
+      }
+      break;
+    case '=':
+    case '==':
+    case '!=':
+      if (values.length !== 1) {
+        errs.push({ field: 'values', badValue: values, detail: 'exact-match compatibility requires one single value' });
+      }
+      break;
+    case 'exists':
+    case '!':
+      if (values.length !== 0) {
+        errs.push({ field: 'values', badValue: values, detail: 'values set must be empty for exists and does not exist' });
+      }
+      break;
+    case 'gt':
+    case 'lt':
+      if (values.length !== 1) {
+        errs.push({ field: 'values', badValue: values, detail: "for 'Gt', 'Lt' operators, exactly one value is required" });
+      }
+      values.forEach((v, i) => {
+        if (parseGoInt64(v) === undefined) {
+          errs.push({ field: `values[${i}]`, badValue: v, detail: "for 'Gt', 'Lt' operators, the value must be an integer" });
+        }
+      });
+      break;
+  }
+  values.forEach((v, i) => {
+    const valueErrs = isValidLabelValue(v);
+    if (valueErrs.length > 0) {
+      errs.push({ field: `values[${i}][${key}]`, badValue: v, detail: valueErrs.join('; ') });
+    }
+  });
+  const text = aggregateText(errs);
+  if (text !== undefined) {
+    throw new LabelSelectorError(text, position);
+  }
+  return { key, operator, values: [...values] };
+}
+
+// ---------------------------------------------------------------------------
+// Lexer
+
+type Token =
+  | 'error'
+  | 'end of string'
+  | ')'
+  | ','
+  | '!'
+  | '=='
+  | '='
+  | '>'
+  | 'identifier'
+  | 'in'
+  | '<'
+  | '!='
+  | 'notin'
+  | '(';
+
+const STRING_TO_TOKEN: ReadonlyMap<string, Token> = new Map<string, Token>([
+  [')', ')'],
+  [',', ','],
+  ['!', '!'],
+  ['==', '=='],
+  ['=', '='],
+  ['>', '>'],
+  ['in', 'in'],
+  ['<', '<'],
+  ['!=', '!='],
+  ['notin', 'notin'],
+  ['(', '('],
+]);
+
+interface ScannedItem {
+  readonly tok: Token;
+  readonly literal: string;
+  readonly position: number;
+}
+
+// Go's lexer reads bytes and treats a 0 byte as the end of input, wherever
+// it sits; the text after an embedded NUL is therefore not always ignored
+// (see `read`).
+const NUL = '\u0000';
+
+function isWhitespace(ch: string): boolean {
+  return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+}
+
+function isSpecialSymbol(ch: string): boolean {
+  switch (ch) {
+    case '=':
+    case '!':
+    case '(':
+    case ')':
+    case ',':
+    case '>':
+    case '<':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Working on UTF-16 units instead of bytes changes nothing: every byte of a
+// multi-byte UTF-8 sequence is >= 0x80 and so never special, blank or 0.
+class Lexer {
+  private pos = 0;
+
+  constructor(private readonly s: string) {}
+
+  // Like Go, an embedded NUL is consumed even though it reads as the end.
+  private read(): string {
+    if (this.pos < this.s.length) {
+      const ch = this.s.charAt(this.pos);
+      this.pos++;
+      return ch;
+    }
+    return NUL;
+  }
+
+  private unread(): void {
+    this.pos--;
+  }
+
+  lex(): ScannedItem {
+    let start = this.pos;
+    let ch = this.read();
+    while (isWhitespace(ch)) {
+      start = this.pos;
+      ch = this.read();
+    }
+    if (ch === NUL) {
+      return { tok: 'end of string', literal: '', position: start };
+    }
+    this.unread();
+    return isSpecialSymbol(ch) ? this.scanSpecialSymbol() : this.scanIdOrKeyword();
+  }
+
+  private scanIdOrKeyword(): ScannedItem {
+    const position = this.pos;
+    let buffer = '';
+    for (;;) {
+      const ch = this.read();
+      if (ch === NUL) {
+        break;
+      }
+      if (isSpecialSymbol(ch) || isWhitespace(ch)) {
+        this.unread();
+        break;
+      }
+      buffer += ch;
+    }
+    return { tok: STRING_TO_TOKEN.get(buffer) ?? 'identifier', literal: buffer, position };
+  }
+
+  // Longest match over the operator spellings: "!=" wins over "!", "=="
+  // over "=", and a third symbol is left for the next token.
+  private scanSpecialSymbol(): ScannedItem {
+    const position = this.pos;
+    let buffer = '';
+    let last: { tok: Token; literal: string } | undefined;
+    for (;;) {
+      const ch = this.read();
+      if (ch === NUL) {
+        break;
+      }
+      if (!isSpecialSymbol(ch)) {
+        this.unread();
+        break;
+      }
+      buffer += ch;
+      const tok = STRING_TO_TOKEN.get(buffer);
+      if (tok !== undefined) {
+        last = { tok, literal: buffer };
+      } else if (last !== undefined) {
+        this.unread();
+        break;
+      }
+    }
+    if (last === undefined) {
+      return { tok: 'error', literal: `error expected: keyword found '${buffer}'`, position };
+    }
+    return { ...last, position };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Parser
+
+// In the Values context the keywords `in` and `notin` are plain identifiers,
+// so `in in (in, notin)` and `x=notin` parse.
+type ParserContext = 'keyAndOperator' | 'values';
+
+const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';
+
+class Parser {
+  private readonly items: ScannedItem[] = [];
+  private position = 0;
+
+  constructor(text: string) {
+    const lexer = new Lexer(text);
+    for (;;) {
+      const item = lexer.lex();
+      this.items.push(item);
+      if (item.tok === 'end of string') {
+        break;
+      }
+    }
+  }
+
+  private at(index: number, context: ParserContext): ScannedItem {
+    // Go never reads past the end-of-string item; clamp rather than trust it.
+    const item = this.items[Math.min(index, this.items.length - 1)] as ScannedItem;
+    if (context === 'values' && (item.tok === 'in' || item.tok === 'notin')) {
+      return { ...item, tok: 'identifier' };
+    }
+    return item;
+  }
+
+  private lookahead(context: ParserContext): ScannedItem {
+    return this.at(this.position, context);
+  }
+
+  private consume(context: ParserContext): ScannedItem {
+    this.position++;
+    return this.at(this.position - 1, context);
+  }
+
+  parse(): Requirement[] {
+    const requirements: Requirement[] = [];
+    for (;;) {
+      const next = this.lookahead('values');
+      switch (next.tok) {
+        case 'identifier':
+        case '!': {
+          try {
+            requirements.push(this.parseRequirement());
+          } catch (err) {
+            if (err instanceof LabelSelectorError) {
+              throw new LabelSelectorError(`unable to parse requirement: ${err.message}`, err.position);
+            }
+            throw err;
+          }
+          const after = this.consume('values');
+          switch (after.tok) {
+            case 'end of string':
+              return requirements;
+            case ',': {
+              const following = this.lookahead('values');
+              if (following.tok !== 'identifier' && following.tok !== '!') {
+                throw new LabelSelectorError(
+                  `found '${following.literal}', expected: identifier after ','`,
+                  following.position,
+                );
+              }
+              break;
+            }
+            default:
+              throw new LabelSelectorError(
+                `found '${after.literal}', expected: ',' or 'end of string'`,
+                after.position,
+              );
+          }
+          break;
+        }
+        case 'end of string':
+          return requirements;
+        default:
+          throw new LabelSelectorError(
+            `found '${next.literal}', expected: !, identifier, or 'end of string'`,
+            next.position,
+          );
+      }
+    }
+  }
+
+  private parseRequirement(): Requirement {
+    const start = this.lookahead('values').position;
+    const { key, operator: inferred } = this.parseKeyAndInferOperator();
+    if (inferred !== undefined) {
+      return newRequirement(key, inferred, [], start);
+    }
+    const operator = this.parseOperator();
+    const values = operator === 'in' || operator === 'notin' ? this.parseValues() : this.parseExactValue();
+    return newRequirement(key, operator, sortedUnique(values), start);
+  }
+
+  // A key followed by ',' or the end means "exists"; after '!' it stays
+  // "does not exist" whatever follows, so `!x=a` fails later, at the '='.
+  private parseKeyAndInferOperator(): { key: string; operator: 'exists' | '!' | undefined } {
+    let operator: 'exists' | '!' | undefined;
+    let item = this.consume('values');
+    if (item.tok === '!') {
+      operator = '!';
+      item = this.consume('values');
+    }
+    if (item.tok !== 'identifier') {
+      throw new LabelSelectorError(`found '${item.literal}', expected: identifier`, item.position);
+    }
+    const keyErrs = isQualifiedName(item.literal);
+    if (keyErrs.length > 0) {
+      throw new LabelSelectorError(
+        `<nil>: Invalid value: ${goQuote(item.literal)}: ${keyErrs.join('; ')}`,
+        item.position,
+      );
+    }
+    const next = this.lookahead('values').tok;
+    if ((next === 'end of string' || next === ',') && operator !== '!') {
+      operator = 'exists';
+    }
+    return { key: item.literal, operator };
+  }
+
+  private parseOperator(): SelectorOperator {
+    const item = this.consume('keyAndOperator');
+    switch (item.tok) {
+      case 'in':
+        return 'in';
+      case '=':
+        return '=';
+      case '==':
+        return '==';
+      case '>':
+        return 'gt';
+      case '<':
+        return 'lt';
+      case 'notin':
+        return 'notin';
+      case '!=':
+        return '!=';
+      default:
+        throw new LabelSelectorError(`found '${item.literal}', expected: ${BINARY_OPERATORS}`, item.position);
+    }
+  }
+
+  // `()` is the set holding the empty string, not an empty set.
+  private parseValues(): Set<string> {
+    const open = this.consume('values');
+    if (open.tok !== '(') {
+      // No comma after the literal: that is how apimachinery words it.
+      throw new LabelSelectorError(`found '${open.literal}' expected: '('`, open.position);
+    }
+    const first = this.lookahead('values');
+    switch (first.tok) {
+      case 'identifier':
+      case ',': {
+        const values = this.parseIdentifiersList();
+        if (this.consume('values').tok !== ')') {
+          // Go quotes the first token inside the parentheses here.
+          throw new LabelSelectorError(`found '${first.literal}', expected: ')'`, first.position);
+        }
+        return values;
+      }
+      case ')':
+        this.consume('values');
+        return new Set(['']);
+      default:
+        throw new LabelSelectorError(`found '${first.literal}', expected: ',', ')' or identifier`, first.position);
+    }
+  }
+
+  // A comma next to another comma or a parenthesis stands for an empty value.
+  private parseIdentifiersList(): Set<string> {
+    const values = new Set<string>();
+    for (;;) {
+      const item = this.consume('values');
+      switch (item.tok) {
+        case 'identifier': {
+          values.add(item.literal);
+          const next = this.lookahead('values');
+          switch (next.tok) {
+            case ',':
+              continue;
+            case ')':
+              return values;
+            default:
+              throw new LabelSelectorError(`found '${next.literal}', expected: ',' or ')'`, next.position);
+          }
+        }
+        case ',': {
+          if (values.size === 0) {
+            values.add('');
+          }
+          const next = this.lookahead('values').tok;
+          if (next === ')') {
+            values.add('');
+            return values;
+          }
+          if (next === ',') {
+            values.add('');
+          }
+          break;
+        }
+        default:
+          throw new LabelSelectorError(`found '${item.literal}', expected: ',', or identifier`, item.position);
+      }
+    }
+  }
+
+  // `x=` and `x=,y` compare against the empty value.
+  private parseExactValue(): Set<string> {
+    const next = this.lookahead('values').tok;
+    if (next === 'end of string' || next === ',') {
+      return new Set(['']);
+    }
+    const item = this.consume('values');
+    if (item.tok === 'identifier') {
+      return new Set([item.literal]);
+    }
+    throw new LabelSelectorError(`found '${item.literal}', expected: identifier`, item.position);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Public API
+
+/**
+ * Parses a label selector with the grammar of apimachinery's labels.Parse.
+ * The requirements come back sorted by key (Go's unstable sort.Sort, so equal
+ * keys keep their input order only up to 12 requirements) with each value
+ * list de-duplicated and sorted. "" yields [] and matches everything.
+ */
+export function parseLabelSelector(text: string): Requirement[] {
+  const requirements = new Parser(text).parse();
+  goSort(requirements.length, {
+    less: (i, j) => compareGoStrings((requirements[i] as Requirement).key, (requirements[j] as Requirement).key) < 0,
+    swap: (i, j) => {
+      const tmp = requirements[i] as Requirement;
+      requirements[i] = requirements[j] as Requirement;
+      requirements[j] = tmp;
+    },
+  });
+  return requirements;
+}
+
+function operatorText(operator: SelectorOperator): string {
+  switch (operator) {
+    case '=':
+      return '=';
+    case '==':
+      return '==';
+    case '!=':
+      return '!=';
+    case 'in':
+      return ' in ';
+    case 'notin':
+      return ' notin ';
+    case 'gt':
+      return '>';
+    case 'lt':
+      return '<';
+    default:
+      return '';
+  }
+}
+
+function requirementText(r: Requirement): string {
+  if (r.operator === 'exists') {
+    return r.key;
+  }
+  if (r.operator === '!') {
+    return `!${r.key}`;
+  }
+  const values = r.values.length === 1 ? (r.values[0] ?? '') : sortedCopy(r.values).join(',');
+  const set = r.operator === 'in' || r.operator === 'notin';
+  return `${r.key}${operatorText(r.operator)}${set ? `(${values})` : values}`;
+}
+
+function sortedCopy(values: readonly string[]): string[] {
+  return [...values].sort(compareGoStrings);
+}
+
+/**
+ * Selector.String(): requirements joined by ',' in the order given (not
+ * re-sorted), values of a multi-value requirement printed sorted.
+ */
+export function formatLabelSelector(reqs: readonly Requirement[]): string {
+  return reqs.map(requirementText).join(',');
+}
+
+function requirementMatches(r: Requirement, labels: Readonly<Record<string, string>>): boolean {
+  const present = Object.hasOwn(labels, r.key);
+  const value = present ? labels[r.key] : undefined;
+  switch (r.operator) {
+    case 'in':
+    case '=':
+    case '==':
+      return value !== undefined && r.values.includes(value);
+    case 'notin':
+    case '!=':
+      return value === undefined || !r.values.includes(value);
+    case 'exists':
+      return present;
+    case '!':
+      return !present;
+    case 'gt':
+    case 'lt': {
+      if (value === undefined || r.values.length !== 1) {
+        return false;
+      }
+      const actual = parseGoInt64(value);
+      const bound = parseGoInt64(r.values[0] ?? '');
+      if (actual === undefined || bound === undefined) {
+        return false;
+      }
+      return r.operator === 'gt' ? actual > bound : actual < bound;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Selector.Matches: every requirement must hold for the label set. */
+export function matchesLabels(reqs: readonly Requirement[], labels: Readonly<Record<string, string>>): boolean {
+  return reqs.every((r) => requirementMatches(r, labels));
+}

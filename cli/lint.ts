@@ -1,0 +1,90 @@
+// `hpa-bridge lint PATH…`: the rule check platform teams run in CI before a
+// change reaches a cluster. Exit codes: 0 clean or warnings only, 1 errors,
+// 2 usage.
+import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
+import { formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
+import { loadRuleSet } from '../rules/load.js';
+import { QueryBuildError } from '../rules/query.js';
+import { parseArgs, UsageError, type Output } from './args.js';
+
+export const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
+
+Checks rule files (files or directories of *.yaml) and prints
+  file:line:col: error|warning: path: message
+Exit status: 0 when clean or only warnings, 1 on errors, 2 on usage errors.
+
+  --format json      machine-readable output
+  --print-queries    show the PromQL each rule sends for an example request:
+                     a pods wildcard with two pods in namespace "${EXAMPLE_NAMESPACE}",
+                     and an external request with selector a=b
+`;
+
+interface ExampleQuery {
+  readonly rule: string;
+  readonly file: string;
+  readonly line: number;
+  readonly request: string;
+  readonly query?: string;
+  readonly error?: string;
+}
+
+export async function runLint(argv: readonly string[], out: Output): Promise<number> {
+  const args = parseArgs(argv, { format: 'string', 'print-queries': 'boolean', help: 'boolean' });
+  if (args.flags.help) {
+    out.stdout(LINT_USAGE);
+    return 0;
+  }
+  const format = (args.flags.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not ${JSON.stringify(format)}`);
+  if (args.positional.length === 0) throw new UsageError('lint needs at least one rule file or directory');
+
+  const result = await loadRuleSet(args.positional);
+  const diagnostics = [...result.errors, ...result.warnings].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
+  );
+  const queries = args.flags['print-queries']
+    ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor)
+    : undefined;
+
+  if (format === 'json') {
+    out.stdout(
+      `${JSON.stringify(
+        {
+          files: result.files,
+          errors: result.errors.map(toJson),
+          warnings: result.warnings.map(toJson),
+          ...(queries ? { queries } : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    for (const d of diagnostics) out.stdout(`${formatDiagnostic(d)}\n`);
+    if (queries) {
+      for (const q of queries) {
+        out.stdout(`\n${q.file}:${q.line}: ${q.rule}: ${q.request}\n`);
+        out.stdout(q.query !== undefined ? `  ${q.query.trim().replace(/\n/g, '\n  ')}\n` : `  (no query: ${q.error})\n`);
+      }
+    }
+    const e = result.errors.length;
+    const w = result.warnings.length;
+    out.stderr(`${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}\n`);
+  }
+  return result.errors.length > 0 ? 1 : 0;
+}
+
+function toJson(d: Diagnostic): Record<string, unknown> {
+  return { file: d.file, line: d.line, column: d.column, severity: d.severity, path: d.path, code: d.code, message: d.message };
+}
+
+function exampleQueryFor(rule: CompiledRule): ExampleQuery {
+  const example = exampleRequest(rule);
+  const base = { rule: rule.origin.path, file: rule.origin.file, line: rule.origin.line, request: example.description };
+  try {
+    return { ...base, query: example.render() };
+  } catch (e) {
+    if (e instanceof QueryBuildError) return { ...base, error: e.message };
+    throw e;
+  }
+}

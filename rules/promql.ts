@@ -1,0 +1,198 @@
+// PromQL text: escaping values into matchers, and checking rendered queries
+// before they ever reach Prometheus.
+import { parser } from '@prometheus-io/lezer-promql';
+import { compileRe2, quoteMeta } from './re2.js';
+
+/**
+ * A PromQL double-quoted string literal. PromQL strings follow Go's escape
+ * rules, so only `\`, `"` and control characters need escaping.
+ */
+export function quotePromQLString(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+export type MatchOp = '=' | '!=' | '=~' | '!~';
+
+export function renderMatcher(label: string, op: MatchOp, value: string): string {
+  return `${label}${op}${quotePromQLString(value)}`;
+}
+
+/** A regex alternative that matches exactly these values, each escaped. */
+export function alternationOf(values: readonly string[]): string {
+  return values.map(quoteMeta).join('|');
+}
+
+export interface PromQLProblem {
+  /** 0-based offset in the query text. */
+  readonly offset: number;
+  readonly message: string;
+  readonly severity: 'error' | 'warning';
+}
+
+export interface LabelMatcherText {
+  readonly label: string;
+  readonly op: MatchOp;
+  readonly value: string;
+  readonly offset: number;
+}
+
+// Prometheus anchors regex matchers and compiles them as RE2; a value passed
+// to `=` or `!=` that looks like a regex is almost always a typo for `=~`/`!~`.
+const REGEX_LOOKALIKE = /(\.\*|\.\+|^\^|\$$|\|)/;
+
+/**
+ * Parses a query and returns every problem: syntax errors, string escapes
+ * Prometheus rejects, regex matchers that do not compile, and equality
+ * matchers whose value looks like a regex.
+ */
+export function checkPromQL(query: string): PromQLProblem[] {
+  const problems: PromQLProblem[] = [];
+  if (query.trim() === '') return [{ offset: 0, message: 'the query is empty', severity: 'error' }];
+  const tree = parser.parse(query);
+  let firstError: number | undefined;
+  const matchers: LabelMatcherText[] = [];
+  tree.iterate({
+    enter(node) {
+      if (node.type.isError && firstError === undefined) firstError = node.from;
+      if (node.name === 'StringLiteral') {
+        const bad = badEscape(query.slice(node.from, node.to));
+        if (bad !== undefined) {
+          problems.push({
+            offset: node.from + bad.offset,
+            message: `invalid escape sequence ${JSON.stringify(bad.text)} in string literal`,
+            severity: 'error',
+          });
+        }
+      }
+      if (node.name === 'UnquotedLabelMatcher' || node.name === 'QuotedLabelMatcher') {
+        const m = readMatcher(query, node.node);
+        if (m) matchers.push(m);
+      }
+    },
+  });
+  if (firstError !== undefined) {
+    problems.push({ offset: firstError, message: syntaxMessage(query, firstError), severity: 'error' });
+    return problems;
+  }
+  for (const m of matchers) {
+    if (m.op === '=~' || m.op === '!~') {
+      try {
+        compileRe2(m.value);
+      } catch (e) {
+        problems.push({ offset: m.offset, message: `regex for label ${m.label} does not compile: ${(e as Error).message}`, severity: 'error' });
+      }
+    } else if (REGEX_LOOKALIKE.test(m.value)) {
+      const suggested = m.op === '=' ? '=~' : '!~';
+      problems.push({
+        offset: m.offset,
+        message: `${m.label}${m.op}${JSON.stringify(m.value)} compares the label to the literal text ${JSON.stringify(m.value)}, which looks like a regex; use ${suggested} to match a regex`,
+        severity: 'warning',
+      });
+    }
+  }
+  return problems;
+}
+
+function syntaxMessage(query: string, offset: number): string {
+  if (offset >= query.length) return 'invalid PromQL: unexpected end of query';
+  const near = query.slice(offset, offset + 12);
+  return `invalid PromQL near ${JSON.stringify(near)}`;
+}
+
+interface SyntaxNodeLike {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
+  readonly firstChild: SyntaxNodeLike | null;
+  readonly nextSibling: SyntaxNodeLike | null;
+}
+
+function readMatcher(query: string, node: SyntaxNodeLike): LabelMatcherText | undefined {
+  let label: string | undefined;
+  let op: MatchOp | undefined;
+  let value: string | undefined;
+  for (let c = node.firstChild; c; c = c.nextSibling) {
+    const text = query.slice(c.from, c.to);
+    if (c.name === 'LabelName') label = text;
+    else if (c.name === 'QuotedLabelName') label = unquote(text);
+    else if (c.name === 'MatchOp') op = text as MatchOp;
+    else if (c.name === 'StringLiteral') value = unquote(text);
+  }
+  if (label === undefined || op === undefined || value === undefined) return undefined;
+  return { label, op, value, offset: node.from };
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+};
+
+/** Decodes a PromQL string literal (Go strconv.Unquote rules). */
+export function unquote(literal: string): string {
+  const q = literal[0];
+  const body = literal.slice(1, -1);
+  if (q === '`') return body;
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i] as string;
+    if (ch !== '\\') {
+      out += ch;
+      continue;
+    }
+    const next = body[i + 1] ?? '';
+    const simple = SIMPLE_ESCAPES[next];
+    if (simple !== undefined) {
+      out += simple;
+      i++;
+    } else if (next === 'x' || next === 'u' || next === 'U') {
+      const len = next === 'x' ? 2 : next === 'u' ? 4 : 8;
+      out += String.fromCodePoint(parseInt(body.slice(i + 2, i + 2 + len), 16) || 0);
+      i += 1 + len;
+    } else if (/[0-7]/.test(next)) {
+      out += String.fromCodePoint(parseInt(body.slice(i + 1, i + 4), 8) || 0);
+      i += 3;
+    } else {
+      out += next;
+      i++;
+    }
+  }
+  return out;
+}
+
+function badEscape(literal: string): { offset: number; text: string } | undefined {
+  const q = literal[0];
+  if (q === '`') return undefined;
+  for (let i = 1; i < literal.length - 1; i++) {
+    if (literal[i] !== '\\') continue;
+    const next = literal[i + 1] ?? '';
+    const valid =
+      'abfnrtv\\'.includes(next) ||
+      next === q ||
+      (next === 'x' && /^[0-9a-fA-F]{2}$/.test(literal.slice(i + 2, i + 4))) ||
+      (next === 'u' && /^[0-9a-fA-F]{4}$/.test(literal.slice(i + 2, i + 6))) ||
+      (next === 'U' && /^[0-9a-fA-F]{8}$/.test(literal.slice(i + 2, i + 10))) ||
+      /^[0-7]{3}$/.test(literal.slice(i + 1, i + 4));
+    if (!valid) return { offset: i, text: `\\${next}` };
+    i++;
+  }
+  return undefined;
+}

@@ -1,0 +1,181 @@
+// Rendering the PromQL sent for one request. The matcher order and shapes
+// follow the reference adapter exactly (metric-selector matchers sorted by
+// key, then namespace, then the resource label), so existing rules return
+// the same series; values are escaped for PromQL and regex-escaped where
+// they land inside `=~`, which the reference does not do.
+import { executeGoTemplate, type GoValue, type ParsedTemplate } from './go-template.js';
+import { alternationOf, renderMatcher } from './promql.js';
+import type { Requirement } from './requirements.js';
+import { formatGroupResource, NAMESPACES, type GroupResource, type ResourceLabels } from './resources.js';
+
+export const METRICS_QUERY_FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByName', 'GroupBy', 'GroupBySlice'] as const;
+
+export type QueryBuildErrorReason =
+  /** The request asked for something PromQL matchers cannot express. */
+  | 'unsupported-selector'
+  /** The rule cannot serve this request (a missing label mapping). */
+  | 'rule-cannot-serve'
+  /** The template produced nothing or failed while executing. */
+  | 'template-failed';
+
+export class QueryBuildError extends Error {
+  constructor(
+    message: string,
+    readonly reason: QueryBuildErrorReason,
+  ) {
+    super(message);
+    this.name = 'QueryBuildError';
+  }
+}
+
+export interface QueryTemplate {
+  readonly metricsQuery: ParsedTemplate;
+  readonly resources: ResourceLabels;
+  /** External rules: whether requests are scoped to their namespace. */
+  readonly namespaced: boolean;
+}
+
+export interface ObjectMetricsRequest {
+  readonly series: string;
+  readonly resource: GroupResource;
+  /** Empty or undefined for root-scoped resources. */
+  readonly namespace?: string;
+  readonly names: readonly string[];
+  readonly metricSelector: readonly Requirement[];
+  readonly extraGroupBy?: readonly string[];
+}
+
+export interface ExternalMetricsRequest {
+  readonly series: string;
+  readonly namespace?: string;
+  readonly metricSelector: readonly Requirement[];
+}
+
+export interface RenderedMatchers {
+  readonly matchers: string[];
+  /** Label to its values joined with `|`, as the reference exposes them to templates. */
+  readonly valuesByName: Record<string, string>;
+}
+
+/**
+ * Turns label-selector requirements into PromQL matchers, in key order.
+ * `>` and `<` have no PromQL matcher form and are rejected rather than
+ * dropped, since a silently widened selector would scale on the wrong data.
+ */
+export function selectorToMatchers(requirements: readonly Requirement[]): RenderedMatchers {
+  const matchers: string[] = [];
+  const valuesByName: Record<string, string> = {};
+  const sorted = [...requirements].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const r of sorted) {
+    matchers.push(requirementToMatcher(r));
+    valuesByName[r.key] = r.values.join('|');
+  }
+  return { matchers, valuesByName };
+}
+
+function requirementToMatcher(r: Requirement): string {
+  const one = (): string => {
+    if (r.values.length !== 1) {
+      throw new QueryBuildError(`selector operator ${r.operator} on ${r.key} needs exactly one value`, 'unsupported-selector');
+    }
+    return r.values[0] as string;
+  };
+  switch (r.operator) {
+    case '=':
+    case '==':
+      return renderMatcher(r.key, '=', one());
+    case '!=':
+      return renderMatcher(r.key, '!=', one());
+    case 'in':
+      return renderMatcher(r.key, '=~', alternationOf(nonEmpty(r)));
+    case 'notin':
+      return renderMatcher(r.key, '!~', alternationOf(nonEmpty(r)));
+    case 'exists':
+      return renderMatcher(r.key, '!=', '');
+    case '!':
+      return renderMatcher(r.key, '=', '');
+    case 'gt':
+    case 'lt':
+      throw new QueryBuildError(
+        `selector operator ${r.operator === 'gt' ? '>' : '<'} on ${r.key} has no PromQL equivalent; use =, !=, in, notin or exists`,
+        'unsupported-selector',
+      );
+  }
+}
+
+function nonEmpty(r: Requirement): readonly string[] {
+  if (r.values.length === 0) {
+    throw new QueryBuildError(`selector operator ${r.operator} on ${r.key} needs at least one value`, 'unsupported-selector');
+  }
+  return r.values;
+}
+
+function namespaceMatcher(rule: QueryTemplate, namespace: string): { label: string; matcher: string } {
+  const label = rule.resources.labelFor(NAMESPACES);
+  if (label === undefined) {
+    throw new QueryBuildError(
+      'the rule maps no label to namespaces, so the query cannot be scoped to a namespace; add an override `namespace: {resource: namespace}` or a resources.template',
+      'rule-cannot-serve',
+    );
+  }
+  return { label, matcher: renderMatcher(label, '=', namespace) };
+}
+
+/** The query for named objects of one resource (custom.metrics.k8s.io). */
+export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsRequest): string {
+  if (req.names.length === 0) {
+    throw new QueryBuildError('no object names to query', 'rule-cannot-serve');
+  }
+  const { matchers, valuesByName } = selectorToMatchers(req.metricSelector);
+  if (req.namespace) {
+    const ns = namespaceMatcher(rule, req.namespace);
+    matchers.push(ns.matcher);
+    valuesByName[ns.label] = req.namespace;
+  }
+  const resourceLabel = rule.resources.labelFor(req.resource);
+  if (resourceLabel === undefined) {
+    throw new QueryBuildError(`the rule maps no label to ${formatGroupResource(req.resource)}`, 'rule-cannot-serve');
+  }
+  matchers.push(
+    req.names.length === 1
+      ? renderMatcher(resourceLabel, '=', req.names[0] as string)
+      : renderMatcher(resourceLabel, '=~', alternationOf(req.names)),
+  );
+  valuesByName[resourceLabel] = req.names.join('|');
+  const groupBy = [resourceLabel, ...(req.extraGroupBy ?? [])];
+  return execute(rule.metricsQuery, {
+    Series: req.series,
+    LabelMatchers: matchers.join(','),
+    LabelValuesByName: valuesByName,
+    GroupBy: groupBy.join(','),
+    GroupBySlice: groupBy,
+  });
+}
+
+/** The query for an external metric; the reference groups by nothing. */
+export function renderExternalQuery(rule: QueryTemplate, req: ExternalMetricsRequest): string {
+  const { matchers, valuesByName } = selectorToMatchers(req.metricSelector);
+  if (rule.namespaced && req.namespace) {
+    const ns = namespaceMatcher(rule, req.namespace);
+    matchers.push(ns.matcher);
+    valuesByName[ns.label] = req.namespace;
+  }
+  return execute(rule.metricsQuery, {
+    Series: req.series,
+    LabelMatchers: matchers.join(','),
+    LabelValuesByName: valuesByName,
+    GroupBy: '',
+    GroupBySlice: [],
+  });
+}
+
+function execute(template: ParsedTemplate, data: Record<string, GoValue>): string {
+  let out: string;
+  try {
+    out = executeGoTemplate(template, data);
+  } catch (e) {
+    throw new QueryBuildError(`metricsQuery template failed: ${(e as Error).message}`, 'template-failed');
+  }
+  if (out.trim() === '') throw new QueryBuildError('metricsQuery template produced an empty query', 'template-failed');
+  return out;
+}

@@ -1,0 +1,191 @@
+// Live reload. The store always serves the last rule set that loaded without
+// errors; a bad edit is reported and ignored, never applied, so an edit can
+// never drop the rules the HPAs depend on.
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Diagnostic } from './diagnostics.js';
+import { loadRuleSet, type LoadResult, type RuleSet } from './load.js';
+import { StaticResourceCatalog, type ResourceCatalog } from './resources.js';
+
+export interface ReloadStatus {
+  /** True once a rule set has loaded. */
+  readonly loaded: boolean;
+  /** Digest of the rule set being served. */
+  readonly servingDigest: string | undefined;
+  readonly servingSince: Date | undefined;
+  readonly lastAttempt: Date | undefined;
+  /** Whether the newest files on disk are the ones being served. */
+  readonly upToDate: boolean;
+  /** Errors of the newest files when they could not be applied. */
+  readonly errors: readonly Diagnostic[];
+  readonly warnings: readonly Diagnostic[];
+  readonly reloads: { readonly succeeded: number; readonly failed: number };
+  /** Seconds the last load attempt took. */
+  readonly lastDurationSeconds: number | undefined;
+}
+
+export interface RuleStoreEvents {
+  applied: [ruleSet: RuleSet, result: LoadResult];
+  rejected: [result: LoadResult];
+}
+
+export class RuleStore extends EventEmitter<RuleStoreEvents> {
+  private current: RuleSet | undefined;
+  private state: ReloadStatus = {
+    loaded: false,
+    servingDigest: undefined,
+    servingSince: undefined,
+    lastAttempt: undefined,
+    upToDate: false,
+    errors: [],
+    warnings: [],
+    reloads: { succeeded: 0, failed: 0 },
+    lastDurationSeconds: undefined,
+  };
+  private inFlight: Promise<LoadResult> | undefined;
+  private again = false;
+
+  constructor(
+    readonly paths: readonly string[],
+    private readonly catalog: ResourceCatalog = new StaticResourceCatalog(),
+  ) {
+    super();
+  }
+
+  /** The rule set being served, or undefined before the first good load. */
+  get rules(): RuleSet | undefined {
+    return this.current;
+  }
+
+  get status(): ReloadStatus {
+    return this.state;
+  }
+
+  /**
+   * Loads the files now. Concurrent calls share one load, and a call made
+   * during a load schedules exactly one more, so the last write always wins.
+   */
+  reload(): Promise<LoadResult> {
+    if (this.inFlight) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.inFlight = (async () => {
+      let result: LoadResult;
+      do {
+        this.again = false;
+        result = await this.loadOnce();
+      } while (this.again);
+      return result;
+    })().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async loadOnce(): Promise<LoadResult> {
+    const started = process.hrtime.bigint();
+    const result = await loadRuleSet(this.paths, this.catalog);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const now = new Date();
+    const { succeeded, failed } = this.state.reloads;
+    if (result.ruleSet) {
+      const changed = result.ruleSet.digest !== this.current?.digest;
+      if (changed) this.current = result.ruleSet;
+      this.state = {
+        loaded: true,
+        servingDigest: this.current?.digest,
+        servingSince: changed ? now : this.state.servingSince,
+        lastAttempt: now,
+        upToDate: true,
+        errors: [],
+        warnings: result.warnings,
+        reloads: { succeeded: succeeded + 1, failed },
+        lastDurationSeconds: seconds,
+      };
+      if (changed) this.emit('applied', result.ruleSet, result);
+    } else {
+      this.state = {
+        ...this.state,
+        lastAttempt: now,
+        upToDate: false,
+        errors: result.errors,
+        warnings: result.warnings,
+        reloads: { succeeded, failed: failed + 1 },
+        lastDurationSeconds: seconds,
+      };
+      this.emit('rejected', result);
+    }
+    return result;
+  }
+}
+
+export interface WatchOptions {
+  /** Wait this long after the last change before reloading; editors and ConfigMap swaps write in bursts. */
+  readonly debounceMs?: number;
+  /** Also re-read on this interval, since inotify misses changes on some volumes. 0 disables. */
+  readonly pollMs?: number;
+}
+
+/**
+ * Watches the directories that hold the rule files. Watching directories
+ * rather than files is what catches a ConfigMap update: the kubelet swaps
+ * the `..data` symlink, and the files' own inodes never change.
+ */
+export class RuleWatcher {
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: RuleStore,
+    private readonly options: WatchOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const dirs = new Set<string>();
+    for (const p of this.store.paths) {
+      const full = resolve(p);
+      try {
+        dirs.add((await stat(full)).isDirectory() ? full : dirname(full));
+      } catch {
+        dirs.add(dirname(full));
+      }
+    }
+    for (const dir of dirs) {
+      try {
+        const w = watch(dir, { persistent: false }, () => this.schedule());
+        w.on('error', () => this.schedule());
+        this.watchers.push(w);
+      } catch {
+        // The directory may appear later; polling covers it.
+      }
+    }
+    const pollMs = this.options.pollMs ?? 30_000;
+    if (pollMs > 0) {
+      this.poller = setInterval(() => this.schedule(), pollMs);
+      this.poller.unref();
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.store.reload();
+    }, this.options.debounceMs ?? 250);
+    this.timer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poller) clearInterval(this.poller);
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+  }
+}
