@@ -150,6 +150,10 @@ function templateErrorPosition(located: Located<string>, e: TemplateError): Sour
   return located.positionOf(offset + Math.max(0, e.column - 1));
 }
 
+function templateMessage(e: TemplateError): string {
+  return e.construct ? `template: ${e.message}` : `invalid template: ${e.message}`;
+}
+
 function compileTemplate(
   ctx: Context,
   located: Located<string>,
@@ -160,8 +164,7 @@ function compileTemplate(
     return parseGoTemplate(located.value, { fields });
   } catch (e) {
     if (e instanceof TemplateError) {
-      const what = e.construct ? `unsupported template construct "${e.construct}": ` : 'invalid template: ';
-      ctx.diagnostics.error(templateErrorPosition(located, e), path, 'bad-template', `${what}${e.message}`);
+      ctx.diagnostics.error(templateErrorPosition(located, e), path, 'bad-template', templateMessage(e));
       return undefined;
     }
     throw e;
@@ -212,8 +215,7 @@ function compileResourceMapping(
     } catch (e) {
       ok = false;
       if (e instanceof TemplateError) {
-        const what = e.construct ? `unsupported template construct "${e.construct}": ` : 'invalid resource template: ';
-        ctx.diagnostics.error(templateErrorPosition(templateText, e), `${path}.template`, 'bad-template', `${what}${e.message}`);
+        ctx.diagnostics.error(templateErrorPosition(templateText, e), `${path}.template`, 'bad-template', templateMessage(e));
       } else if (e instanceof ResourceTemplateError) {
         ctx.diagnostics.error(templateText.at, `${path}.template`, 'bad-template', e.message);
       } else throw e;
@@ -288,10 +290,10 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
   if (kind === 'custom' && namespacedField) {
     d.warning(namespacedField.at, `${path}.resources.namespaced`, 'ignored-field', 'resources.namespaced applies to externalRules only; custom metrics take their scope from the resource');
   }
-  if (kind === 'custom' && resources.labels.overrides.length === 0 && !resources.labels.template) {
+  if (kind === 'custom' && resources.ok && resources.labels.overrides.length === 0 && !resources.labels.template) {
     d.warning(rule.at, `${path}.resources`, 'no-resources', 'the rule maps no label to a Kubernetes resource, so it publishes no custom metric; add resources.overrides or resources.template');
   }
-  if (kind === 'external' && namespaced && !resources.labels.mapsNamespace) {
+  if (kind === 'external' && namespaced && resources.ok && !d.hasErrorUnder(`${path}.resources`) && !resources.labels.mapsNamespace) {
     const hasResources = rule.fields.has('resources');
     const message =
       'external rule has no namespace mapping and is namespaced (the default), so requests cannot be scoped to a namespace; map the namespace label (resources.overrides: {namespace: {resource: namespace}}) or set resources.namespaced: false';
@@ -306,7 +308,10 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
   const metricsQueryText = stringField(rule, 'metricsQuery');
   let metricsQuery: ParsedTemplate | undefined;
   if (!metricsQueryText || metricsQueryText.value.trim() === '') {
-    d.error(rule.at, `${path}.metricsQuery`, 'missing-field', 'metricsQuery is required');
+    // A metricsQuery mis-indented into a nested object is already reported there.
+    if (!d.hasErrorUnder(path) || !d.errors.some((e) => e.code === 'unknown-field' && e.path.startsWith(`${path}.`) && e.path.endsWith('.metricsQuery'))) {
+      d.error(rule.at, `${path}.metricsQuery`, 'missing-field', 'metricsQuery is required');
+    }
     ok = false;
   } else {
     metricsQuery = compileTemplate(ctx, metricsQueryText, `${path}.metricsQuery`, METRICS_QUERY_FIELDS);
@@ -601,7 +606,10 @@ function reportDuplicateNames(rules: readonly CompiledRule[], diagnostics: Diagn
     const targets =
       rule.kind === 'external'
         ? ['external']
-        : rule.resources.overrides.map((o) => formatGroupResource(o.groupResource));
+        : rule.resources.overrides
+            .map((o) => formatGroupResource(o.groupResource))
+            // Report the collision on the object resource, not the namespace both rules also map.
+            .sort((a, b) => Number(a === NAMESPACES.resource) - Number(b === NAMESPACES.resource));
     for (const target of targets) {
       const key = `${rule.kind}\u0000${target}\u0000${rule.fixedName}`;
       const first = seen.get(key);

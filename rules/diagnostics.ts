@@ -59,6 +59,11 @@ export class DiagnosticList {
     return this.sorted().filter((d) => d.severity === 'warning');
   }
 
+  /** Whether an error was already reported at or below `path`, so a check can skip reporting its consequence. */
+  hasErrorUnder(path: string): boolean {
+    return this.items.some((d) => d.severity === 'error' && (d.path === path || d.path.startsWith(`${path}.`) || d.path.startsWith(`${path}[`)));
+  }
+
   get hasErrors(): boolean {
     return this.items.some((d) => d.severity === 'error');
   }

@@ -90,7 +90,14 @@ export function compileRuleTexts(texts: readonly RuleText[], catalog: ResourceCa
 function compileInto(texts: readonly RuleText[], catalog: ResourceCatalog, diagnostics: DiagnosticList): LoadResult {
   const decoded: DecodedRuleFile[] = [];
   for (const { file, text } of texts) {
+    const before = diagnostics.errors.length;
     const source = parseYamlSource(file, text, diagnostics);
+    // A file that is not valid YAML is reported once; checking its half-parsed
+    // contents would only add errors that follow from the first.
+    if (diagnostics.errors.length > before) {
+      decoded.push({ file, root: undefined });
+      continue;
+    }
     const contents = (source.document?.contents ?? null) as YamlNode | null;
     const root = decodeNode(source, contents, ruleFileSpec, '', diagnostics);
     if (root === undefined && !diagnostics.hasErrors) {

@@ -70,7 +70,7 @@ export function checkPromQL(query: string): PromQLProblem[] {
         if (bad !== undefined) {
           problems.push({
             offset: node.from + bad.offset,
-            message: `invalid escape sequence ${JSON.stringify(bad.text)} in string literal`,
+            message: `invalid escape sequence ${bad.text} in a string literal (PromQL strings use Go escapes; write \\\\ for a backslash)`,
             severity: 'error',
           });
         }

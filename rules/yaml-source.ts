@@ -56,8 +56,8 @@ export function parseYamlSource(file: string, text: string, diagnostics: Diagnos
 function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate key (a key may appear once in a mapping)';
   // The yaml library appends a source excerpt after the first line.
-  const first = message.split('\n')[0] ?? message;
-  return `invalid YAML: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+  const first = (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+  return `invalid YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }
 
 export function positionAt(source: YamlSource, offset: number): SourcePosition {

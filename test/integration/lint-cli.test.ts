@@ -1,0 +1,91 @@
+// `hpa-bridge lint` as a platform team's CI runs it: the real binary, real
+// files, exit codes and output formats.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { fixturePath } from '../support/fixtures.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/hpa-bridge.js', import.meta.url));
+
+function lint(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, 'lint', ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const sample = fixturePath('rules/sample-config.yaml');
+const helm = fixturePath('rules/helm-default-rules.yaml');
+
+describe('hpa-bridge lint', () => {
+  test('the reference sample config and helm defaults exit 0 with only warnings', () => {
+    const r = lint(sample, helm);
+    assert.equal(r.code, 0);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 3);
+    for (const line of lines) assert.match(line, /^\/.+\.yaml:\d+:\d+: warning: /);
+    assert.match(r.stderr, /^0 errors, 3 warnings in 2 files$/m);
+  });
+
+  test('a file with errors exits 1 and prints file:line:col: error:', () => {
+    const r = lint(fixturePath('rules/malformed/07-unclosed-group.yaml'));
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /07-unclosed-group\.yaml:5:26: error: rules\[0\]\.name\.matches: invalid name\.matches regex/);
+  });
+
+  test('a directory is linted file by file', () => {
+    const r = lint(fixturePath('rules/malformed/25-duplicate-metric-across-files'));
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /team-b\.yaml:3:3: error: rules\[0\]: metric "requests_per_second" for pods is published by both/);
+    assert.match(r.stderr, /in 2 files/);
+  });
+
+  test('--format json gives the same diagnostics as data', () => {
+    const r = lint('--format', 'json', sample);
+    assert.equal(r.code, 0);
+    const out = JSON.parse(r.stdout) as { errors: unknown[]; warnings: { line: number; column: number; severity: string; path: string }[] };
+    assert.deepEqual(out.errors, []);
+    assert.deepEqual(
+      out.warnings.map((w) => [w.line, w.column, w.severity, w.path]),
+      [
+        [20, 32, 'warning', 'rules[2].seriesQuery'],
+        [30, 17, 'warning', 'rules[3].metricsQuery'],
+        [32, 3, 'warning', 'externalRules[0].resources'],
+      ],
+    );
+  });
+
+  test('--print-queries shows the PromQL for the example requests', () => {
+    const r = lint('--print-queries', helm);
+    assert.equal(r.code, 0);
+    assert.ok(
+      r.stdout.includes(
+        'sum(rate(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",container!="POD"}[5m])) by (pod)',
+      ),
+      r.stdout,
+    );
+    assert.ok(r.stdout.includes('max(example_series{a="b",namespace="default"})'), r.stdout);
+  });
+
+  test('a missing path is an error, not a crash', () => {
+    const r = lint('/nonexistent/rules.yaml');
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /\/nonexistent\/rules\.yaml:1:1: error: cannot read rule path: ENOENT/);
+  });
+
+  test('no paths is a usage error with exit 2', () => {
+    const r = lint();
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /lint needs at least one rule file or directory/);
+  });
+
+  test('an unknown flag is a usage error with exit 2', () => {
+    const r = lint('--fromat', 'json', sample);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown flag --fromat/);
+  });
+
+  test('an unknown format is a usage error with exit 2', () => {
+    const r = lint('--format', 'xml', sample);
+    assert.equal(r.code, 2);
+  });
+});
