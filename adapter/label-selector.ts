@@ -7,6 +7,7 @@
 // already knows, and one it accepts yields the same requirements in the same
 // order.
 
+import { goQuote } from '../rules/go-strings.js';
 import type { Requirement, SelectorOperator } from '../rules/requirements.js';
 
 export class LabelSelectorError extends Error {
@@ -190,52 +191,6 @@ function compareGoStrings(a: string, b: string): number {
 
 function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort(compareGoStrings);
-}
-
-const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-
-// fmt's %q (strconv.Quote), which field.Invalid uses for string values.
-function goQuote(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; ) {
-    const cp = s.codePointAt(i) ?? 0;
-    i += cp > 0xffff ? 2 : 1;
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      // A lone surrogate reaches Go as three bytes of invalid UTF-8, each
-      // printed as \x.
-      for (const byte of [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]) {
-        out += `\\x${byte.toString(16)}`;
-      }
-      continue;
-    }
-    const ch = String.fromCodePoint(cp);
-    if (ch === '"' || ch === '\\') {
-      out += `\\${ch}`;
-    } else if (GO_PRINTABLE.test(ch)) {
-      out += ch;
-    } else if (cp === 0x07) {
-      out += '\\a';
-    } else if (cp === 0x08) {
-      out += '\\b';
-    } else if (cp === 0x0c) {
-      out += '\\f';
-    } else if (cp === 0x0a) {
-      out += '\\n';
-    } else if (cp === 0x0d) {
-      out += '\\r';
-    } else if (cp === 0x09) {
-      out += '\\t';
-    } else if (cp === 0x0b) {
-      out += '\\v';
-    } else if (cp < 0x20 || cp === 0x7f) {
-      out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    } else if (cp < 0x10000) {
-      out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    } else {
-      out += `\\U${cp.toString(16).padStart(8, '0')}`;
-    }
-  }
-  return `${out}"`;
 }
 
 // encoding/json as field.Invalid prints a []string bad value: HTML-sensitive

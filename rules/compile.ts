@@ -391,7 +391,7 @@ export function seriesNameOf(seriesQuery: string): string | undefined {
         const op = node.node.getChild('MatchOp');
         const value = node.node.getChild('StringLiteral');
         if (label && op && value && seriesQuery.slice(label.from, label.to) === '__name__') {
-          const text = unquote(seriesQuery.slice(value.from, value.to));
+          const text = unquote(seriesQuery.slice(value.from, value.to)) ?? '';
           const operator = seriesQuery.slice(op.from, op.to);
           if (operator === '=') name = text;
           // Prometheus anchors regex matchers, so `=~"^name$"` or `=~"name"` pins one name.

@@ -12,6 +12,7 @@
  * adapter would send is worse than no query at all.
  */
 
+import { goQuote, isPrint, unquoteChar, unquoteString } from './go-strings.js';
 export type GoValue = string | number | boolean | null | readonly GoValue[] | { readonly [key: string]: GoValue };
 
 /** line and column are 1-based; columns count UTF-16 code units, as JavaScript string indices do. */
@@ -80,12 +81,6 @@ function isAlphaNumeric(cp: number | undefined): boolean {
   return cp !== undefined && ALNUM.test(String.fromCodePoint(cp));
 }
 
-// strconv.IsPrint: categories L, M, N, P, S plus the ASCII space.
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-function isPrint(cp: number): boolean {
-  return cp === 0x20 || (!(cp >= 0xd800 && cp <= 0xdfff) && PRINTABLE.test(String.fromCodePoint(cp)));
-}
-
 function cpWidth(cp: number): number {
   return cp > 0xffff ? 2 : 1;
 }
@@ -94,36 +89,6 @@ function cpWidth(cp: number): number {
 function formatRune(cp: number): string {
   const hex = cp.toString(16).toUpperCase().padStart(4, '0');
   return isPrint(cp) ? `U+${hex} '${String.fromCodePoint(cp)}'` : `U+${hex}`;
-}
-
-/** strconv.Quote. */
-function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    let cp = ch.codePointAt(0) ?? 0;
-    // A lone surrogate reaches Go as U+FFFD once the string is encoded as UTF-8.
-    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
-    if (cp === 0x22 || cp === 0x5c) {
-      out += '\\' + String.fromCodePoint(cp);
-    } else if (isPrint(cp)) {
-      out += String.fromCodePoint(cp);
-    } else {
-      switch (cp) {
-        case 0x07: out += '\\a'; break;
-        case 0x08: out += '\\b'; break;
-        case 0x0c: out += '\\f'; break;
-        case 0x0a: out += '\\n'; break;
-        case 0x0d: out += '\\r'; break;
-        case 0x09: out += '\\t'; break;
-        case 0x0b: out += '\\v'; break;
-        default:
-          if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-          else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
-          else out += '\\U' + cp.toString(16).padStart(8, '0');
-      }
-    }
-  }
-  return out + '"';
 }
 
 const utf8Encoder = new TextEncoder();
@@ -620,67 +585,6 @@ function isTrue(v: Val): boolean {
 
 // ---------------------------------------------------------------------------
 // Literals
-
-function decodeUtf8(bytes: number[]): string | null {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
-  } catch {
-    return null;
-  }
-}
-
-interface UnquotedChar {
-  readonly value: number;
-  /** \x and octal escapes denote a byte, not a code point. */
-  readonly isByte: boolean;
-  readonly next: number;
-}
-
-/** strconv.UnquoteChar. */
-function unquoteChar(s: string, i: number, quote: string): UnquotedChar | null {
-  const c = s[i];
-  if (c === undefined || c === quote) return null;
-  if (c !== '\\') {
-    const cp = s.codePointAt(i) ?? 0;
-    return { value: cp, isByte: false, next: i + cpWidth(cp) };
-  }
-  const e = s[i + 1];
-  const simple: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92 };
-  if (e === undefined) return null;
-  if (e in simple) return { value: simple[e] ?? 0, isByte: false, next: i + 2 };
-  if (e === "'" || e === '"') return e === quote ? { value: e.charCodeAt(0), isByte: false, next: i + 2 } : null;
-  if (e === 'x' || e === 'u' || e === 'U') {
-    const n = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-    const hex = s.slice(i + 2, i + 2 + n);
-    if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) return null;
-    const v = parseInt(hex, 16);
-    if (e === 'x') return { value: v, isByte: true, next: i + 2 + n };
-    if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return null;
-    return { value: v, isByte: false, next: i + 2 + n };
-  }
-  if (e >= '0' && e <= '7') {
-    const oct = s.slice(i + 1, i + 4);
-    if (!/^[0-7]{3}$/.test(oct)) return null;
-    const v = parseInt(oct, 8);
-    return v > 255 ? null : { value: v, isByte: true, next: i + 4 };
-  }
-  return null;
-}
-
-/** strconv.Unquote for "..." and `...`; null when Go would reject it, or when the bytes are not UTF-8. */
-function unquoteString(lit: string): string | null {
-  if (lit.startsWith('`')) return lit.slice(1, -1).replace(/\r/g, '');
-  const body = lit.slice(1, -1);
-  const bytes: number[] = [];
-  for (let i = 0; i < body.length; ) {
-    const r = unquoteChar(body, i, '"');
-    if (!r) return null;
-    if (r.isByte) bytes.push(r.value);
-    else bytes.push(...utf8Encoder.encode(String.fromCodePoint(r.value)));
-    i = r.next;
-  }
-  return decodeUtf8(bytes);
-}
 
 type NumberValue = { readonly ok: true; readonly value: number | FloatV } | { readonly ok: false; readonly message: string; readonly construct?: string };
 

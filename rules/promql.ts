@@ -1,6 +1,7 @@
 // PromQL text: escaping values into matchers, and checking rendered queries
 // before they ever reach Prometheus.
 import { parser } from '@prometheus-io/lezer-promql';
+import { unquoteString } from './go-strings.js';
 import { compileRe2, quoteMeta } from './re2.js';
 
 /**
@@ -66,11 +67,11 @@ export function checkPromQL(query: string): PromQLProblem[] {
     enter(node) {
       if (node.type.isError && firstError === undefined) firstError = node.from;
       if (node.name === 'StringLiteral') {
-        const bad = badEscape(query.slice(node.from, node.to));
-        if (bad !== undefined) {
+        const literal = query.slice(node.from, node.to);
+        if (unquote(literal) === undefined) {
           problems.push({
-            offset: node.from + bad.offset,
-            message: `invalid escape sequence ${bad.text} in a string literal (PromQL strings use Go escapes; write \\\\ for a backslash)`,
+            offset: node.from,
+            message: `invalid string literal ${literal}: PromQL strings use Go escapes (write \\\\ for a backslash)`,
             severity: 'error',
           });
         }
@@ -133,66 +134,7 @@ function readMatcher(query: string, node: SyntaxNodeLike): LabelMatcherText | un
   return { label, op, value, offset: node.from };
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-  '\\': '\\',
-  '"': '"',
-  "'": "'",
-};
-
-/** Decodes a PromQL string literal (Go strconv.Unquote rules). */
-export function unquote(literal: string): string {
-  const q = literal[0];
-  const body = literal.slice(1, -1);
-  if (q === '`') return body;
-  let out = '';
-  for (let i = 0; i < body.length; i++) {
-    const ch = body[i] as string;
-    if (ch !== '\\') {
-      out += ch;
-      continue;
-    }
-    const next = body[i + 1] ?? '';
-    const simple = SIMPLE_ESCAPES[next];
-    if (simple !== undefined) {
-      out += simple;
-      i++;
-    } else if (next === 'x' || next === 'u' || next === 'U') {
-      const len = next === 'x' ? 2 : next === 'u' ? 4 : 8;
-      out += String.fromCodePoint(parseInt(body.slice(i + 2, i + 2 + len), 16) || 0);
-      i += 1 + len;
-    } else if (/[0-7]/.test(next)) {
-      out += String.fromCodePoint(parseInt(body.slice(i + 1, i + 4), 8) || 0);
-      i += 3;
-    } else {
-      out += next;
-      i++;
-    }
-  }
-  return out;
-}
-
-function badEscape(literal: string): { offset: number; text: string } | undefined {
-  const q = literal[0];
-  if (q === '`') return undefined;
-  for (let i = 1; i < literal.length - 1; i++) {
-    if (literal[i] !== '\\') continue;
-    const next = literal[i + 1] ?? '';
-    const valid =
-      'abfnrtv\\'.includes(next) ||
-      next === q ||
-      (next === 'x' && /^[0-9a-fA-F]{2}$/.test(literal.slice(i + 2, i + 4))) ||
-      (next === 'u' && /^[0-9a-fA-F]{4}$/.test(literal.slice(i + 2, i + 6))) ||
-      (next === 'U' && /^[0-9a-fA-F]{8}$/.test(literal.slice(i + 2, i + 10))) ||
-      /^[0-7]{3}$/.test(literal.slice(i + 1, i + 4));
-    if (!valid) return { offset: i, text: `\\${next}` };
-    i++;
-  }
-  return undefined;
+/** Decodes a PromQL string literal; undefined when Prometheus would reject it. */
+export function unquote(literal: string): string | undefined {
+  return unquoteString(literal) ?? undefined;
 }

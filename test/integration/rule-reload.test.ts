@@ -52,6 +52,17 @@ function nextReload(store: RuleStore, ms = 5000): Promise<'applied' | 'rejected'
   });
 }
 
+/** Runs `fn` with a real watcher on the store's paths, closing it afterwards. */
+async function whileWatching(store: RuleStore, fn: () => Promise<void>): Promise<void> {
+  const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
+  await watcher.start();
+  try {
+    await fn();
+  } finally {
+    watcher.close();
+  }
+}
+
 describe('rule reload with a real watcher', () => {
   let dir: string;
   before(async () => {
@@ -67,9 +78,7 @@ describe('rule reload with a real watcher', () => {
     await writeFile(join(d, 'team-a.yaml'), rule('first'));
     const store = new RuleStore([d]);
     await store.reload();
-    const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
-    await watcher.start();
-    try {
+    await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await writeFile(join(d, 'team-a.yaml'), BROKEN);
       assert.equal(await reloaded, 'rejected');
@@ -79,9 +88,7 @@ describe('rule reload with a real watcher', () => {
       assert.equal(store.status.errors[0]?.path, 'rules[0].seriesQuery');
       assert.match(store.status.errors[0]?.message ?? '', /invalid PromQL/);
       assert.equal(store.status.errors[0]?.line, 2);
-    } finally {
-      watcher.close();
-    }
+    });
   });
 
   test('a good edit after a bad one replaces the rules and clears the error', async () => {
@@ -90,9 +97,7 @@ describe('rule reload with a real watcher', () => {
     await writeFile(join(d, 'team-a.yaml'), rule('first'));
     const store = new RuleStore([d]);
     await store.reload();
-    const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
-    await watcher.start();
-    try {
+    await whileWatching(store, async () => {
       let reloaded = nextReload(store);
       await writeFile(join(d, 'team-a.yaml'), BROKEN);
       assert.equal(await reloaded, 'rejected');
@@ -102,9 +107,7 @@ describe('rule reload with a real watcher', () => {
       assert.deepEqual(names(store), ['second']);
       assert.equal(store.status.upToDate, true);
       assert.deepEqual(store.status.errors, []);
-    } finally {
-      watcher.close();
-    }
+    });
   });
 
   test('a new file in the directory is picked up', async () => {
@@ -113,16 +116,12 @@ describe('rule reload with a real watcher', () => {
     await writeFile(join(d, 'team-a.yaml'), rule('first'));
     const store = new RuleStore([d]);
     await store.reload();
-    const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
-    await watcher.start();
-    try {
+    await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await writeFile(join(d, 'team-b.yaml'), rule('from_team_b'));
       assert.equal(await reloaded, 'applied');
       assert.deepEqual(names(store), ['first', 'from_team_b']);
-    } finally {
-      watcher.close();
-    }
+    });
   });
 
   test('a ConfigMap update through the ..data symlink swap is applied', async () => {
@@ -136,9 +135,7 @@ describe('rule reload with a real watcher', () => {
     const store = new RuleStore([d]);
     await store.reload();
     assert.deepEqual(names(store), ['before_swap']);
-    const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
-    await watcher.start();
-    try {
+    await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await mkdir(join(d, '..2026_01_01_00_01_00.2'));
       await writeFile(join(d, '..2026_01_01_00_01_00.2', 'config.yaml'), rule('after_swap'));
@@ -147,9 +144,7 @@ describe('rule reload with a real watcher', () => {
       await rm(join(d, '..2026_01_01_00_00_00.1'), { recursive: true });
       assert.equal(await reloaded, 'applied');
       assert.deepEqual(names(store), ['after_swap']);
-    } finally {
-      watcher.close();
-    }
+    });
   });
 
   test('a ConfigMap swap to a broken file keeps the rules served before it', async () => {
@@ -160,9 +155,7 @@ describe('rule reload with a real watcher', () => {
     await symlink('..data/config.yaml', join(d, 'config.yaml'));
     const store = new RuleStore([join(d, 'config.yaml')]);
     await store.reload();
-    const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
-    await watcher.start();
-    try {
+    await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await mkdir(join(d, '..v2'));
       await writeFile(join(d, '..v2', 'config.yaml'), BROKEN);
@@ -171,9 +164,7 @@ describe('rule reload with a real watcher', () => {
       assert.equal(await reloaded, 'rejected');
       assert.deepEqual(names(store), ['good_one']);
       assert.equal(store.status.loaded, true);
-    } finally {
-      watcher.close();
-    }
+    });
   });
 
   test('deleting every rule file keeps the last good rules', async () => {
@@ -182,16 +173,12 @@ describe('rule reload with a real watcher', () => {
     await writeFile(join(d, 'team-a.yaml'), rule('kept'));
     const store = new RuleStore([d]);
     await store.reload();
-    const watcher = new RuleWatcher(store, { debounceMs: 50, pollMs: 0 });
-    await watcher.start();
-    try {
+    await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await rm(join(d, 'team-a.yaml'));
       assert.equal(await reloaded, 'rejected');
       assert.deepEqual(names(store), ['kept']);
       assert.match(store.status.errors[0]?.message ?? '', /no rule files/);
-    } finally {
-      watcher.close();
-    }
+    });
   });
 });

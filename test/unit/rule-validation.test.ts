@@ -113,7 +113,7 @@ const cases: Record<string, Case> = {
   'a string escape Prometheus rejects is an error': {
     files: ['23-invalid-string-escape.yaml'],
     errors: [
-      '23-invalid-string-escape.yaml:4:17: error: rules[0].metricsQuery: invalid escape sequence \\. in a string literal (PromQL strings use Go escapes; write \\\\ for a backslash); the query rendered for an example request is: sum(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",path=~"/api\\.v1"}) by (pod)',
+      '23-invalid-string-escape.yaml:4:17: error: rules[0].metricsQuery: invalid string literal "/api\\.v1": PromQL strings use Go escapes (write \\\\ for a backslash); the query rendered for an example request is: sum(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",path=~"/api\\.v1"}) by (pod)',
     ],
   },
   'namespaced must be a boolean': {
