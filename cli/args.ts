@@ -8,10 +8,11 @@ export class UsageError extends Error {
   }
 }
 
-export type FlagKind = 'string' | 'boolean' | 'number';
+/** `list` flags may repeat; their values collect in order. */
+export type FlagKind = 'string' | 'boolean' | 'number' | 'list';
 
 export interface ParsedArgs {
-  readonly flags: Readonly<Record<string, string | boolean | number | undefined>>;
+  readonly flags: Readonly<Record<string, string | boolean | number | string[] | undefined>>;
   readonly positional: readonly string[];
 }
 
@@ -21,7 +22,7 @@ export interface Output {
 }
 
 export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, FlagKind>>): ParsedArgs {
-  const flags: Record<string, string | boolean | number | undefined> = {};
+  const flags: Record<string, string | boolean | number | string[] | undefined> = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -53,7 +54,9 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       i++;
     }
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    if (kind === 'number') {
+    if (kind === 'list') {
+      flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
+    } else if (kind === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`--${name} needs a number, not ${JSON.stringify(value)}`);
       flags[name] = n;

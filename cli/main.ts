@@ -2,11 +2,13 @@
 // the pieces it needs. Domain modules never read argv, env or files on their
 // own behalf.
 import { runLint } from './lint.js';
+import { runServe } from './serve.js';
 import { UsageError, type Output } from './args.js';
 
 export const USAGE = `Usage: hpa-bridge COMMAND [options]
 
 Commands:
+  serve           serve the metrics APIs; see 'hpa-bridge serve --help'
   lint PATH...    check rule files; see 'hpa-bridge lint --help'
   demo            the scale-up/scale-down story on one machine
   version         print the version
@@ -32,6 +34,8 @@ export async function main(argv: readonly string[], out: Output): Promise<number
     switch (command) {
       case 'lint':
         return await runLint(rest, out);
+      case 'serve':
+        return await runServe(rest, out);
       case 'demo':
         out.stdout(DEMO_PLAN);
         return await runLint([new URL('../../rules/examples', import.meta.url).pathname], out);

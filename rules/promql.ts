@@ -138,3 +138,40 @@ function readMatcher(query: string, node: SyntaxNodeLike): LabelMatcherText | un
 export function unquote(literal: string): string | undefined {
   return unquoteString(literal) ?? undefined;
 }
+
+/**
+ * The window of a query: the duration of its range selectors when they all
+ * agree (`rate(x[2m])` → 120), else undefined. Reported as windowSeconds so
+ * the HPA's consumers can see what a value averages over.
+ */
+export function rangeSecondsOf(query: string): number | undefined {
+  const tree = parser.parse(query);
+  const ranges = new Set<string>();
+  tree.iterate({
+    enter(node) {
+      if (node.name === 'MatrixSelector' || node.name === 'SubqueryExpr') {
+        // The duration is the first NumberDurationLiteralInDurationContext (or Duration) child after '['.
+        for (let c = node.node.firstChild; c; c = c.nextSibling) {
+          if (/Duration/.test(c.name)) {
+            ranges.add(query.slice(c.from, c.to));
+            break;
+          }
+        }
+      }
+    },
+  });
+  if (ranges.size !== 1) return undefined;
+  const [only] = ranges;
+  return parseDurationSeconds(only ?? '');
+}
+
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)/g;
+const UNIT_SECONDS: Readonly<Record<string, number>> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** Seconds in a Prometheus duration (`30s`, `1m`, `1h30m`), or undefined. */
+export function parseDurationSeconds(text: string): number | undefined {
+  if (!/^(\d+(?:\.\d+)?(ms|y|w|d|h|m|s))+$/.test(text)) return /^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
+  let total = 0;
+  for (const m of text.matchAll(DURATION_PART)) total += Number(m[1]) * (UNIT_SECONDS[m[2] ?? ''] ?? 0);
+  return total;
+}

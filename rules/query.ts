@@ -41,6 +41,12 @@ export interface ObjectMetricsRequest {
   /** Empty or undefined for root-scoped resources. */
   readonly namespace?: string;
   readonly names: readonly string[];
+  /**
+   * Match every object of the resource in the namespace (`label!=""`) instead
+   * of listing names; the caller filters the result. Keeps the query small
+   * when the name list is long.
+   */
+  readonly allNames?: boolean;
   readonly metricSelector: readonly Requirement[];
   readonly extraGroupBy?: readonly string[];
 }
@@ -123,7 +129,7 @@ function namespaceMatcher(rule: QueryTemplate, namespace: string): { label: stri
 
 /** The query for named objects of one resource (custom.metrics.k8s.io). */
 export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsRequest): string {
-  if (req.names.length === 0) {
+  if (req.names.length === 0 && !req.allNames) {
     throw new QueryBuildError('no object names to query', 'rule-cannot-serve');
   }
   const { matchers, valuesByName } = selectorToMatchers(req.metricSelector);
@@ -137,11 +143,13 @@ export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsReques
     throw new QueryBuildError(`the rule maps no label to ${formatGroupResource(req.resource)}`, 'rule-cannot-serve');
   }
   matchers.push(
-    req.names.length === 1
-      ? renderMatcher(resourceLabel, '=', req.names[0] as string)
-      : renderMatcher(resourceLabel, '=~', alternationOf(req.names)),
+    req.allNames
+      ? renderMatcher(resourceLabel, '!=', '')
+      : req.names.length === 1
+        ? renderMatcher(resourceLabel, '=', req.names[0] as string)
+        : renderMatcher(resourceLabel, '=~', alternationOf(req.names)),
   );
-  valuesByName[resourceLabel] = req.names.join('|');
+  valuesByName[resourceLabel] = req.allNames ? '.+' : req.names.join('|');
   const groupBy = [resourceLabel, ...(req.extraGroupBy ?? [])];
   return execute(rule.metricsQuery, {
     Series: req.series,

@@ -17,6 +17,8 @@ export interface KnownResource extends GroupResource {
   readonly singular: string;
   readonly kind: string;
   readonly namespaced: boolean;
+  /** Preferred version, for `describedObject.apiVersion`. */
+  readonly version: string;
 }
 
 export interface ResourceCatalog {
@@ -37,38 +39,43 @@ export function sameGroupResource(a: GroupResource, b: GroupResource): boolean {
   return a.group === b.group && a.resource === b.resource;
 }
 
-const known = (group: string, kind: string, namespaced: boolean, resource?: string, singular?: string): KnownResource => {
+const known = (group: string, version: string, kind: string, namespaced: boolean, resource?: string, singular?: string): KnownResource => {
   const s = singular ?? kind.toLowerCase();
-  return { group, kind, namespaced, singular: s, resource: resource ?? guessPlural(s) };
+  return { group, version, kind, namespaced, singular: s, resource: resource ?? guessPlural(s) };
 };
+
+/** `v1` for the core group, `apps/v1` otherwise: the form of `apiVersion` fields. */
+export function apiVersionOf(r: { readonly group: string; readonly version: string }): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}
 
 /** The built-in resources of a current cluster, for use without API discovery. */
 export const BUILTIN_RESOURCES: readonly KnownResource[] = [
-  known('', 'Pod', true),
-  known('', 'Service', true),
-  known('', 'Namespace', false),
-  known('', 'Node', false),
-  known('', 'PersistentVolume', false),
-  known('', 'PersistentVolumeClaim', true),
-  known('', 'ReplicationController', true),
-  known('', 'Endpoints', true, 'endpoints', 'endpoints'),
-  known('', 'ConfigMap', true),
-  known('', 'Secret', true),
-  known('', 'ServiceAccount', true),
-  known('apps', 'Deployment', true),
-  known('apps', 'StatefulSet', true),
-  known('apps', 'DaemonSet', true),
-  known('apps', 'ReplicaSet', true),
-  known('batch', 'Job', true),
-  known('batch', 'CronJob', true),
-  known('networking.k8s.io', 'Ingress', true),
-  known('networking.k8s.io', 'NetworkPolicy', true, 'networkpolicies'),
-  known('autoscaling', 'HorizontalPodAutoscaler', true),
-  known('policy', 'PodDisruptionBudget', true),
-  known('discovery.k8s.io', 'EndpointSlice', true),
-  known('gateway.networking.k8s.io', 'Gateway', true),
-  known('gateway.networking.k8s.io', 'HTTPRoute', true),
-  known('argoproj.io', 'Rollout', true),
+  known('', 'v1', 'Pod', true),
+  known('', 'v1', 'Service', true),
+  known('', 'v1', 'Namespace', false),
+  known('', 'v1', 'Node', false),
+  known('', 'v1', 'PersistentVolume', false),
+  known('', 'v1', 'PersistentVolumeClaim', true),
+  known('', 'v1', 'ReplicationController', true),
+  known('', 'v1', 'Endpoints', true, 'endpoints', 'endpoints'),
+  known('', 'v1', 'ConfigMap', true),
+  known('', 'v1', 'Secret', true),
+  known('', 'v1', 'ServiceAccount', true),
+  known('apps', 'v1', 'Deployment', true),
+  known('apps', 'v1', 'StatefulSet', true),
+  known('apps', 'v1', 'DaemonSet', true),
+  known('apps', 'v1', 'ReplicaSet', true),
+  known('batch', 'v1', 'Job', true),
+  known('batch', 'v1', 'CronJob', true),
+  known('networking.k8s.io', 'v1', 'Ingress', true),
+  known('networking.k8s.io', 'v1', 'NetworkPolicy', true, 'networkpolicies'),
+  known('autoscaling', 'v2', 'HorizontalPodAutoscaler', true),
+  known('policy', 'v1', 'PodDisruptionBudget', true),
+  known('discovery.k8s.io', 'v1', 'EndpointSlice', true),
+  known('gateway.networking.k8s.io', 'v1', 'Gateway', true),
+  known('gateway.networking.k8s.io', 'v1', 'HTTPRoute', true),
+  known('argoproj.io', 'v1alpha1', 'Rollout', true),
 ];
 
 export class StaticResourceCatalog implements ResourceCatalog {

@@ -37,8 +37,8 @@ describe('normalizeGroupResource', () => {
 
   test('the core group wins over other groups with the same resource name', () => {
     const both = new StaticResourceCatalog([
-      { group: 'metrics.example.com', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true },
-      { group: '', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true },
+      { group: 'metrics.example.com', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, version: 'v1' },
+      { group: '', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, version: 'v1' },
     ]);
     assert.deepEqual(normalizeGroupResource(both, undefined, 'pod').groupResource, gr('', 'pods'));
   });

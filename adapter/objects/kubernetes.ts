@@ -1,0 +1,948 @@
+// `--object-source kubernetes`: which objects a wildcard request covers,
+// answered from watch caches instead of a LIST per request.
+//
+// Per group-resource, on first use, one cluster-wide reflector runs the
+// list-then-watch protocol of client-go's Reflector
+// (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes):
+// a LIST gives the state and a resourceVersion, a WATCH from that
+// resourceVersion streams every later change. A watch that ends is resumed
+// from the last resourceVersion seen, so a reconnect costs no LIST; only
+// when the server says that resourceVersion is gone (410 Gone / Expired,
+// https://kubernetes.io/docs/reference/using-api/api-concepts/#410-gone-responses)
+// does the reflector LIST again. Bookmarks
+// (https://kubernetes.io/docs/reference/using-api/api-concepts/#watch-bookmarks)
+// keep that resume point fresh while the resource itself is quiet.
+//
+// Only metadata is requested (PartialObjectMetadata, the content type
+// client-go's metadata client asks for), and only name, namespace and labels
+// are kept.
+//
+// @kubernetes/client-node's ListWatch stops for good on the first error and
+// cannot ask for PartialObjectMetadata, so the requests are made here with
+// node:http(s); the KubeConfig only supplies TLS settings and credentials
+// (including refreshed service-account and exec tokens), once per request.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { BadRequestError, NotFoundError, UnavailableError } from '../errors.js';
+import { matchesLabels } from '../label-selector.js';
+import {
+  apiVersionOf,
+  BUILTIN_RESOURCES,
+  formatGroupResource,
+  StaticResourceCatalog,
+  type GroupResource,
+  type KnownResource,
+  type ResourceCatalog,
+} from '../../rules/resources.js';
+import type { Requirement } from '../../rules/requirements.js';
+import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
+
+// ---------------------------------------------------------------------------
+// Connection
+
+export interface KubeConnectionOptions {
+  /** A kubeconfig file, as `kubectl --kubeconfig`. */
+  readonly kubeconfigPath?: string;
+  /** The kubeconfig context to use instead of its current-context. */
+  readonly context?: string;
+  /** The pod's service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token and CA). */
+  readonly inCluster?: boolean;
+  /** An API server URL; with `token`, `caData` and `insecureSkipTLSVerify` instead of a kubeconfig. */
+  readonly server?: string;
+  readonly token?: string;
+  /** The CA bundle: PEM text, or base64 of it as in a kubeconfig's certificate-authority-data. */
+  readonly caData?: string;
+  readonly insecureSkipTLSVerify?: boolean;
+}
+
+const CONNECTION = Symbol('KubeConnection');
+
+/** Where and how to reach the API server. Opaque: make one with kubeConfigFrom. */
+export interface KubeConnection {
+  /** The API server URL, for logs. */
+  readonly server: string;
+  readonly [CONNECTION]: true;
+}
+
+class Connection implements KubeConnection {
+  readonly [CONNECTION] = true as const;
+  constructor(
+    readonly server: string,
+    readonly kc: KubeConfig,
+  ) {}
+}
+
+/**
+ * Loads connection settings. Precedence: an explicit `server`, then
+ * `inCluster`, then `kubeconfigPath`, then the client library's defaults
+ * ($KUBECONFIG, ~/.kube/config, in-cluster). Throws a plain Error when the
+ * settings are unusable, for the command line to report.
+ */
+export function kubeConfigFrom(options: KubeConnectionOptions = {}): KubeConnection {
+  const kc = new KubeConfig();
+  if (options.server !== undefined) {
+    const ca = options.caData?.includes('-----BEGIN') ? Buffer.from(options.caData).toString('base64') : options.caData;
+    kc.loadFromClusterAndUser(
+      {
+        name: 'hpa-bridge',
+        server: options.server,
+        skipTLSVerify: options.insecureSkipTLSVerify ?? false,
+        ...(ca ? { caData: ca } : {}),
+      },
+      { name: 'hpa-bridge', ...(options.token ? { token: options.token } : {}) },
+    );
+  } else if (options.inCluster) {
+    if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
+      throw new Error('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT; is this running in a pod?');
+    }
+    kc.loadFromCluster();
+  } else if (options.kubeconfigPath !== undefined) {
+    kc.loadFromFile(options.kubeconfigPath);
+  } else {
+    kc.loadFromDefault();
+  }
+  if (options.context !== undefined) {
+    if (!kc.getContextObject(options.context)) throw new Error(`context "${options.context}" is not in the kubeconfig`);
+    kc.setCurrentContext(options.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  let url: URL;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    throw new Error(`the API server address "${cluster.server}" is not a URL`);
+  }
+  // The client library refuses plain HTTP unless TLS checks are off; say so now, not on the first request.
+  if (url.protocol === 'http:' && !cluster.skipTLSVerify) {
+    throw new Error(`${cluster.server} is plain HTTP: set insecure-skip-tls-verify to use it`);
+  }
+  return new Connection(cluster.server, kc);
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+/** client-go's metadata client asks for these; `application/json` is the fallback for servers without metadata support. */
+const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
+const ACCEPT_JSON = 'application/json';
+const USER_AGENT = 'hpa-bridge';
+
+/** A failed request; `code` is the HTTP status or the Status code of a watch ERROR event. */
+class KubeRequestError extends Error {
+  constructor(
+    readonly code: number | undefined,
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
+
+const isGone = (err: unknown): boolean => err instanceof KubeRequestError && err.code === 410;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface Status {
+  readonly kind?: unknown;
+  readonly code?: unknown;
+  readonly reason?: unknown;
+  readonly message?: unknown;
+}
+
+function statusError(httpCode: number | undefined, body: unknown, what: string): KubeRequestError {
+  const s = (typeof body === 'object' && body !== null ? body : {}) as Status;
+  const code = typeof s.code === 'number' ? s.code : httpCode;
+  const reason = typeof s.reason === 'string' ? s.reason : undefined;
+  const message = typeof s.message === 'string' && s.message !== '' ? s.message : http.STATUS_CODES[code ?? 0] ?? 'error';
+  return new KubeRequestError(code, `${what}: ${code ?? '?'}${reason ? ` ${reason}` : ''}: ${message}`, reason);
+}
+
+type Query = Record<string, string | undefined>;
+
+class ApiClient {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly server: string,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Sends a GET and resolves with the response once its headers arrive. `idleMs` bounds silence on the socket. */
+  async open(path: string, query: Query, accept: string, idleMs: number): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+    const url = new URL(this.server.replace(/\/+$/, '') + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    // Called per request so rotated service-account tokens and exec credentials are picked up.
+    const opts: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(opts);
+    this.signal.throwIfAborted();
+    const base = opts.headers && !Array.isArray(opts.headers) ? (opts.headers as http.OutgoingHttpHeaders) : {};
+    const headers: http.OutgoingHttpHeaders = { ...base, Accept: accept, 'User-Agent': USER_AGENT };
+    const request = url.protocol === 'http:' ? http.request : https.request;
+    return new Promise((resolve, reject) => {
+      const req = request(url, {
+        method: 'GET',
+        headers,
+        signal: this.signal,
+        ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
+        ...(opts.auth ? { auth: opts.auth } : {}),
+      });
+      req.setTimeout(idleMs, () => req.destroy(new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`)));
+      // Kept for the request's whole life: a timeout or abort after the
+      // response started must not become an unhandled 'error' event; the
+      // response stream reports it to its reader.
+      req.on('error', reject);
+      req.once('response', (res) => {
+        res.on('error', () => undefined);
+        resolve({ req, res });
+      });
+      req.end();
+    });
+  }
+
+  async getJson(path: string, query: Query, accept: string, timeoutMs: number, what: string): Promise<unknown> {
+    const { req, res } = await this.open(path, query, accept, timeoutMs);
+    let text = '';
+    res.setEncoding('utf8');
+    try {
+      for await (const chunk of res) text += chunk as string;
+    } finally {
+      req.destroy();
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (res.statusCode !== 200) throw statusError(res.statusCode, body, what);
+    if (typeof body !== 'object' || body === null) throw new KubeRequestError(res.statusCode, `${what}: the response is not a JSON object`);
+    return body;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Discovery
+
+/** `version` is the group's preferred version when that serves the resource, else the first that does. */
+interface DiscoveredResource extends KnownResource {
+  readonly verbs: readonly string[];
+}
+
+interface DiscoverySnapshot {
+  readonly byKey: ReadonlyMap<string, DiscoveredResource>;
+  readonly byGroupVersion: ReadonlyMap<string, readonly DiscoveredResource[]>;
+  readonly catalog: StaticResourceCatalog;
+}
+
+interface GroupVersionRef {
+  readonly group: string;
+  readonly version: string;
+}
+
+const keyOf = (gr: GroupResource): string => formatGroupResource(gr);
+const gvPath = (gv: GroupVersionRef): string => (gv.group === '' ? `/api/${gv.version}` : `/apis/${gv.group}/${gv.version}`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * The legacy (per group-version) discovery documents: /api, /api/v1, /apis
+ * and /apis/<group>/<version>, read the way client-go's
+ * ServerPreferredResources does: versions in the group's preference order,
+ * the first version that serves a resource wins, subresources (`pods/status`)
+ * are skipped. A group-version that fails (an aggregated API whose backend is
+ * down answers 503) keeps what the last refresh found, as kubectl does with
+ * ErrGroupDiscoveryFailed.
+ */
+class Discovery {
+  snapshot: DiscoverySnapshot | undefined;
+  lastError: string | undefined;
+  private lastAttempt = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<void> | undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly minIntervalMs: number,
+    private readonly timeoutMs: number,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Re-reads discovery unless a refresh ran within the minimum interval; concurrent callers share one refresh. */
+  refreshIfStale(): Promise<void> {
+    if (this.inflight) return this.inflight;
+    // Before the first success, retry sooner: nothing can be answered without it.
+    const interval = this.snapshot ? this.minIntervalMs : Math.min(this.minIntervalMs, 5000);
+    if (Date.now() - this.lastAttempt < interval) return Promise.resolve();
+    return this.refresh();
+  }
+
+  refresh(): Promise<void> {
+    if (this.inflight) return this.inflight;
+    this.lastAttempt = Date.now();
+    this.inflight = this.load()
+      .then(
+        (snap) => {
+          this.snapshot = snap;
+          this.lastError = undefined;
+        },
+        (err: unknown) => {
+          this.lastError = errorText(err);
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.inflight = undefined;
+      });
+    return this.inflight;
+  }
+
+  /** The resource, refreshing discovery (rate-limited) on a miss. Throws UnavailableError if discovery never succeeded. */
+  async resolve(gr: GroupResource): Promise<DiscoveredResource | undefined> {
+    const hit = this.snapshot?.byKey.get(keyOf(gr));
+    if (hit) return hit;
+    await this.refreshIfStale().catch(() => undefined);
+    if (!this.snapshot) {
+      throw new UnavailableError(`Kubernetes API discovery has not succeeded yet${this.lastError ? `: ${this.lastError}` : ''}`);
+    }
+    return this.snapshot.byKey.get(keyOf(gr));
+  }
+
+  private async load(): Promise<DiscoverySnapshot> {
+    const get = (path: string): Promise<unknown> => this.api.getJson(path, {}, ACCEPT_JSON, this.timeoutMs, `GET ${path}`);
+    const [core, groups] = await Promise.all([get('/api'), get('/apis')]);
+    const gvs: GroupVersionRef[] = [];
+    for (const v of strings(isObject(core) ? core['versions'] : undefined)) gvs.push({ group: '', version: v });
+    const groupList = isObject(groups) && Array.isArray(groups['groups']) ? groups['groups'] : [];
+    for (const g of groupList) {
+      if (!isObject(g) || typeof g['name'] !== 'string') continue;
+      const name = g['name'];
+      const versions = (Array.isArray(g['versions']) ? g['versions'] : [])
+        .map((v) => (isObject(v) && typeof v['version'] === 'string' ? v['version'] : undefined))
+        .filter((v): v is string => v !== undefined);
+      const pv = isObject(g['preferredVersion']) ? g['preferredVersion']['version'] : undefined;
+      const preferred = typeof pv === 'string' ? pv : versions[0];
+      const ordered = preferred === undefined ? versions : [preferred, ...versions.filter((v) => v !== preferred)];
+      for (const version of ordered) gvs.push({ group: name, version });
+    }
+
+    const previous = this.snapshot;
+    const lists = await pool(gvs, 8, async (gv) => {
+      const path = gvPath(gv);
+      try {
+        return parseResourceList(gv, await get(path));
+      } catch (err) {
+        // Keep what the last refresh knew about this group-version.
+        this.log(`discovery of ${path} failed, keeping what was known: ${errorText(err)}`);
+        return previous?.byGroupVersion.get(`${gv.group}/${gv.version}`) ?? [];
+      }
+    });
+
+    const byKey = new Map<string, DiscoveredResource>();
+    const byGroupVersion = new Map<string, readonly DiscoveredResource[]>();
+    gvs.forEach((gv, i) => {
+      const resources = lists[i] ?? [];
+      byGroupVersion.set(`${gv.group}/${gv.version}`, resources);
+      for (const r of resources) if (!byKey.has(keyOf(r))) byKey.set(keyOf(r), r);
+    });
+    return { byKey, byGroupVersion, catalog: new StaticResourceCatalog([...byKey.values()]) };
+  }
+}
+
+function parseResourceList(gv: GroupVersionRef, body: unknown): DiscoveredResource[] {
+  const resources = isObject(body) && Array.isArray(body['resources']) ? body['resources'] : [];
+  const out: DiscoveredResource[] = [];
+  for (const r of resources) {
+    if (!isObject(r) || typeof r['name'] !== 'string' || typeof r['kind'] !== 'string') continue;
+    const name = r['name'];
+    if (name.includes('/')) continue;
+    const singular = typeof r['singularName'] === 'string' && r['singularName'] !== '' ? r['singularName'] : r['kind'].toLowerCase();
+    out.push({
+      group: gv.group,
+      resource: name,
+      singular,
+      kind: r['kind'],
+      namespaced: r['namespaced'] === true,
+      version: gv.version,
+      verbs: strings(r['verbs']),
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Watch cache
+
+export interface BackoffOptions {
+  /** First retry delay; doubled per consecutive failure. Default 1000. */
+  readonly initialMs?: number;
+  /** Ceiling of the delay. Default 60000. */
+  readonly maxMs?: number;
+}
+
+interface CacheSettings {
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly watchTimeoutSeconds: number;
+  readonly pageSize: number;
+  readonly requestTimeoutMs: number;
+  readonly healthyWatchMs: number;
+  readonly log: (message: string) => void;
+}
+
+const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+/** etcd caps an object at 1.5 MiB by default; a line far beyond that means the stream is not a watch stream. */
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+/** Counters of one watch cache, for logs and metrics. */
+export interface WatchCacheStats {
+  readonly resource: string;
+  readonly synced: boolean;
+  readonly objects: number;
+  readonly lists: number;
+  readonly watches: number;
+  /** LISTs after the first: each one followed a 410 Gone or a failed LIST. */
+  readonly relists: number;
+  readonly resourceVersion: string | undefined;
+  readonly lastError: string | undefined;
+}
+
+/**
+ * One reflector plus its store. The store is indexed by namespace (''
+ * for root-scoped objects) so a request scans only its namespace, and it
+ * survives reconnects: until a LIST replaces it, the last known objects are
+ * served.
+ */
+class WatchCache {
+  private store = new Map<string, Map<string, ObjectRef>>();
+  private count = 0;
+  private resourceVersion: string | undefined;
+  private synced = false;
+  private stopped = false;
+  private failures = 0;
+  private lists = 0;
+  private watches = 0;
+  private lastError: string | undefined;
+  private readonly waiters = new Set<(synced: boolean) => void>();
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private current: http.ClientRequest | undefined;
+  private readonly path: string;
+  readonly name: string;
+
+  constructor(
+    private readonly api: ApiClient,
+    readonly resource: DiscoveredResource,
+    private readonly settings: CacheSettings,
+  ) {
+    this.name = formatGroupResource(resource);
+    this.path = `${gvPath(resource)}/${resource.resource}`;
+    void this.run();
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  stats(): WatchCacheStats {
+    return {
+      resource: this.name,
+      synced: this.synced,
+      objects: this.count,
+      lists: this.lists,
+      watches: this.watches,
+      relists: Math.max(0, this.lists - 1),
+      resourceVersion: this.resourceVersion,
+      lastError: this.lastError,
+    };
+  }
+
+  get error(): string | undefined {
+    return this.lastError;
+  }
+
+  /** Resolves true once synced, false when `ms` passes first or the cache stops. */
+  waitForSync(ms: number): Promise<boolean> {
+    if (this.synced) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.waiters.add(done);
+    });
+  }
+
+  select(namespace: string | undefined, selector: readonly Requirement[]): ObjectRef[] {
+    const out: ObjectRef[] = [];
+    const scan = (objects: Map<string, ObjectRef>): void => {
+      for (const o of objects.values()) if (matchesLabels(selector, o.labels)) out.push(o);
+    };
+    if (namespace !== undefined || !this.resource.namespaced) {
+      const objects = this.store.get(namespace ?? '');
+      if (objects) scan(objects);
+    } else {
+      for (const objects of this.store.values()) scan(objects);
+    }
+    return out.sort((a, b) => compare(a.name, b.name) || compare(a.namespace ?? '', b.namespace ?? ''));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.current?.destroy();
+    this.current = undefined;
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wake?.();
+    for (const w of [...this.waiters]) w(false);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let delay: number;
+      try {
+        if (this.resourceVersion === undefined) await this.list();
+        if (this.stopped) break;
+        const healthy = await this.watch();
+        // A watch the server ended (timeoutSeconds, an apiserver rollout) is
+        // resumed at once, as client-go does; one that ended without doing
+        // anything counts as a failure so a flapping server is not hammered.
+        if (healthy) {
+          this.failures = 0;
+          this.lastError = undefined;
+        } else {
+          this.failures++;
+        }
+        delay = this.backoff();
+      } catch (err) {
+        if (this.stopped) break;
+        const { healthy, error } = err instanceof WatchEnded ? err : { healthy: false, error: err };
+        if (healthy) this.failures = 0;
+        this.failures++;
+        this.lastError = errorText(error);
+        if (isGone(error)) {
+          // The resume point is older than the server's event window: only a fresh LIST can catch up.
+          this.settings.log(`watch cache for ${this.name}: ${this.lastError}; listing again`);
+          this.resourceVersion = undefined;
+        } else {
+          this.settings.log(`watch cache for ${this.name}: ${this.lastError}`);
+        }
+        delay = this.backoff();
+      }
+      if (delay > 0) await this.sleep(delay);
+    }
+  }
+
+  /** Equal jitter: half the exponential step fixed, half random, so many replicas do not reconnect in lockstep. */
+  private backoff(): number {
+    if (this.failures === 0) return 0;
+    const step = Math.min(this.settings.backoffMaxMs, this.settings.backoffInitialMs * 2 ** Math.min(this.failures - 1, 30));
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+    }).then(() => {
+      this.wake = undefined;
+      this.sleepTimer = undefined;
+    });
+  }
+
+  /**
+   * A LIST in pages of `pageSize`, without resourceVersion: a consistent
+   * read, so a relist never goes back in time. Continue tokens keep the
+   * pages at the first page's resourceVersion.
+   */
+  private async list(): Promise<void> {
+    this.lists++;
+    const store = new Map<string, Map<string, ObjectRef>>();
+    let count = 0;
+    let resourceVersion: string | undefined;
+    let cont: string | undefined;
+    do {
+      const body = await this.api.getJson(
+        this.path,
+        { limit: String(this.settings.pageSize), continue: cont },
+        ACCEPT_METADATA_LIST,
+        this.settings.requestTimeoutMs,
+        `list ${this.name}`,
+      );
+      if (this.stopped) return;
+      const meta = isObject(body) && isObject(body['metadata']) ? body['metadata'] : {};
+      const items = isObject(body) && Array.isArray(body['items']) ? body['items'] : [];
+      for (const item of items) {
+        const ref = toRef(item);
+        if (ref && put(store, ref)) count++;
+      }
+      if (resourceVersion === undefined && typeof meta['resourceVersion'] === 'string') resourceVersion = meta['resourceVersion'];
+      cont = typeof meta['continue'] === 'string' && meta['continue'] !== '' ? meta['continue'] : undefined;
+    } while (cont !== undefined);
+    if (!resourceVersion) throw new KubeRequestError(undefined, `list ${this.name}: the response has no resourceVersion`);
+    this.store = store;
+    this.count = count;
+    this.resourceVersion = resourceVersion;
+    this.lastError = undefined;
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of [...this.waiters]) w(true);
+    }
+  }
+
+  /**
+   * One WATCH from the current resourceVersion. Resolves when the server
+   * ends the stream (true if it was healthy: it delivered an event or stayed
+   * open a while); throws WatchEnded otherwise, carrying the same verdict.
+   */
+  private async watch(): Promise<boolean> {
+    this.watches++;
+    const started = Date.now();
+    let events = 0;
+    const healthy = (): boolean => events > 0 || Date.now() - started >= this.settings.healthyWatchMs;
+    // client-go picks a timeout in [min, 2·min) so the watches of many clients do not all expire together.
+    const timeoutSeconds = Math.round(this.settings.watchTimeoutSeconds * (1 + Math.random()));
+    try {
+      const { req, res } = await this.api.open(
+        this.path,
+        {
+          watch: 'true',
+          allowWatchBookmarks: 'true',
+          resourceVersion: this.resourceVersion,
+          timeoutSeconds: String(timeoutSeconds),
+        },
+        ACCEPT_METADATA,
+        (timeoutSeconds + 30) * 1000,
+      );
+      this.current = req;
+      try {
+        if (this.stopped) return true;
+        if (res.statusCode !== 200) {
+          let text = '';
+          res.setEncoding('utf8');
+          for await (const chunk of res) text += chunk as string;
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          throw statusError(res.statusCode, body, `watch ${this.name}`);
+        }
+        res.setEncoding('utf8');
+        let buffered = '';
+        for await (const chunk of res) {
+          buffered += chunk as string;
+          if (buffered.length > MAX_EVENT_CHARS) throw new KubeRequestError(undefined, `watch ${this.name}: an event exceeds ${MAX_EVENT_CHARS} characters`);
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line === '') continue;
+            this.apply(line);
+            events++;
+          }
+        }
+        if (buffered.trim() !== '') {
+          this.apply(buffered.trim());
+          events++;
+        }
+        return healthy();
+      } finally {
+        req.destroy();
+        if (this.current === req) this.current = undefined;
+      }
+    } catch (err) {
+      throw new WatchEnded(healthy(), err);
+    }
+  }
+
+  private apply(line: string): void {
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      throw new KubeRequestError(undefined, `watch ${this.name}: undecodable event`);
+    }
+    if (!isObject(event) || typeof event['type'] !== 'string') throw new KubeRequestError(undefined, `watch ${this.name}: malformed event`);
+    const object = event['object'];
+    const type = event['type'];
+    if (type === 'ERROR') {
+      // A Status; 410 Expired/Gone means the resourceVersion left the server's window.
+      throw statusError(undefined, object, `watch ${this.name}`);
+    }
+    const meta = isObject(object) && isObject(object['metadata']) ? object['metadata'] : undefined;
+    const rv = meta && typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
+    switch (type) {
+      case 'ADDED':
+      case 'MODIFIED': {
+        const ref = toRef(object);
+        if (ref && put(this.store, ref)) this.count++;
+        break;
+      }
+      case 'DELETED': {
+        const ref = toRef(object);
+        if (ref) {
+          const ns = this.store.get(ref.namespace ?? '');
+          if (ns?.delete(ref.name)) {
+            this.count--;
+            if (ns.size === 0) this.store.delete(ref.namespace ?? '');
+          }
+        }
+        break;
+      }
+      case 'BOOKMARK':
+        break;
+      default:
+        return;
+    }
+    if (rv) this.resourceVersion = rv;
+  }
+}
+
+/** A watch attempt's failure, and whether the watch had been healthy before it failed. */
+class WatchEnded extends Error {
+  constructor(
+    readonly healthy: boolean,
+    readonly error: unknown,
+  ) {
+    super(errorText(error));
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Inserts or replaces; true when the object is new. Reuses the map key as the namespace string. */
+function put(store: Map<string, Map<string, ObjectRef>>, ref: ObjectRef): boolean {
+  const nsKey = ref.namespace ?? '';
+  let objects = store.get(nsKey);
+  if (!objects) {
+    objects = new Map();
+    store.set(nsKey, objects);
+  }
+  const isNew = !objects.has(ref.name);
+  objects.set(ref.name, ref);
+  return isNew;
+}
+
+/**
+ * Name, namespace and labels only: everything else in the object (managed
+ * fields, annotations, owner references) is dropped. With five labels a pod
+ * costs about 220 bytes of heap here, so 100k pods take about 22 MB; label
+ * keys are property names, which V8 shares between objects.
+ */
+function toRef(object: unknown): ObjectRef | undefined {
+  const meta = isObject(object) ? object['metadata'] : undefined;
+  if (!isObject(meta) || typeof meta['name'] !== 'string') return undefined;
+  const raw = meta['labels'];
+  let labels = EMPTY_LABELS;
+  if (isObject(raw)) {
+    const copy: Record<string, string> = {};
+    let any = false;
+    for (const [k, v] of Object.entries(raw)) {
+      if (typeof v === 'string') {
+        copy[k] = v;
+        any = true;
+      }
+    }
+    if (any) labels = copy;
+  }
+  const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : undefined;
+  return namespace === undefined ? { name: meta['name'], labels } : { name: meta['name'], namespace, labels };
+}
+
+// ---------------------------------------------------------------------------
+// The object source
+
+export interface KubernetesObjectSourceOptions {
+  /** How long list() waits for a new watch cache's first LIST. Default 5000. */
+  readonly syncTimeoutMs?: number;
+  /** Minimum time between discovery refreshes triggered by unknown resources. Default 30000. */
+  readonly discoveryRefreshMs?: number;
+  /** Reconnect and relist delays. */
+  readonly backoff?: BackoffOptions;
+  /** Watches ask the server to end after [t, 2t) seconds, then resume. Default 300 (client-go's minimum). */
+  readonly watchTimeoutSeconds?: number;
+  /** LIST page size. Default 500, as client-go's pager. */
+  readonly pageSize?: number;
+  /** Idle timeout of discovery and LIST requests. Default 60000. */
+  readonly requestTimeoutMs?: number;
+  /** A watch that delivered nothing is still healthy if it stayed open this long. Default 5000. */
+  readonly healthyWatchMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+export class KubernetesObjectSource implements ObjectLister {
+  private readonly api: ApiClient;
+  private readonly discovery: Discovery;
+  private readonly caches = new Map<string, WatchCache>();
+  private readonly abort = new AbortController();
+  private readonly settings: CacheSettings;
+  private readonly syncTimeoutMs: number;
+  private readonly started: Promise<void>;
+  private readonly builtin = new StaticResourceCatalog(BUILTIN_RESOURCES);
+  private discoveryRetry: NodeJS.Timeout | undefined;
+  private discoveryFailures = 0;
+  private closed = false;
+
+  /** Starts API discovery in the background; watches start on first use (or warm()). */
+  constructor(connection: KubeConnection, options: KubernetesObjectSourceOptions = {}) {
+    if (!(connection instanceof Connection)) throw new TypeError('use kubeConfigFrom() to make the connection');
+    this.api = new ApiClient(connection.kc, connection.server, this.abort.signal);
+    const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.syncTimeoutMs = options.syncTimeoutMs ?? 5000;
+    this.settings = {
+      backoffInitialMs: options.backoff?.initialMs ?? 1000,
+      backoffMaxMs: options.backoff?.maxMs ?? 60_000,
+      watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
+      pageSize: options.pageSize ?? 500,
+      requestTimeoutMs,
+      healthyWatchMs: options.healthyWatchMs ?? 5000,
+      log: options.log ?? (() => undefined),
+    };
+    this.discovery = new Discovery(this.api, options.discoveryRefreshMs ?? 30_000, requestTimeoutMs, this.settings.log);
+    this.started = this.discover();
+  }
+
+  /**
+   * Resolves after the first discovery succeeded; rejects with
+   * UnavailableError if it failed (it is retried in the background).
+   */
+  async start(): Promise<void> {
+    await this.started;
+    if (!this.discovery.snapshot) {
+      throw new UnavailableError(`Kubernetes API discovery failed: ${this.discovery.lastError ?? 'unknown error'}`);
+    }
+  }
+
+  /** Starts the watch caches of `resources` now rather than on the first request. Unknown resources are skipped. */
+  async warm(resources: readonly GroupResource[]): Promise<void> {
+    for (const gr of resources) {
+      const r = await this.discovery.resolve(gr).catch(() => undefined);
+      if (r && canWatch(r)) this.cacheFor(r);
+    }
+  }
+
+  /**
+   * The cluster's resources, CRDs included, as discovery last saw them. A
+   * live view: later refreshes show through. Until discovery first succeeds
+   * it answers with the built-in resources. A name it cannot find triggers a
+   * (rate-limited) background refresh, so a new CRD appears shortly after.
+   */
+  catalog(): ResourceCatalog {
+    return {
+      find: (group, name) => {
+        const snap = this.discovery.snapshot;
+        const hits = (snap?.catalog ?? this.builtin).find(group, name);
+        if (hits.length === 0 && !this.closed) void this.discovery.refreshIfStale().catch(() => undefined);
+        return hits.map(known);
+      },
+      all: () => (this.discovery.snapshot ? [...this.discovery.snapshot.byKey.values()].map(known) : this.builtin.all()),
+    };
+  }
+
+  async describe(resource: GroupResource): Promise<ResourceKind | undefined> {
+    this.assertOpen();
+    const r = await this.discovery.resolve(resource);
+    if (!r) return undefined;
+    return { kind: r.kind, apiVersion: apiVersionOf(r), namespaced: r.namespaced };
+  }
+
+  async list(resource: GroupResource, namespace: string | undefined, selector: readonly Requirement[]): Promise<ObjectRef[]> {
+    this.assertOpen();
+    const r = await this.discovery.resolve(resource);
+    const name = formatGroupResource(resource);
+    if (!r) throw new NotFoundError(`the server doesn't have a resource type "${name}"`, { group: resource.group, kind: resource.resource });
+    if (!canWatch(r)) throw new BadRequestError(`the server does not allow listing and watching "${name}"`);
+    if (!r.namespaced && namespace !== undefined) throw new BadRequestError(`${name} is not namespaced`);
+    const cache = this.cacheFor(r);
+    if (!cache.isSynced && !(await cache.waitForSync(this.syncTimeoutMs))) {
+      this.assertOpen();
+      throw new UnavailableError(`watch cache for ${cache.name} is not synced yet${cache.error ? `: ${cache.error}` : ''}`);
+    }
+    return cache.select(namespace, selector);
+  }
+
+  notReadyReason(): string | undefined {
+    if (this.closed) return 'the Kubernetes object source is closed';
+    if (!this.discovery.snapshot) {
+      return `Kubernetes API discovery has not succeeded yet${this.discovery.lastError ? `: ${this.discovery.lastError}` : ''}`;
+    }
+    const pending = [...this.caches.values()].filter((c) => !c.isSynced).map((c) => c.name);
+    if (pending.length === 0) return undefined;
+    return `watch cache for ${pending.join(', ')} ${pending.length === 1 ? 'is' : 'are'} not synced yet`;
+  }
+
+  stats(): WatchCacheStats[] {
+    return [...this.caches.values()].map((c) => c.stats());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.discoveryRetry) clearTimeout(this.discoveryRetry);
+    for (const c of this.caches.values()) c.stop();
+    this.caches.clear();
+    this.abort.abort();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new UnavailableError('the Kubernetes object source is closed');
+  }
+
+  private cacheFor(r: DiscoveredResource): WatchCache {
+    const key = keyOf(r);
+    let cache = this.caches.get(key);
+    if (!cache) {
+      cache = new WatchCache(this.api, r, this.settings);
+      this.caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  /** First discovery, retried with backoff until it succeeds so readiness recovers by itself. */
+  private async discover(): Promise<void> {
+    try {
+      await this.discovery.refresh();
+      this.discoveryFailures = 0;
+    } catch (err) {
+      if (this.closed) return;
+      this.discoveryFailures++;
+      const step = Math.min(this.settings.backoffMaxMs, this.settings.backoffInitialMs * 2 ** Math.min(this.discoveryFailures - 1, 30));
+      this.settings.log(`Kubernetes API discovery failed: ${errorText(err)}`);
+      this.discoveryRetry = setTimeout(() => {
+        this.discoveryRetry = undefined;
+        if (!this.discovery.snapshot) void this.discover();
+      }, step / 2 + Math.random() * (step / 2));
+    }
+  }
+}
+
+function canWatch(r: DiscoveredResource): boolean {
+  return r.verbs.includes('list') && r.verbs.includes('watch');
+}
+
+/** Strips the discovery-only fields so callers see plain KnownResources. */
+function known(r: KnownResource): KnownResource {
+  return { group: r.group, resource: r.resource, singular: r.singular, kind: r.kind, namespaced: r.namespaced, version: r.version };
+}

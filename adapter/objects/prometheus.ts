@@ -1,0 +1,83 @@
+// `--object-source prometheus`: objects and their labels come from
+// kube-state-metrics series (`kube_pod_labels{namespace, pod, label_app=…}`)
+// instead of the Kubernetes API, so hpa-bridge can run with no API access
+// (another cluster's Prometheus, local runs). kube-state-metrics exports
+// only the labels its --metric-labels-allowlist names, as `label_<sanitized>`.
+import { formatGroupResource, type GroupResource, type ResourceCatalog, apiVersionOf } from '../../rules/resources.js';
+import type { Requirement } from '../../rules/requirements.js';
+import { BadRequestError, UnavailableError } from '../errors.js';
+import { matchesLabels } from '../label-selector.js';
+import { PrometheusError, type MetricsSource } from '../prometheus.js';
+import { renderMatcher } from '../../rules/promql.js';
+import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
+
+/** kube-state-metrics' label sanitising: every character outside [a-zA-Z0-9_] becomes `_`. */
+export function sanitizeLabelKey(key: string): string {
+  return `label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+export interface PrometheusObjectSourceOptions {
+  readonly metrics: MetricsSource;
+  readonly catalog: () => ResourceCatalog;
+  /** Deadline for one lookup. */
+  readonly timeoutMs: number;
+}
+
+export class PrometheusObjectSource implements ObjectLister {
+  constructor(private readonly options: PrometheusObjectSourceOptions) {}
+
+  private known(resource: GroupResource) {
+    return this.options.catalog().find(resource.group, resource.resource).find((r) => r.group === resource.group);
+  }
+
+  async list(resource: GroupResource, namespace: string | undefined, selector: readonly Requirement[]): Promise<ObjectRef[]> {
+    const known = this.known(resource);
+    const singular = known?.singular ?? resource.resource.replace(/s$/, '');
+    const series = `kube_${singular}_labels`;
+    const matchers = namespace ? [renderMatcher('namespace', '=', namespace)] : [];
+    const query = `${series}{${matchers.join(',')}}`;
+    const deadline = Date.now() + this.options.timeoutMs;
+    let samples;
+    try {
+      samples = await this.options.metrics.query(query, { deadline });
+    } catch (e) {
+      if (e instanceof PrometheusError) throw new UnavailableError(`listing ${formatGroupResource(resource)} from kube-state-metrics failed: ${e.message}; query: ${query}`);
+      throw e;
+    }
+    if (samples.length === 0) {
+      const any = await this.options.metrics.query(`count(${series})`, { deadline }).catch(() => []);
+      if (any.length === 0) {
+        throw new UnavailableError(
+          `--object-source prometheus needs kube-state-metrics series ${series} to list ${formatGroupResource(resource)}, and Prometheus has none; deploy kube-state-metrics (with --metric-labels-allowlist for the labels your HPAs select on) or use --object-source kubernetes`,
+        );
+      }
+      return [];
+    }
+    // Selector keys are compared in kube-state-metrics' sanitised form.
+    const sanitized = selector.map((r) => ({ ...r, key: sanitizeLabelKey(r.key) }));
+    for (const r of selector) {
+      if (!/^[a-zA-Z0-9_./-]+$/.test(r.key)) throw new BadRequestError(`label key ${r.key} cannot be matched against kube-state-metrics labels`);
+    }
+    const byName = new Map<string, ObjectRef>();
+    for (const s of samples) {
+      const name = s.labels[singular];
+      if (!name || byName.has(name)) continue;
+      if (!matchesLabels(sanitized, s.labels)) continue;
+      const labels: Record<string, string> = {};
+      for (const [k, v] of Object.entries(s.labels)) if (k.startsWith('label_')) labels[k.slice(6)] = v;
+      byName.set(name, { name, ...(namespace ? { namespace } : {}), labels });
+    }
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async describe(resource: GroupResource): Promise<ResourceKind | undefined> {
+    const known = this.known(resource);
+    return known ? { kind: known.kind, apiVersion: apiVersionOf(known), namespaced: known.namespaced } : undefined;
+  }
+
+  notReadyReason(): string | undefined {
+    return undefined;
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,121 @@
+// The URL shapes of the metrics APIs, parsed into what is asked. Pure, so
+// every shape and every malformed path is covered by table tests.
+import { normalizeGroupResource, NAMESPACES, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
+import { BadRequestError, NotFoundError } from './errors.js';
+
+export const CUSTOM_GROUP = 'custom.metrics.k8s.io';
+export const EXTERNAL_GROUP = 'external.metrics.k8s.io';
+export const CUSTOM_VERSIONS = ['v1beta1', 'v1beta2'] as const;
+export const EXTERNAL_VERSIONS = ['v1beta1'] as const;
+export type CustomVersion = (typeof CUSTOM_VERSIONS)[number];
+
+export type MetricsRequest =
+  | { readonly kind: 'discovery'; readonly group: string; readonly version: string }
+  | {
+      readonly kind: 'object';
+      readonly version: CustomVersion;
+      readonly resource: GroupResource;
+      /** As written in the path, for messages and authorization. */
+      readonly resourcePath: string;
+      readonly namespace?: string;
+      readonly name: string;
+      readonly metric: string;
+    }
+  | { readonly kind: 'external'; readonly version: 'v1beta1'; readonly namespace: string; readonly metric: string };
+
+// DNS-1123 label: namespaces and most object names in paths.
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// DNS-1123 subdomain: object names such as pods and deployments.
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// Metric names as Prometheus and most adapters publish them (colons for recording rules).
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:.-]*$/;
+const RESOURCE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`malformed percent-encoding in path segment ${JSON.stringify(segment)}`);
+  }
+}
+
+function checkNamespace(ns: string): string {
+  if (ns.length > 63 || !DNS1123_LABEL.test(ns)) {
+    throw new BadRequestError(`invalid namespace ${JSON.stringify(ns)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`);
+  }
+  return ns;
+}
+
+function checkName(name: string): string {
+  if (name === '*') return name;
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    throw new BadRequestError(`invalid object name ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`);
+  }
+  return name;
+}
+
+function checkMetric(metric: string): string {
+  if (!METRIC_NAME.test(metric)) {
+    throw new BadRequestError(`invalid metric name ${JSON.stringify(metric)}`);
+  }
+  return metric;
+}
+
+/** `deployments.apps` → {group: apps, resource: deployments}; `pods` → core pods. */
+export function parseResourcePath(text: string, catalog: ResourceCatalog): GroupResource {
+  if (!RESOURCE.test(text)) throw new BadRequestError(`invalid resource ${JSON.stringify(text)}`);
+  const dot = text.indexOf('.');
+  const resource = dot === -1 ? text : text.slice(0, dot);
+  const group = dot === -1 ? '' : text.slice(dot + 1);
+  // The path names the plural; normalising maps the few irregular names.
+  const normalized = normalizeGroupResource(catalog, group, resource).groupResource;
+  return normalized.group === group ? normalized : { group, resource };
+}
+
+/**
+ * Parses the path below /apis. `segments` are raw (still percent-encoded),
+ * so `%2A` becomes `*` here and nowhere else.
+ */
+export function parseMetricsPath(segments: readonly string[], catalog: ResourceCatalog): MetricsRequest {
+  const [group, version, ...rest] = segments.map(decode);
+  if (group === CUSTOM_GROUP) {
+    if (!CUSTOM_VERSIONS.includes(version as CustomVersion)) throw new NotFoundError(`the server could not find the requested resource (${CUSTOM_GROUP}/${version ?? ''})`);
+    const v = version as CustomVersion;
+    if (rest.length === 0) return { kind: 'discovery', group, version: v };
+    // namespaces/{ns}/metrics/{metric}: the metric of the Namespace object itself.
+    if (rest.length === 4 && rest[0] === 'namespaces' && rest[2] === 'metrics') {
+      const ns = checkNamespace(rest[1] as string);
+      return { kind: 'object', version: v, resource: NAMESPACES, resourcePath: 'namespaces', name: ns, metric: checkMetric(rest[3] as string) };
+    }
+    // namespaces/{ns}/{resource}/{name|*}/{metric}
+    if (rest.length === 5 && rest[0] === 'namespaces') {
+      const resourcePath = rest[2] as string;
+      return {
+        kind: 'object',
+        version: v,
+        resource: parseResourcePath(resourcePath, catalog),
+        resourcePath,
+        namespace: checkNamespace(rest[1] as string),
+        name: checkName(rest[3] as string),
+        metric: checkMetric(rest[4] as string),
+      };
+    }
+    // {resource}/{name|*}/{metric} for root-scoped resources (nodes, namespaces, ...).
+    if (rest.length === 3) {
+      const resourcePath = rest[0] as string;
+      const resource = parseResourcePath(resourcePath, catalog);
+      const name = resource.group === '' && resource.resource === NAMESPACES.resource ? checkNamespace(rest[1] as string) : checkName(rest[1] as string);
+      return { kind: 'object', version: v, resource, resourcePath, name, metric: checkMetric(rest[2] as string) };
+    }
+    throw new NotFoundError(`the server could not find the requested resource: unrecognised path /apis/${segments.join('/')}`);
+  }
+  if (group === EXTERNAL_GROUP) {
+    if (version !== 'v1beta1') throw new NotFoundError(`the server could not find the requested resource (${EXTERNAL_GROUP}/${version ?? ''})`);
+    if (rest.length === 0) return { kind: 'discovery', group, version };
+    if (rest.length === 3 && rest[0] === 'namespaces') {
+      return { kind: 'external', version, namespace: checkNamespace(rest[1] as string), metric: checkMetric(rest[2] as string) };
+    }
+    throw new NotFoundError(`the server could not find the requested resource: external metrics are served at /apis/${EXTERNAL_GROUP}/v1beta1/namespaces/{namespace}/{metric}`);
+  }
+  throw new NotFoundError(`the server could not find the requested resource: /apis/${segments.join('/')}`);
+}

@@ -1,0 +1,174 @@
+// The Prometheus side, behind a narrow interface. Instant queries go through
+// prometheus-query with POST, so a long name list never hits a URL length
+// limit; series discovery streams the response instead of buffering it.
+import { PrometheusDriver } from 'prometheus-query';
+import { summarizeSeriesStream, type SeriesSummary } from './series-stream.js';
+
+export interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+  readonly timestampMs: number;
+}
+
+export type PrometheusErrorKind =
+  /** Prometheus could not be reached or answered 5xx. */
+  | 'unavailable'
+  /** Prometheus rejected the query (bad_data, execution errors). */
+  | 'rejected'
+  /** The request deadline or Prometheus' own timeout passed. */
+  | 'timeout';
+
+export class PrometheusError extends Error {
+  constructor(
+    readonly kind: PrometheusErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PrometheusError';
+  }
+}
+
+export interface QueryOptions {
+  /** Absolute deadline, ms since the epoch. */
+  readonly deadline: number;
+}
+
+export interface MetricsSource {
+  /** Runs an instant query; returns vector samples (a scalar becomes one sample without labels). */
+  query(promql: string, options: QueryOptions): Promise<Sample[]>;
+  /** Label names per metric for the series matching `match` in [now - lookback, now]. */
+  series(match: string, lookbackSeconds: number, options: QueryOptions): Promise<SeriesSummary>;
+}
+
+export interface PrometheusClientOptions {
+  readonly url: string;
+  /** Extra headers, e.g. Authorization for a token in front of Prometheus. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Upper bound for any one HTTP call, whatever the request deadline. */
+  readonly maxTimeoutMs?: number;
+}
+
+/** Prometheus' `timeout` parameter: its own evaluation deadline, just inside ours. */
+export function prometheusTimeoutParam(deadline: number, now = Date.now()): string {
+  const ms = Math.max(1, deadline - now - 50);
+  // A bare number of seconds: Prometheus reads fractions that way, but not as "4.5s".
+  return (ms / 1000).toFixed(3);
+}
+
+export class PrometheusClient implements MetricsSource {
+  private readonly driver: PrometheusDriver;
+  private readonly base: string;
+
+  constructor(private readonly options: PrometheusClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.driver = new PrometheusDriver({
+      endpoint: this.base,
+      baseURL: '/api/v1',
+      preferPost: true,
+      timeout: options.maxTimeoutMs ?? 30_000,
+      ...(options.headers ? { headers: { ...options.headers } } : {}),
+    });
+  }
+
+  async query(promql: string, options: QueryOptions): Promise<Sample[]> {
+    const remaining = options.deadline - Date.now();
+    if (remaining <= 0) throw new PrometheusError('timeout', 'the request deadline passed before the query was sent');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PrometheusError('timeout', `no answer from Prometheus within ${remaining} ms`)), remaining);
+    });
+    try {
+      const result = await Promise.race([
+        this.driver.instantQuery(promql, new Date(), prometheusTimeoutParam(options.deadline)),
+        deadline,
+      ]);
+      return toSamples(result);
+    } catch (e) {
+      throw asPrometheusError(e);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async series(match: string, lookbackSeconds: number, options: QueryOptions): Promise<SeriesSummary> {
+    const now = Date.now() / 1000;
+    const body = new URLSearchParams({ 'match[]': match, start: (now - lookbackSeconds).toFixed(3), end: now.toFixed(3) });
+    const signal = AbortSignal.timeout(Math.max(1, options.deadline - Date.now()));
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/api/v1/series`, {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(this.options.headers ?? {}) },
+        signal,
+      });
+    } catch (e) {
+      throw asPrometheusError(e);
+    }
+    if (!res.body) throw new PrometheusError('unavailable', `Prometheus answered ${res.status} with no body`);
+    if (res.status >= 500) {
+      const text = await res.text().catch(() => '');
+      throw new PrometheusError('unavailable', `Prometheus answered ${res.status}: ${errorText(text)}`);
+    }
+    try {
+      return await summarizeSeriesStream(res.body, { signal });
+    } catch (e) {
+      if (signal.aborted) throw new PrometheusError('timeout', 'series discovery did not finish before its deadline');
+      throw new PrometheusError(res.ok ? 'unavailable' : 'rejected', (e as Error).message);
+    }
+  }
+}
+
+function errorText(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { errorType?: string; error?: string };
+    if (parsed.error) return parsed.errorType ? `${parsed.errorType}: ${parsed.error}` : parsed.error;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return body.slice(0, 500) || 'no error text';
+}
+
+interface DriverResult {
+  readonly resultType: string;
+  readonly result: unknown;
+}
+
+interface DriverVectorItem {
+  readonly metric: { readonly labels?: Record<string, string> } | null;
+  readonly value: { readonly time: Date; readonly value: number };
+}
+
+function toSamples(result: DriverResult): Sample[] {
+  if (result.resultType === 'vector') {
+    return (result.result as DriverVectorItem[]).map((item) => ({
+      labels: item.metric?.labels ?? {},
+      value: item.value.value,
+      timestampMs: item.value.time.getTime(),
+    }));
+  }
+  if (result.resultType === 'scalar') {
+    const v = result.result as { time: Date; value: number };
+    return [{ labels: {}, value: v.value, timestampMs: v.time.getTime() }];
+  }
+  throw new PrometheusError('rejected', `the query returned a ${result.resultType}, not an instant vector`);
+}
+
+/** prometheus-query rejects with plain objects; turn every shape into a PrometheusError. */
+function asPrometheusError(e: unknown): PrometheusError {
+  if (e instanceof PrometheusError) return e;
+  if (e instanceof Error) {
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return new PrometheusError('timeout', 'Prometheus did not answer before the deadline');
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    return new PrometheusError('unavailable', `cannot reach Prometheus: ${cause?.code ?? cause?.message ?? e.message}`);
+  }
+  const obj = (e ?? {}) as { errorType?: string; error?: string; httpStatus?: number; code?: string; prometheus?: { errorType?: string; error?: string } };
+  const type = obj.prometheus?.errorType ?? obj.errorType ?? 'error';
+  const text = obj.prometheus?.error ?? obj.error ?? 'unknown error';
+  if (type === 'timeout_error' || type === 'timeout') return new PrometheusError('timeout', `Prometheus timed out: ${text}`);
+  if (type === 'network_error' || type === 'ssl_error') return new PrometheusError('unavailable', `cannot reach Prometheus: ${obj.code ?? text}`);
+  if (obj.httpStatus !== undefined && obj.httpStatus >= 500 && type !== 'execution') {
+    return new PrometheusError('unavailable', `Prometheus answered ${obj.httpStatus}: ${type}: ${text}`);
+  }
+  return new PrometheusError('rejected', `${type}: ${text}`);
+}

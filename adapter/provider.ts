@@ -1,0 +1,282 @@
+// Answering one metrics request: find the rule, find the objects, render and
+// run the query, and turn samples into values the HPA can use. Every failure
+// is a typed error whose message names what was asked and what was sent.
+import { exampleRequest, type CompiledRule } from '../rules/compile.js';
+import { rangeSecondsOf } from '../rules/promql.js';
+import { QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
+import type { Requirement } from '../rules/requirements.js';
+import { apiVersionOf, formatGroupResource, NAMESPACES, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
+import { customMetricKey, type MetricRegistry } from './discovery.js';
+import { BadRequestError, NotFoundError, UnavailableError } from './errors.js';
+import { formatLabelSelector } from './label-selector.js';
+import type { Logger } from './log.js';
+import type { ObjectLister, ResourceKind } from './objects/types.js';
+import { PrometheusError, type MetricsSource, type Sample } from './prometheus.js';
+import { NonFiniteValueError, formatMilliQuantity, toMilli } from './quantity.js';
+
+export interface DescribedObject {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly apiVersion: string;
+}
+
+export interface ObjectMetricValue {
+  readonly describedObject: DescribedObject;
+  readonly metric: string;
+  readonly timestamp: Date;
+  readonly windowSeconds?: number;
+  readonly value: string;
+}
+
+export interface ExternalMetricValue {
+  readonly metric: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly timestamp: Date;
+  readonly windowSeconds?: number;
+  readonly value: string;
+}
+
+export interface ObjectMetricsQuery {
+  readonly resource: GroupResource;
+  /** Undefined for root-scoped resources. */
+  readonly namespace?: string;
+  /** An object name, or `*` for every object matching labelSelector. */
+  readonly name: string;
+  readonly metric: string;
+  readonly labelSelector: readonly Requirement[];
+  readonly metricSelector: readonly Requirement[];
+  /** Absolute deadline, ms since the epoch. */
+  readonly deadline: number;
+}
+
+export interface ExternalMetricsQuery {
+  readonly namespace: string;
+  readonly metric: string;
+  readonly metricSelector: readonly Requirement[];
+  readonly deadline: number;
+}
+
+export interface ProviderDeps {
+  readonly registry: () => MetricRegistry | undefined;
+  readonly metrics: MetricsSource;
+  readonly objects: ObjectLister;
+  readonly catalog: () => ResourceCatalog;
+  readonly log: Logger;
+  /** Above this many names, query the whole namespace and filter in memory. */
+  readonly maxNamesPerQuery?: number;
+  /** Rendered queries longer than this also fall back to the namespace query. */
+  readonly maxQueryBytes?: number;
+}
+
+const DEFAULT_MAX_NAMES = 100;
+// Below the 16 KiB limits of common Prometheus-compatible backends.
+const DEFAULT_MAX_QUERY_BYTES = 15 * 1024;
+
+export class MetricsProvider {
+  private readonly windows = new WeakMap<CompiledRule, number | undefined>();
+
+  constructor(private readonly deps: ProviderDeps) {}
+
+  private registry(): MetricRegistry {
+    const r = this.deps.registry();
+    if (!r) throw new UnavailableError('metric discovery has not completed yet; retry shortly');
+    return r;
+  }
+
+  async objectMetrics(q: ObjectMetricsQuery): Promise<ObjectMetricValue[]> {
+    const registry = this.registry();
+    const what = formatGroupResource(q.resource);
+    const entry = registry.custom.get(customMetricKey(q.resource, q.metric));
+    if (!entry) {
+      throw new NotFoundError(`the server could not find the metric ${q.metric} for ${what}${knownMetricsHint(registry, q.resource)}`, {
+        name: q.metric,
+        group: 'custom.metrics.k8s.io',
+        kind: what,
+      });
+    }
+    if (entry.namespaced && !q.namespace) {
+      throw new BadRequestError(`${what} is a namespaced resource; ask for it under namespaces/{namespace}/${what}/...`);
+    }
+    if (!entry.namespaced && q.namespace && !(q.resource.group === '' && q.resource.resource === NAMESPACES.resource)) {
+      throw new BadRequestError(`${what} is not namespaced; ask for it without namespaces/${q.namespace}/`);
+    }
+
+    const names = await this.objectNames(q, what);
+    const rule = entry.rule;
+    const kind = await this.resourceKind(q.resource);
+    const query = this.renderObjectQuery(rule, q, entry.series, names);
+    const samples = await this.runQuery(rule, query, q.deadline);
+    const label = rule.resources.labelFor(q.resource);
+    const wanted = new Set(names);
+    const window = this.windowOf(rule);
+    const byName = new Map<string, ObjectMetricValue>();
+    for (const s of samples) {
+      let name = label !== undefined ? s.labels[label] : undefined;
+      // A query that aggregates the resource label away (e.g. `avg(...)`) still
+      // answers a request for one named object.
+      if (name === undefined && names.length === 1 && samples.length === 1) name = names[0];
+      if (name === undefined || !wanted.has(name)) continue;
+      if (byName.has(name)) {
+        this.deps.log.warn('query returned several samples for one object; keeping the first', { rule: rule.origin.path, object: name, query });
+        continue;
+      }
+      const value = this.toQuantity(s, rule, query, name);
+      if (value === undefined) continue;
+      byName.set(name, {
+        describedObject: {
+          kind: kind.kind,
+          ...(q.namespace && entry.namespaced ? { namespace: q.namespace } : {}),
+          name,
+          apiVersion: kind.apiVersion,
+        },
+        metric: q.metric,
+        timestamp: new Date(s.timestampMs),
+        ...(window !== undefined ? { windowSeconds: window } : {}),
+        value,
+      });
+    }
+    if (byName.size === 0) {
+      const objects = q.name === '*' ? `${names.length} ${what} (${preview(names)})` : `${what} ${q.name}`;
+      throw new NotFoundError(
+        `no values for metric ${q.metric} on ${objects}${q.namespace ? ` in namespace ${q.namespace}` : ''}: the query returned ${samples.length} samples, none for these objects; query: ${query}`,
+        { name: q.metric, group: 'custom.metrics.k8s.io', kind: what },
+      );
+    }
+    return [...byName.values()].sort((a, b) => (a.describedObject.name < b.describedObject.name ? -1 : 1));
+  }
+
+  async externalMetrics(q: ExternalMetricsQuery): Promise<ExternalMetricValue[]> {
+    const registry = this.registry();
+    const entry = registry.external.get(q.metric);
+    if (!entry) {
+      const known = [...registry.external.keys()].sort();
+      throw new NotFoundError(
+        `the server could not find the external metric ${q.metric}${known.length ? `; known external metrics: ${preview(known)}` : '; no external metric is discovered'}`,
+        { name: q.metric, group: 'external.metrics.k8s.io' },
+      );
+    }
+    let query: string;
+    try {
+      query = renderExternalQuery(entry.rule, { series: entry.series, namespace: q.namespace, metricSelector: q.metricSelector });
+    } catch (e) {
+      throw this.queryBuildError(e, entry.rule);
+    }
+    const samples = await this.runQuery(entry.rule, query, q.deadline);
+    const window = this.windowOf(entry.rule);
+    const items: ExternalMetricValue[] = [];
+    for (const s of samples) {
+      const value = this.toQuantity(s, entry.rule, query, formatLabels(s.labels));
+      if (value === undefined) continue;
+      const { __name__: _, ...labels } = s.labels;
+      items.push({ metric: q.metric, labels, timestamp: new Date(s.timestampMs), ...(window !== undefined ? { windowSeconds: window } : {}), value });
+    }
+    if (items.length === 0) {
+      throw new NotFoundError(
+        `no values for external metric ${q.metric} in namespace ${q.namespace}${q.metricSelector.length ? ` with selector ${formatLabelSelector(q.metricSelector)}` : ''}: the query returned ${samples.length} usable samples; query: ${query}`,
+        { name: q.metric, group: 'external.metrics.k8s.io' },
+      );
+    }
+    return items;
+  }
+
+  private async objectNames(q: ObjectMetricsQuery, what: string): Promise<string[]> {
+    if (q.name !== '*') {
+      if (q.labelSelector.length > 0) throw new BadRequestError('labelSelector applies only to wildcard (*) requests');
+      return [q.name];
+    }
+    const objects = await this.deps.objects.list(q.resource, q.namespace, q.labelSelector);
+    if (objects.length === 0) {
+      const sel = q.labelSelector.length ? ` matching ${formatLabelSelector(q.labelSelector)}` : '';
+      throw new NotFoundError(`no ${what}${sel}${q.namespace ? ` in namespace ${q.namespace}` : ''}, so there is no value for metric ${q.metric}`, {
+        name: q.metric,
+        group: 'custom.metrics.k8s.io',
+        kind: what,
+      });
+    }
+    return objects.map((o) => o.name);
+  }
+
+  private renderObjectQuery(rule: CompiledRule, q: ObjectMetricsQuery, series: string, names: readonly string[]): string {
+    const base = { series, resource: q.resource, namespace: q.namespace, names, metricSelector: q.metricSelector };
+    try {
+      if (names.length <= (this.deps.maxNamesPerQuery ?? DEFAULT_MAX_NAMES)) {
+        const query = renderMetricsQuery(rule, base);
+        if (Buffer.byteLength(query) <= (this.deps.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES)) return query;
+      }
+      // Query every object of the resource in the namespace and keep the
+      // ones asked for, so the query stays small at any name count.
+      return renderMetricsQuery(rule, { ...base, allNames: true });
+    } catch (e) {
+      throw this.queryBuildError(e, rule);
+    }
+  }
+
+  private queryBuildError(e: unknown, rule: CompiledRule): Error {
+    if (!(e instanceof QueryBuildError)) return e as Error;
+    if (e.reason === 'unsupported-selector') return new BadRequestError(e.message);
+    return new UnavailableError(`rule ${rule.origin.path} (${rule.origin.file}:${rule.origin.line}) cannot serve this request: ${e.message}`);
+  }
+
+  private async runQuery(rule: CompiledRule, query: string, deadline: number): Promise<Sample[]> {
+    try {
+      return await this.deps.metrics.query(query, { deadline });
+    } catch (e) {
+      if (!(e instanceof PrometheusError)) throw e;
+      const ruleName = `${rule.origin.path} (${rule.origin.file}:${rule.origin.line})`;
+      this.deps.log.error('prometheus query failed', { rule: ruleName, query, error: e.message, kind: e.kind });
+      throw new UnavailableError(`querying Prometheus for rule ${ruleName} failed: ${e.message}; query: ${query}`);
+    }
+  }
+
+  private toQuantity(s: Sample, rule: CompiledRule, query: string, object: string): string | undefined {
+    try {
+      const { milli, capped } = toMilli(s.value);
+      if (capped) this.deps.log.warn('value too large for a Quantity; capped', { rule: rule.origin.path, object, value: s.value });
+      return formatMilliQuantity(milli);
+    } catch (e) {
+      if (!(e instanceof NonFiniteValueError)) throw e;
+      this.deps.log.warn('left out a value that is not a finite number', { rule: rule.origin.path, object, value: String(s.value), query });
+      return undefined;
+    }
+  }
+
+  private windowOf(rule: CompiledRule): number | undefined {
+    if (!this.windows.has(rule)) {
+      let seconds: number | undefined;
+      try {
+        seconds = rangeSecondsOf(exampleRequest(rule).render());
+      } catch {
+        seconds = undefined;
+      }
+      this.windows.set(rule, seconds === undefined ? undefined : Math.round(seconds));
+    }
+    return this.windows.get(rule);
+  }
+
+  private async resourceKind(resource: GroupResource): Promise<ResourceKind> {
+    const described = await this.deps.objects.describe(resource);
+    if (described) return described;
+    const known = this.deps.catalog().find(resource.group, resource.resource).find((r) => r.group === resource.group);
+    if (known) return { kind: known.kind, apiVersion: apiVersionOf(known), namespaced: known.namespaced };
+    // An unknown resource still gets a usable describedObject.
+    const singular = resource.resource.replace(/s$/, '');
+    return { kind: singular.charAt(0).toUpperCase() + singular.slice(1), apiVersion: resource.group ? `${resource.group}/v1` : 'v1', namespaced: true };
+  }
+}
+
+function preview(items: readonly string[], max = 10): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+function knownMetricsHint(registry: MetricRegistry, resource: GroupResource): string {
+  const prefix = `${formatGroupResource(resource)}/`;
+  const known = [...registry.custom.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+  return known.length ? `; metrics known for it: ${preview(known)}` : '; no metric is discovered for it';
+}
+
+function formatLabels(labels: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',')}}`;
+}

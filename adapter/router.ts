@@ -1,0 +1,106 @@
+// The HTTP surface of the metrics APIs. Handlers parse, call the provider and
+// wrap the answer; every error becomes a Kubernetes Status in one place.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Requirement } from '../rules/requirements.js';
+import type { ResourceCatalog } from '../rules/resources.js';
+import type { MetricRegistry } from './discovery.js';
+import {
+  apiGroupList,
+  apiResourceList,
+  customApiGroup,
+  customMetricValueList,
+  externalApiGroup,
+  externalMetricValueList,
+} from './documents.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus } from './errors.js';
+import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
+import type { Logger } from './log.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';
+import type { MetricsProvider } from './provider.js';
+
+export interface MetricsApiDeps {
+  readonly provider: MetricsProvider;
+  readonly registry: () => MetricRegistry | undefined;
+  readonly catalog: () => ResourceCatalog;
+  /** Each request's deadline, from its arrival. */
+  readonly requestTimeoutMs: number;
+  readonly log: Logger;
+}
+
+function selectorParam(req: Request, name: string): Requirement[] {
+  const values = new URL(req.originalUrl, 'http://localhost').searchParams.getAll(name);
+  if (values.length > 1) throw new BadRequestError(`${name} may be given once`);
+  try {
+    return parseLabelSelector(values[0] ?? '');
+  } catch (e) {
+    if (e instanceof LabelSelectorError) throw new BadRequestError(`invalid ${name} ${JSON.stringify(values[0])}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function sendJson(res: Response, code: number, body: unknown): void {
+  res.status(code).type('application/json').send(JSON.stringify(body));
+}
+
+export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
+  const router = express.Router();
+
+  router.use('/apis', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(`method ${req.method} is not supported; the metrics APIs are read-only`);
+      // Raw segments: `*` arrives as %2A and must be decoded exactly once.
+      const raw = (req.originalUrl.split('?')[0] ?? '').replace(/^\/apis\/?/, '');
+      const segments = raw === '' ? [] : raw.replace(/\/$/, '').split('/');
+      if (segments.length === 0) return sendJson(res, 200, apiGroupList());
+      if (segments.length === 1) {
+        if (segments[0] === CUSTOM_GROUP) return sendJson(res, 200, customApiGroup());
+        if (segments[0] === EXTERNAL_GROUP) return sendJson(res, 200, externalApiGroup());
+        throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
+      }
+      const parsed = parseMetricsPath(segments, deps.catalog());
+      const deadline = Date.now() + deps.requestTimeoutMs;
+      switch (parsed.kind) {
+        case 'discovery':
+          return sendJson(res, 200, apiResourceList(parsed.group, parsed.version, deps.registry()));
+        case 'object': {
+          const labelSelector = selectorParam(req, 'labelSelector');
+          const metricSelector = selectorParam(req, 'metricLabelSelector');
+          const items = await deps.provider.objectMetrics({
+            resource: parsed.resource,
+            ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}),
+            name: parsed.name,
+            metric: parsed.metric,
+            labelSelector,
+            metricSelector,
+            deadline,
+          });
+          return sendJson(res, 200, customMetricValueList(parsed.version, items, metricSelector));
+        }
+        case 'external': {
+          // For external metrics, labelSelector is the metric selector.
+          const metricSelector = selectorParam(req, 'labelSelector');
+          const items = await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline });
+          return sendJson(res, 200, externalMetricValueList(items));
+        }
+      }
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  return router;
+}
+
+/** The last handlers: unknown paths and every error become a Status. */
+export function statusHandlers(log: Logger): [express.RequestHandler, express.ErrorRequestHandler] {
+  const notFound: express.RequestHandler = (req, _res, next) => {
+    next(new NotFoundError(`the server could not find the requested resource: ${req.path}`));
+  };
+  const onError: express.ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const parseError = err as { type?: string; status?: number };
+    const status = toStatus(parseError.type === 'entity.parse.failed' ? new BadRequestError('the request body is not valid JSON') : err);
+    if (status.code >= 500) log.warn('request failed', { path: req.path, code: status.code, message: status.message });
+    sendJson(res, status.code, status);
+  };
+  return [notFound, onError];
+}

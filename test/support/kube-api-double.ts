@@ -1,0 +1,733 @@
+// A test double of the Kubernetes API, for tests only: it is not a
+// Kubernetes implementation. It serves, in process on 127.0.0.1, the few
+// endpoints a metadata informer uses, with the wire behaviour the real API
+// server documents (https://kubernetes.io/docs/reference/using-api/api-concepts/):
+//
+// - legacy discovery: /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version>;
+// - LIST and GET of namespaced and root-scoped resources, with labelSelector,
+//   limit/continue (pages of one consistent snapshot) and resourceVersion;
+// - WATCH (`watch=true`): newline-delimited JSON events, replayed from the
+//   requested resourceVersion, ADDED events for the current state when none
+//   is given, BOOKMARK events when allowed, a clean end after timeoutSeconds,
+//   and a 410 Expired ERROR event when the resourceVersion is older than the
+//   retained window (see compact());
+// - PartialObjectMetadata(List) when the Accept header asks for it.
+//
+// resourceVersion is one counter for every object, like etcd's revision.
+// Test controls change objects and resources, drop watch connections,
+// compact history, delay or fail requests, and count what was received.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { matchesLabels, parseLabelSelector } from '../../adapter/label-selector.js';
+import type { Requirement } from '../../rules/requirements.js';
+
+export interface DoubleResourceDef {
+  /** '' for the core group. */
+  readonly group: string;
+  /** Versions served; the first is the group's preferred version unless the group already has one. */
+  readonly versions: readonly string[];
+  /** Plural, lower-case. */
+  readonly resource: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+  readonly singular?: string;
+  readonly shortNames?: readonly string[];
+  readonly verbs?: readonly string[];
+  /** Listed in discovery as `<resource>/<sub>`, as the real server does. */
+  readonly subresources?: readonly string[];
+}
+
+export interface DoubleObject {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ObjectKey {
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export type RequestVerb = 'discovery' | 'list' | 'watch' | 'get' | 'other';
+
+export interface RecordedRequest {
+  readonly verb: RequestVerb;
+  readonly path: string;
+  /** `pods`, `deployments.apps`; undefined for discovery. */
+  readonly resource?: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly accept: string | undefined;
+  readonly authorization: string | undefined;
+}
+
+export interface KubeApiDoubleOptions {
+  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** Send a BOOKMARK to bookmark-enabled watches this often; 0 (default) sends them only on sendBookmarks(). */
+  readonly bookmarkIntervalMs?: number;
+  /** Serve HTTPS with this PEM certificate and key instead of plain HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+/** What a cluster of today serves for the resources the tests use. */
+export const DEFAULT_RESOURCES: readonly DoubleResourceDef[] = [
+  { group: '', versions: ['v1'], resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], subresources: ['status', 'log', 'exec'] },
+  { group: '', versions: ['v1'], resource: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], subresources: ['status'] },
+  { group: '', versions: ['v1'], resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], subresources: ['status'] },
+  { group: '', versions: ['v1'], resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: ['status'] },
+  { group: '', versions: ['v1'], resource: 'bindings', kind: 'Binding', namespaced: true, verbs: ['create'] },
+  { group: 'apps', versions: ['v1'], resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], subresources: ['scale', 'status'] },
+  { group: 'apps', versions: ['v1'], resource: 'statefulsets', kind: 'StatefulSet', namespaced: true, shortNames: ['sts'], subresources: ['scale', 'status'] },
+  { group: 'networking.k8s.io', versions: ['v1'], resource: 'ingresses', kind: 'Ingress', namespaced: true, shortNames: ['ing'], subresources: ['status'] },
+  { group: 'autoscaling', versions: ['v2', 'v1'], resource: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', namespaced: true, shortNames: ['hpa'], subresources: ['status'] },
+];
+
+interface Resource extends Required<Omit<DoubleResourceDef, 'versions'>> {
+  readonly versions: string[];
+}
+
+interface Stored {
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly uid: string;
+  readonly resourceVersion: number;
+  readonly creationTimestamp: string;
+}
+
+interface LoggedEvent {
+  readonly rv: number;
+  readonly resource: string;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly object: Stored;
+  readonly previous: Stored | undefined;
+}
+
+interface Watcher {
+  readonly resource: Resource;
+  readonly apiVersion: string;
+  readonly namespace: string | undefined;
+  readonly selector: readonly Requirement[];
+  readonly partial: boolean;
+  readonly bookmarks: boolean;
+  readonly res: ServerResponse;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface Snapshot {
+  readonly rv: number;
+  readonly items: readonly Stored[];
+}
+
+type Representation = 'full' | 'partial';
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const keyOf = (r: { group: string; resource: string }): string => (r.group ? `${r.resource}.${r.group}` : r.resource);
+const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
+
+export class KubeApiDouble {
+  private readonly resources = new Map<string, Resource>();
+  private readonly preferred = new Map<string, string>();
+  private readonly objects = new Map<string, Map<string, Stored>>();
+  private readonly log: LoggedEvent[] = [];
+  private readonly watchers = new Set<Watcher>();
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly pending = new Set<NodeJS.Timeout>();
+  private readonly failures: { verb: RequestVerb; code: number; message: string }[] = [];
+  private rv = 1000;
+  private compactedRv = 1000;
+  private uid = 0;
+  private snapshotId = 0;
+  private listDelayMs = 0;
+  private bookmarkTimer: NodeJS.Timeout | undefined;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[] = [];
+  url = '';
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: KubeApiDoubleOptions,
+  ) {
+    for (const r of DEFAULT_RESOURCES) this.addResource(r);
+  }
+
+  static async start(options: KubeApiDoubleOptions = {}): Promise<KubeApiDouble> {
+    const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }) : createServer();
+    const double = new KubeApiDouble(server, options);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => double.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    double.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (options.bookmarkIntervalMs) double.bookmarkTimer = setInterval(() => double.sendBookmarks(), options.bookmarkIntervalMs);
+    return double;
+  }
+
+  // -------------------------------------------------------------------------
+  // Test controls
+
+  /** Registers a resource, as creating a CRD does. */
+  addResource(def: DoubleResourceDef): void {
+    const key = keyOf(def);
+    if (this.resources.has(key)) throw new Error(`resource ${key} already exists`);
+    if (def.versions.length === 0) throw new Error('a resource needs a version');
+    this.resources.set(key, {
+      group: def.group,
+      versions: [...def.versions],
+      resource: def.resource,
+      kind: def.kind,
+      namespaced: def.namespaced,
+      singular: def.singular ?? def.kind.toLowerCase(),
+      shortNames: def.shortNames ?? [],
+      verbs: def.verbs ?? ALL_VERBS,
+      subresources: def.subresources ?? [],
+    });
+    if (!this.preferred.has(def.group)) this.preferred.set(def.group, def.versions[0] as string);
+    this.objects.set(key, new Map());
+  }
+
+  /** Creates an object; returns its resourceVersion. `resource` is `pods`, `deployments.apps`... */
+  addObject(resource: string, object: DoubleObject): string {
+    const r = this.resourceNamed(resource);
+    if (r.namespaced !== (object.namespace !== undefined)) {
+      throw new Error(`${resource} is ${r.namespaced ? '' : 'not '}namespaced`);
+    }
+    const store = this.objects.get(resource) as Map<string, Stored>;
+    const k = objectKey(object.namespace, object.name);
+    if (store.has(k)) throw new Error(`${resource} "${object.name}" already exists`);
+    const stored: Stored = {
+      name: object.name,
+      namespace: object.namespace,
+      labels: { ...(object.labels ?? {}) },
+      uid: `00000000-0000-4000-8000-${String(++this.uid).padStart(12, '0')}`,
+      resourceVersion: ++this.rv,
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    store.set(k, stored);
+    this.record({ rv: stored.resourceVersion, resource, type: 'ADDED', object: stored, previous: undefined });
+    return String(stored.resourceVersion);
+  }
+
+  /** Replaces an object's labels; returns the new resourceVersion. */
+  updateLabels(resource: string, key: ObjectKey, labels: Readonly<Record<string, string>>): string {
+    const { store, previous, k } = this.existing(resource, key);
+    const next: Stored = { ...previous, labels: { ...labels }, resourceVersion: ++this.rv };
+    store.set(k, next);
+    this.record({ rv: next.resourceVersion, resource, type: 'MODIFIED', object: next, previous });
+    return String(next.resourceVersion);
+  }
+
+  /** Deletes an object; the DELETED event carries the deletion's resourceVersion, as the API server's does. */
+  deleteObject(resource: string, key: ObjectKey): string {
+    const { store, previous, k } = this.existing(resource, key);
+    store.delete(k);
+    const gone: Stored = { ...previous, resourceVersion: ++this.rv };
+    this.record({ rv: gone.resourceVersion, resource, type: 'DELETED', object: gone, previous });
+    return String(gone.resourceVersion);
+  }
+
+  /**
+   * Closes every open watch. By default the connection is cut, as when an
+   * API server dies; `graceful` ends the stream cleanly, as timeoutSeconds does.
+   * Returns how many were closed.
+   */
+  dropWatches(options: { graceful?: boolean } = {}): number {
+    const n = this.watchers.size;
+    for (const w of [...this.watchers]) this.endWatch(w, options.graceful ? 'end' : 'destroy');
+    return n;
+  }
+
+  /**
+   * Forgets history up to now, as etcd compaction and the watch cache's
+   * bounded window do: a WATCH or LIST from an older resourceVersion gets
+   * 410 Expired, and outstanding continue tokens expire.
+   */
+  compact(): void {
+    this.compactedRv = this.rv;
+    this.log.splice(0, this.log.length);
+    this.snapshots.clear();
+  }
+
+  /** Sends a BOOKMARK with the current resourceVersion to every watch that allowed bookmarks. */
+  sendBookmarks(): void {
+    for (const w of this.watchers) if (w.bookmarks) this.write(w, this.bookmark(w));
+  }
+
+  /** LIST responses wait this long (0 to stop delaying). */
+  setListDelay(ms: number): void {
+    this.listDelayMs = ms;
+  }
+
+  /** The next `count` requests of `verb` get a Status with `code`. */
+  failNext(verb: RequestVerb, count: number, code: number, message = 'injected failure'): void {
+    for (let i = 0; i < count; i++) this.failures.push({ verb, code, message });
+  }
+
+  /** The current resourceVersion. */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  listCount(resource?: string): number {
+    return this.count('list', resource);
+  }
+
+  watchCount(resource?: string): number {
+    return this.count('watch', resource);
+  }
+
+  discoveryCount(): number {
+    return this.count('discovery');
+  }
+
+  openWatches(resource?: string): number {
+    return [...this.watchers].filter((w) => resource === undefined || keyOf(w.resource) === resource).length;
+  }
+
+  async close(): Promise<void> {
+    if (this.bookmarkTimer) clearInterval(this.bookmarkTimer);
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
+    for (const w of [...this.watchers]) this.endWatch(w, 'destroy');
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  // -------------------------------------------------------------------------
+  // Internals
+
+  private count(verb: RequestVerb, resource?: string): number {
+    return this.requests.filter((r) => r.verb === verb && (resource === undefined || r.resource === resource)).length;
+  }
+
+  private resourceNamed(name: string): Resource {
+    const r = this.resources.get(name);
+    if (!r) throw new Error(`the double has no resource ${name}`);
+    return r;
+  }
+
+  private existing(resource: string, key: ObjectKey): { store: Map<string, Stored>; previous: Stored; k: string } {
+    this.resourceNamed(resource);
+    const store = this.objects.get(resource) as Map<string, Stored>;
+    const k = objectKey(key.namespace, key.name);
+    const previous = store.get(k);
+    if (!previous) throw new Error(`${resource} "${key.name}" not found`);
+    return { store, previous, k };
+  }
+
+  private record(event: LoggedEvent): void {
+    this.log.push(event);
+    for (const w of this.watchers) {
+      if (keyOf(w.resource) !== event.resource) continue;
+      const out = this.eventFor(w, event);
+      if (out) this.write(w, out);
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://double');
+    const query = Object.fromEntries(url.searchParams);
+    const route = this.route(url.pathname);
+    const isWatch = query['watch'] === 'true' || query['watch'] === '1';
+    const verb: RequestVerb = route.kind === 'discovery' ? 'discovery' : route.kind === 'collection' ? (isWatch ? 'watch' : 'list') : route.kind === 'object' ? 'get' : 'other';
+    this.requests.push({
+      verb,
+      path: url.pathname,
+      ...(route.kind === 'collection' || route.kind === 'object' ? { resource: keyOf(route.resource) } : {}),
+      query,
+      accept: req.headers.accept,
+      authorization: req.headers.authorization,
+    });
+    try {
+      if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
+        throw new HttpError(401, 'Unauthorized', 'Unauthorized');
+      }
+      if (req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      const failure = this.failures.findIndex((f) => f.verb === verb);
+      if (failure >= 0) {
+        const f = this.failures.splice(failure, 1)[0] as { code: number; message: string };
+        throw new HttpError(f.code, reasonFor(f.code), f.message);
+      }
+      switch (route.kind) {
+        case 'discovery':
+          return sendJson(res, 200, route.body());
+        case 'collection':
+          if (isWatch) return this.watch(req, res, route, query);
+          return this.list(req, res, route, query);
+        case 'object':
+          return this.get(req, res, route);
+        default:
+          throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
+      }
+    } catch (err) {
+      const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', String(err));
+      sendJson(res, e.code, status(e.code, e.reason, e.message));
+    }
+  }
+
+  private route(path: string): Route {
+    const parts = path.split('/').filter((p) => p !== '');
+    if (parts[0] === 'api') {
+      if (parts.length === 1) return { kind: 'discovery', body: () => ({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] }) };
+      if (parts[1] !== 'v1') return { kind: 'none' };
+      return this.routeIn('', 'v1', parts.slice(2));
+    }
+    if (parts[0] === 'apis') {
+      if (parts.length === 1) return { kind: 'discovery', body: () => this.groupList() };
+      const group = parts[1] as string;
+      if (!this.preferred.has(group)) return { kind: 'none' };
+      if (parts.length === 2) return { kind: 'discovery', body: () => this.groupInfo(group) };
+      const version = parts[2] as string;
+      if (!this.versionsOf(group).includes(version)) return { kind: 'none' };
+      return this.routeIn(group, version, parts.slice(3));
+    }
+    return { kind: 'none' };
+  }
+
+  private routeIn(group: string, version: string, rest: string[]): Route {
+    if (rest.length === 0) return { kind: 'discovery', body: () => this.resourceList(group, version) };
+    const find = (name: string | undefined): Resource | undefined => {
+      const r = name === undefined ? undefined : this.resources.get(keyOf({ group, resource: name }));
+      return r && r.versions.includes(version) ? r : undefined;
+    };
+    // /namespaces/{ns}/{resource}[/{name}] when `namespaces` is followed by a namespaced resource.
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      const r = find(rest[2]);
+      if (!r || !r.namespaced || rest.length > 4) return { kind: 'none' };
+      const base = { resource: r, version, namespace: rest[1] as string };
+      return rest.length === 4 ? { kind: 'object', ...base, name: rest[3] as string } : { kind: 'collection', ...base };
+    }
+    const r = find(rest[0]);
+    if (!r || rest.length > 2) return { kind: 'none' };
+    if (rest.length === 2) return r.namespaced ? { kind: 'none' } : { kind: 'object', resource: r, version, namespace: undefined, name: rest[1] as string };
+    return { kind: 'collection', resource: r, version, namespace: undefined };
+  }
+
+  private versionsOf(group: string): string[] {
+    const versions = new Set<string>();
+    for (const r of this.resources.values()) if (r.group === group) for (const v of r.versions) versions.add(v);
+    const preferred = this.preferred.get(group);
+    return [...versions].sort((a, b) => (a === preferred ? -1 : b === preferred ? 1 : 0));
+  }
+
+  private groupInfo(group: string): object {
+    const gv = (version: string): object => ({ groupVersion: `${group}/${version}`, version });
+    return {
+      kind: 'APIGroup',
+      apiVersion: 'v1',
+      name: group,
+      versions: this.versionsOf(group).map(gv),
+      preferredVersion: gv(this.preferred.get(group) as string),
+    };
+  }
+
+  private groupList(): object {
+    const groups = [...this.preferred.keys()].filter((g) => g !== '');
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => this.groupInfo(g)) };
+  }
+
+  private resourceList(group: string, version: string): object {
+    const resources: object[] = [];
+    for (const r of this.resources.values()) {
+      if (r.group !== group || !r.versions.includes(version)) continue;
+      resources.push({
+        name: r.resource,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: r.verbs,
+        ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+        storageVersionHash: 'double',
+      });
+      for (const sub of r.subresources) {
+        resources.push({ name: `${r.resource}/${sub}`, singularName: '', namespaced: r.namespaced, kind: sub === 'scale' ? 'Scale' : r.kind, verbs: ['get', 'patch', 'update'] });
+      }
+    }
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  }
+
+  private selectorOf(query: Record<string, string>): Requirement[] {
+    try {
+      return parseLabelSelector(query['labelSelector'] ?? '');
+    } catch (err) {
+      throw new HttpError(400, 'BadRequest', `unable to parse requirement: ${(err as Error).message}`);
+    }
+  }
+
+  private matching(route: CollectionRoute, selector: readonly Requirement[]): Stored[] {
+    const store = this.objects.get(keyOf(route.resource)) as Map<string, Stored>;
+    // etcd returns keys in order: namespace, then name.
+    return [...store.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, o]) => o)
+      .filter((o) => (route.namespace === undefined || o.namespace === route.namespace) && matchesLabels(selector, o.labels));
+  }
+
+  private list(req: IncomingMessage, res: ServerResponse, route: CollectionRoute, query: Record<string, string>): void {
+    const representation = negotiate(req.headers.accept, 'PartialObjectMetadataList');
+    const selector = this.selectorOf(query);
+    const limit = query['limit'] ? Number.parseInt(query['limit'], 10) : 0;
+    let snapshot: Snapshot;
+    let offset = 0;
+    let id: string;
+    if (query['continue']) {
+      const token = decodeContinue(query['continue']);
+      const s = token && this.snapshots.get(token.id);
+      if (!token || !s) {
+        throw new HttpError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      snapshot = s;
+      offset = token.offset;
+      id = token.id;
+    } else {
+      const rv = query['resourceVersion'];
+      if (rv !== undefined && rv !== '' && rv !== '0' && Number(rv) < this.compactedRv) {
+        throw new HttpError(410, 'Expired', `too old resource version: ${rv} (${this.compactedRv})`);
+      }
+      snapshot = { rv: this.rv, items: this.matching(route, selector) };
+      id = String(++this.snapshotId);
+    }
+    const end = limit > 0 ? Math.min(snapshot.items.length, offset + limit) : snapshot.items.length;
+    const page = snapshot.items.slice(offset, end);
+    const more = end < snapshot.items.length;
+    if (more) this.snapshots.set(id, snapshot);
+    else this.snapshots.delete(id);
+    const apiVersion = apiVersionOf(route.resource.group, route.version);
+    const body = {
+      kind: representation === 'partial' ? 'PartialObjectMetadataList' : `${route.resource.kind}List`,
+      apiVersion: representation === 'partial' ? 'meta.k8s.io/v1' : apiVersion,
+      metadata: {
+        resourceVersion: String(snapshot.rv),
+        ...(more ? { continue: encodeContinue({ id, offset: end }) } : {}),
+        ...(more && selector.length === 0 ? { remainingItemCount: snapshot.items.length - end } : {}),
+      },
+      items: page.map((o) => encode(o, route.resource, apiVersion, representation)),
+    };
+    if (this.listDelayMs > 0) {
+      const timer = setTimeout(() => {
+        this.pending.delete(timer);
+        sendJson(res, 200, body);
+      }, this.listDelayMs);
+      this.pending.add(timer);
+      res.on('close', () => {
+        clearTimeout(timer);
+        this.pending.delete(timer);
+      });
+      return;
+    }
+    sendJson(res, 200, body);
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse, route: ObjectRoute): void {
+    const representation = negotiate(req.headers.accept, 'PartialObjectMetadata');
+    const o = this.objects.get(keyOf(route.resource))?.get(objectKey(route.namespace, route.name));
+    if (!o) throw new HttpError(404, 'NotFound', `${keyOf(route.resource)} "${route.name}" not found`);
+    sendJson(res, 200, encode(o, route.resource, apiVersionOf(route.resource.group, route.version), representation));
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, route: CollectionRoute, query: Record<string, string>): void {
+    const representation = negotiate(req.headers.accept, 'PartialObjectMetadata');
+    const selector = this.selectorOf(query);
+    const w: Watcher = {
+      resource: route.resource,
+      apiVersion: apiVersionOf(route.resource.group, route.version),
+      namespace: route.namespace,
+      selector,
+      partial: representation === 'partial',
+      bookmarks: query['allowWatchBookmarks'] === 'true',
+      res,
+      timer: undefined,
+    };
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const rv = query['resourceVersion'];
+    if (rv !== undefined && rv !== '' && rv !== '0') {
+      const from = Number(rv);
+      if (!Number.isInteger(from)) {
+        this.write(w, { type: 'ERROR', object: status(400, 'BadRequest', `invalid resource version "${rv}"`) });
+        res.end();
+        return;
+      }
+      // The window starts at the compaction point: anything older cannot be replayed.
+      if (from < this.compactedRv) {
+        this.write(w, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.compactedRv})`) });
+        res.end();
+        return;
+      }
+      for (const e of this.log) {
+        if (e.rv <= from || e.resource !== keyOf(route.resource)) continue;
+        const out = this.eventFor(w, e);
+        if (out) this.write(w, out);
+      }
+    } else {
+      // No resourceVersion (or 0): the current state as ADDED events, then changes.
+      for (const o of this.matching(route, selector)) this.write(w, { type: 'ADDED', object: this.encodeFor(w, o) });
+    }
+    this.watchers.add(w);
+    const timeout = Number(query['timeoutSeconds']);
+    if (Number.isFinite(timeout) && timeout > 0) w.timer = setTimeout(() => this.endWatch(w, 'end'), timeout * 1000);
+    res.on('close', () => this.endWatch(w, 'none'));
+  }
+
+  private endWatch(w: Watcher, how: 'end' | 'destroy' | 'none'): void {
+    if (w.timer) clearTimeout(w.timer);
+    w.timer = undefined;
+    this.watchers.delete(w);
+    if (how === 'end') w.res.end();
+    if (how === 'destroy') w.res.destroy();
+  }
+
+  /** What a watch sees of a change, following the API server's filtered-watch rules for selectors. */
+  private eventFor(w: Watcher, e: LoggedEvent): object | undefined {
+    if (w.namespace !== undefined && e.object.namespace !== w.namespace) return undefined;
+    const now = matchesLabels(w.selector, e.object.labels);
+    const before = e.previous !== undefined && matchesLabels(w.selector, e.previous.labels);
+    let type: string | undefined;
+    switch (e.type) {
+      case 'ADDED':
+        type = now ? 'ADDED' : undefined;
+        break;
+      case 'MODIFIED':
+        type = before && now ? 'MODIFIED' : now ? 'ADDED' : before ? 'DELETED' : undefined;
+        break;
+      case 'DELETED':
+        type = before ? 'DELETED' : undefined;
+        break;
+    }
+    return type === undefined ? undefined : { type, object: this.encodeFor(w, e.object) };
+  }
+
+  private encodeFor(w: Watcher, o: Stored): object {
+    return encode(o, w.resource, w.apiVersion, w.partial ? 'partial' : 'full');
+  }
+
+  private bookmark(w: Watcher): object {
+    return {
+      type: 'BOOKMARK',
+      object: {
+        kind: w.partial ? 'PartialObjectMetadata' : w.resource.kind,
+        apiVersion: w.partial ? 'meta.k8s.io/v1' : w.apiVersion,
+        metadata: { resourceVersion: String(this.rv) },
+      },
+    };
+  }
+
+  private write(w: Watcher, event: object): void {
+    if (!w.res.destroyed && !w.res.writableEnded) w.res.write(`${JSON.stringify(event)}\n`);
+  }
+}
+
+type Route =
+  | { kind: 'discovery'; body: () => object }
+  | CollectionRoute
+  | ObjectRoute
+  | { kind: 'none' };
+
+interface CollectionRoute {
+  kind: 'collection';
+  resource: Resource;
+  version: string;
+  namespace: string | undefined;
+}
+
+interface ObjectRoute {
+  kind: 'object';
+  resource: Resource;
+  version: string;
+  namespace: string | undefined;
+  name: string;
+}
+
+function apiVersionOf(group: string, version: string): string {
+  return group ? `${group}/${version}` : version;
+}
+
+function encode(o: Stored, r: Resource, apiVersion: string, representation: Representation): object {
+  const metadata = {
+    name: o.name,
+    ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+    uid: o.uid,
+    resourceVersion: String(o.resourceVersion),
+    creationTimestamp: o.creationTimestamp,
+    ...(Object.keys(o.labels).length ? { labels: o.labels } : {}),
+  };
+  if (representation === 'partial') return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
+  // A full object also carries a spec and status the metadata view leaves out.
+  return { kind: r.kind, apiVersion, metadata, spec: { placeholder: 'x'.repeat(256) }, status: {} };
+}
+
+/**
+ * Content negotiation for JSON: the first acceptable media range wins.
+ * `as=<kind>;g=meta.k8s.io;v=v1` asks for the metadata view; a range with
+ * any other `as` (Table, or the wrong kind for the verb) is not acceptable.
+ */
+function negotiate(accept: string | undefined, partialKind: 'PartialObjectMetadata' | 'PartialObjectMetadataList'): Representation {
+  if (accept === undefined || accept.trim() === '') return 'full';
+  for (const range of accept.split(',')) {
+    const [type, ...params] = range.split(';').map((s) => s.trim());
+    if (type !== 'application/json' && type !== 'application/*' && type !== '*/*') continue;
+    const p = Object.fromEntries(params.map((kv) => kv.split('=').map((s) => s.trim()) as [string, string]));
+    if (p['as'] === undefined) return 'full';
+    if (p['as'] === partialKind && p['g'] === 'meta.k8s.io' && (p['v'] === 'v1' || p['v'] === 'v1beta1')) return 'partial';
+  }
+  throw new HttpError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+}
+
+function encodeContinue(token: { id: string; offset: number }): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
+function decodeContinue(text: string): { id: string; offset: number } | undefined {
+  try {
+    const t = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (typeof t === 'object' && t !== null && typeof (t as { id?: unknown }).id === 'string' && typeof (t as { offset?: unknown }).offset === 'number') {
+      return t as { id: string; offset: number };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+function reasonFor(code: number): string {
+  switch (code) {
+    case 400:
+      return 'BadRequest';
+    case 401:
+      return 'Unauthorized';
+    case 403:
+      return 'Forbidden';
+    case 404:
+      return 'NotFound';
+    case 410:
+      return 'Expired';
+    case 429:
+      return 'TooManyRequests';
+    case 503:
+      return 'ServiceUnavailable';
+    default:
+      return 'InternalError';
+  }
+}
+
+function status(code: number, reason: string, message: string): object {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  if (res.destroyed || res.writableEnded) return;
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

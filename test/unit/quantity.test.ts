@@ -1,0 +1,47 @@
+// Quantity strings exactly as apimachinery prints them, and the values a
+// Quantity cannot hold.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatMilliQuantity, formatQuantity, NonFiniteValueError, toMilli } from '../../adapter/quantity.js';
+
+describe('formatQuantity', () => {
+  const cases: [number, string][] = [
+    [0, '0'],
+    [0.1, '100m'],
+    [1.5, '1500m'],
+    [1, '1'],
+    [2000, '2k'],
+    [1500, '1500'],
+    [1200000, '1200k'],
+    [3e6, '3M'],
+    [5e9, '5G'],
+    [-3, '-3'],
+    [-0.25, '-250m'],
+    [0.30000000000000004, '300m'],
+    [0.0004, '0'],
+    [0.0005, '1m'],
+    [-0.0005, '-1m'],
+    [123.4567, '123457m'],
+    [1e-9, '0'],
+  ];
+  for (const [value, want] of cases) {
+    test(`${value} is written ${want}`, () => assert.equal(formatQuantity(value), want));
+  }
+
+  test('a value past what MilliValue can hold is capped, not wrapped', () => {
+    const { milli, capped } = toMilli(1e20);
+    assert.equal(capped, true);
+    assert.equal(milli, 9_223_372_036_854_775_807n);
+    assert.equal(formatMilliQuantity(milli), '9223372036854775807m');
+  });
+
+  test('a large negative value is capped at the negative bound', () => {
+    assert.equal(toMilli(-1e20).milli, -9_223_372_036_854_775_807n);
+  });
+
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    test(`${bad} is refused rather than written`, () => {
+      assert.throws(() => formatQuantity(bad), NonFiniteValueError);
+    });
+  }
+});
