@@ -1,8 +1,15 @@
-// Builds the Kubernetes-backed object source from the serve configuration.
-import type { ObjectLister } from '../adapter/objects/types.js';
-import { UsageError } from './args.js';
+// Builds the Kubernetes-backed object source from the serve configuration:
+// in a cluster from the pod's service account, elsewhere from --kubeconfig.
+import { KubernetesObjectSource, kubeConfigFrom } from '../adapter/objects/kubernetes.js';
+import type { Logger } from '../adapter/log.js';
 import type { ServeConfig } from './serve.js';
 
-export async function createKubernetesObjectSource(_config: ServeConfig): Promise<ObjectLister> {
-  throw new UsageError('--object-source kubernetes is not wired in yet; use --object-source prometheus');
+export function createKubernetesObjectSource(config: ServeConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): KubernetesObjectSource {
+  const connection = config.kubeconfig
+    ? kubeConfigFrom({ kubeconfigPath: config.kubeconfig })
+    : kubeConfigFrom(env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
+  const source = new KubernetesObjectSource(connection, { log: (message) => log.info(message, { component: 'object-source' }) });
+  // Discovery runs in the background; /readyz reports it until it succeeds.
+  source.start().catch((e: unknown) => log.warn('kubernetes discovery has not succeeded yet; retrying', { error: (e as Error).message }));
+  return source;
 }

@@ -143,12 +143,26 @@ async function tlsMaterial(config: ServeConfig, log: Logger): Promise<{ cert: st
   return { cert: pems.cert, key: pems.private };
 }
 
-async function objectSourceFor(config: ServeConfig, metrics: CachingMetricsSource, catalog: () => ResourceCatalog): Promise<ObjectLister> {
+/** The object source, and the resource catalog rules and discovery resolve names against. */
+async function objectSourceFor(
+  config: ServeConfig,
+  metrics: CachingMetricsSource,
+  log: Logger,
+): Promise<{ objects: ObjectLister; catalog: () => ResourceCatalog }> {
   if (config.objectSource === 'prometheus') {
-    return new PrometheusObjectSource({ metrics, catalog, timeoutMs: config.requestTimeoutMs });
+    const staticCatalog = new StaticResourceCatalog();
+    const catalog = (): ResourceCatalog => staticCatalog;
+    return { objects: new PrometheusObjectSource({ metrics, catalog, timeoutMs: config.requestTimeoutMs }), catalog };
   }
   const { createKubernetesObjectSource } = await import('./kubernetes-source.js');
-  return createKubernetesObjectSource(config);
+  const source = createKubernetesObjectSource(config, log);
+  // The live catalog includes CRDs, so rules can name any resource the cluster serves.
+  return { objects: source, catalog: () => source.catalog() };
+}
+
+/** A catalog that always asks the current one, for holders created before discovery finishes. */
+function liveCatalog(current: () => ResourceCatalog): ResourceCatalog {
+  return { find: (group, name) => current().find(group, name), all: () => current().all() };
 }
 
 /** Starts everything; resolves once the port is listening. */
@@ -158,8 +172,10 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   }
   log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
 
-  const staticCatalog = new StaticResourceCatalog();
-  const rules = new RuleStore(config.rules, staticCatalog);
+  const prometheus = new PrometheusClient({ url: config.prometheusUrl, maxTimeoutMs: Math.max(config.requestTimeoutMs, 30_000) });
+  const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds);
+  const { objects, catalog } = await objectSourceFor(config, cache, log);
+  const rules = new RuleStore(config.rules, liveCatalog(catalog));
   rules.on('applied', (set, result) => {
     log.info('rules loaded', { files: set.files, custom: set.rules.length, external: set.externalRules.length, warnings: result.warnings.length });
     for (const w of result.warnings) log.warn('rule warning', { diagnostic: formatDiagnostic(w) });
@@ -172,12 +188,6 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   await rules.reload();
   const watcher = new RuleWatcher(rules);
   await watcher.start();
-
-  const prometheus = new PrometheusClient({ url: config.prometheusUrl, maxTimeoutMs: Math.max(config.requestTimeoutMs, 30_000) });
-  const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds);
-  let objects: ObjectLister | undefined;
-  const catalog = (): ResourceCatalog => staticCatalog;
-  objects = await objectSourceFor(config, cache, catalog);
 
   const discovery = new MetricDiscovery(prometheus, () => rules.rules, catalog, {
     intervalMs: config.relistIntervalMs,
@@ -198,7 +208,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     const reasons: string[] = [];
     if (!rules.status.loaded) reasons.push(`rules not loaded: ${rules.status.errors.map(formatDiagnostic).join('; ') || 'loading'}`);
     if (!discovery.status.lastAttempt) reasons.push('first metric discovery not done');
-    const objectsReason = objects?.notReadyReason();
+    const objectsReason = objects.notReadyReason();
     if (objectsReason) reasons.push(objectsReason);
     const verbose = 'verbose' in req.query;
     if (reasons.length > 0) {
@@ -234,7 +244,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     async close() {
       watcher.close();
       discovery.stop();
-      objects?.close();
+      objects.close();
       cache.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

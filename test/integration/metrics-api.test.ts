@@ -10,6 +10,10 @@ import { fixturePath } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { formatQuantity } from '../../adapter/quantity.js';
+import { KubeApiDouble } from '../support/kube-api-double.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const CUSTOM = '/apis/custom.metrics.k8s.io';
 const EXTERNAL = '/apis/external.metrics.k8s.io/v1beta1';
@@ -256,6 +260,90 @@ describe('metrics APIs against a real Prometheus', () => {
       );
       for (const r of responses) assert.equal(r.status, 200);
       assert.equal(server.cache.stats.misses - before, 1);
+    });
+  });
+
+  describe('with --object-source kubernetes (against a test double of the Kubernetes API)', () => {
+    let double: KubeApiDouble;
+    let kubeServer: RunningServer;
+    let dir: string;
+    const kget = (path: string) => request(kubeServer.url).get(path).disableTLSCerts();
+    const names = (res: { body: { items: { describedObject: { name: string } }[] } }) => res.body.items.map((i) => i.describedObject.name);
+
+    before(async () => {
+      double = await KubeApiDouble.start();
+      double.addObject('pods', { namespace: 'default', name: 'web-1', labels: { app: 'web' } });
+      double.addObject('pods', { namespace: 'default', name: 'web-2', labels: { app: 'web' } });
+      double.addObject('pods', { namespace: 'default', name: 'batch-1', labels: { app: 'batch' } });
+      dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-kubeconfig-'));
+      const kubeconfig = join(dir, 'config');
+      await writeFile(
+        kubeconfig,
+        `apiVersion: v1
+kind: Config
+clusters:
+- name: double
+  cluster: {server: "${double.url}", insecure-skip-tls-verify: true}
+users:
+- name: tester
+  user: {}
+contexts:
+- name: double
+  context: {cluster: double, user: tester}
+current-context: double
+`,
+      );
+      kubeServer = await startServer(
+        {
+          rules: [fixturePath('rules/adapter-test.yaml')],
+          prometheusUrl: prom.url,
+          securePort: 0,
+          bindAddress: '127.0.0.1',
+          objectSource: 'kubernetes',
+          kubeconfig,
+          authentication: 'none',
+          relistIntervalMs: 60_000,
+          maxAgeSeconds: 600,
+          cacheTtlSeconds: 5,
+          requestTimeoutMs: 5_000,
+          logLevel: 'silent',
+        },
+        silentLogger,
+      );
+      await kubeServer.discovery.relist();
+    });
+
+    after(async () => {
+      await kubeServer?.close();
+      await double?.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    test('a wildcard with a labelSelector returns the pods the watch cache holds', async () => {
+      const res = await kget(`${CUSTOM}/v1beta2/namespaces/default/pods/%2A/memory_used_bytes?labelSelector=app%3Dweb`).expect(200);
+      assert.deepEqual(names(res), ['web-1', 'web-2']);
+      assert.equal(res.body.items[0].value, await direct('sum(memory_used_bytes{namespace="default",pod="web-1"})'));
+    });
+
+    test('repeated wildcard requests cost one LIST, not one per request', async () => {
+      for (let i = 0; i < 5; i++) {
+        await kget(`${CUSTOM}/v1beta1/namespaces/default/pods/*/memory_used_bytes?labelSelector=app%3Dbatch`).expect(200);
+      }
+      assert.equal(double.listCount('pods'), 1);
+    });
+
+    test('a label change seen through the watch moves a pod out of the selector', async () => {
+      double.updateLabels('pods', { namespace: 'default', name: 'web-2' }, { app: 'retired' });
+      const deadline = Date.now() + 5_000;
+      let got: string[] = [];
+      while (Date.now() < deadline) {
+        // A distinct selector each time keeps the query cache out of the way.
+        const res = await kget(`${CUSTOM}/v1beta2/namespaces/default/pods/*/memory_used_bytes?labelSelector=app%20in%20(web)`).expect(200);
+        got = names(res);
+        if (got.length === 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(got, ['web-1']);
     });
   });
 
