@@ -132,6 +132,9 @@ export class MetricDiscovery {
   private readonly lastGood = new Map<string, SeriesSummary>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The rule set the relist under way read. */
+  private runningRules: RuleSet | undefined;
+  private followUp: Promise<void> | undefined;
   private state: DiscoveryStatus = {
     lastSuccess: undefined,
     lastAttempt: undefined,
@@ -169,8 +172,20 @@ export class MetricDiscovery {
     this.timer = undefined;
   }
 
-  /** Runs one relist now; a call during a relist waits for that one. */
+  /**
+   * Runs one relist now; a call during a relist waits for that one, or,
+   * when the rules changed since it started, for one more with the new rules.
+   */
   relist(): Promise<void> {
+    if (this.running && this.rules() !== this.runningRules) {
+      // Joining would leave the new rules undiscovered for a whole interval.
+      const next = (): Promise<void> => {
+        this.followUp = undefined;
+        return this.relist();
+      };
+      this.followUp ??= this.running.then(next, next);
+      return this.followUp;
+    }
     this.running ??= this.relistOnce().finally(() => {
       this.running = undefined;
     });
@@ -179,12 +194,14 @@ export class MetricDiscovery {
 
   private async relistOnce(): Promise<void> {
     const rules = this.rules();
+    this.runningRules = rules;
     if (!rules) return;
     const started = Date.now();
     const queries = [...new Set([...rules.rules, ...rules.externalRules].map((r) => r.seriesQuery))];
     const summaries = new Map<string, SeriesSummary>();
     const errors: string[] = [];
-    const limit = this.options.concurrency ?? 4;
+    // Zero workers would fetch nothing and still report success.
+    const limit = Math.max(1, this.options.concurrency ?? 4);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < queries.length) {
@@ -205,8 +222,9 @@ export class MetricDiscovery {
 
     const now = new Date();
     const everyQueryFailed = errors.length > 0 && errors.length === queries.length;
-    // With nothing fetched and nothing remembered, keep the previous registry.
-    if (!(everyQueryFailed && summaries.size === 0 && this.registryValue)) {
+    // With nothing fetched and nothing remembered, keep the previous registry
+    // (or none, so requests get 503 "not ready" rather than 404 "no metric").
+    if (!(everyQueryFailed && summaries.size === 0)) {
       this.registryValue = buildRegistry(rules, summaries, this.catalog(), now);
       for (const c of this.registryValue.conflicts) this.log.warn('metric published twice; the first rule wins', { conflict: c });
     }

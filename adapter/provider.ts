@@ -111,6 +111,7 @@ export class MetricsProvider {
     const wanted = new Set(names);
     const window = this.windowOf(rule);
     const byName = new Map<string, ObjectMetricValue>();
+    let nonFinite = 0;
     for (const s of samples) {
       let name = label !== undefined ? s.labels[label] : undefined;
       // A query that aggregates the resource label away (e.g. `avg(...)`) still
@@ -122,7 +123,10 @@ export class MetricsProvider {
         continue;
       }
       const value = this.toQuantity(s, rule, query, name);
-      if (value === undefined) continue;
+      if (value === undefined) {
+        nonFinite++;
+        continue;
+      }
       byName.set(name, {
         describedObject: {
           kind: kind.kind,
@@ -139,7 +143,7 @@ export class MetricsProvider {
     if (byName.size === 0) {
       const objects = q.name === '*' ? `${names.length} ${what} (${preview(names)})` : `${what} ${q.name}`;
       throw new NotFoundError(
-        `no values for metric ${q.metric} on ${objects}${q.namespace ? ` in namespace ${q.namespace}` : ''}: the query returned ${samples.length} samples, none for these objects; query: ${query}`,
+        `no values for metric ${q.metric} on ${objects}${q.namespace ? ` in namespace ${q.namespace}` : ''}: the query returned ${samples.length} samples, ${nonFinite > 0 ? `${nonFinite} for these objects but none a finite number` : 'none for these objects'}; query: ${query}`,
         { name: q.metric, group: 'custom.metrics.k8s.io', kind: what },
       );
     }
@@ -173,7 +177,7 @@ export class MetricsProvider {
     }
     if (items.length === 0) {
       throw new NotFoundError(
-        `no values for external metric ${q.metric} in namespace ${q.namespace}${q.metricSelector.length ? ` with selector ${formatLabelSelector(q.metricSelector)}` : ''}: the query returned ${samples.length} usable samples; query: ${query}`,
+        `no values for external metric ${q.metric} in namespace ${q.namespace}${q.metricSelector.length ? ` with selector ${formatLabelSelector(q.metricSelector)}` : ''}: the query returned ${samples.length} samples${samples.length > 0 ? ', none a finite number' : ''}; query: ${query}`,
         { name: q.metric, group: 'external.metrics.k8s.io' },
       );
     }

@@ -19,12 +19,14 @@ export interface MilliQuantity {
 export function toMilli(value: number): MilliQuantity {
   if (!Number.isFinite(value)) throw new NonFiniteValueError(`value ${value} is not a finite number`);
   const scaled = value * 1000;
-  if (Math.abs(scaled) >= 9.2e18) {
-    return { milli: scaled < 0 ? -MAX_MILLI : MAX_MILLI, capped: Math.abs(scaled) > Number(MAX_MILLI) };
+  if (Math.abs(scaled) >= 1e19) {
+    return { milli: scaled < 0 ? -MAX_MILLI : MAX_MILLI, capped: true };
   }
   // Math.round rounds -0.5 towards +inf; round half away from zero instead.
-  const rounded = Math.sign(scaled) * Math.round(Math.abs(scaled));
-  return { milli: BigInt(rounded), capped: false };
+  const rounded = BigInt(Math.sign(scaled) * Math.round(Math.abs(scaled)));
+  if (rounded > MAX_MILLI) return { milli: MAX_MILLI, capped: true };
+  if (rounded < -MAX_MILLI) return { milli: -MAX_MILLI, capped: true };
+  return { milli: rounded, capped: false };
 }
 
 const SUFFIXES: readonly [bigint, string][] = [

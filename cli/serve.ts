@@ -17,6 +17,7 @@ import { formatDiagnostic } from '../rules/diagnostics.js';
 import { parseDurationSeconds } from '../rules/promql.js';
 import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.js';
 import { RuleStore, RuleWatcher } from '../rules/watch.js';
+import { createWebhookHandler } from '../webhook/handler.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 
 export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH...] --prometheus-url URL [options]
@@ -207,7 +208,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const readiness = (req: express.Request, res: express.Response): void => {
     const reasons: string[] = [];
     if (!rules.status.loaded) reasons.push(`rules not loaded: ${rules.status.errors.map(formatDiagnostic).join('; ') || 'loading'}`);
-    if (!discovery.status.lastAttempt) reasons.push('first metric discovery not done');
+    if (!discovery.registry) {
+      reasons.push(discovery.status.errors.length ? `metric discovery has not succeeded yet: ${discovery.status.errors.join('; ')}` : 'first metric discovery not done');
+    }
     const objectsReason = objects.notReadyReason();
     if (objectsReason) reasons.push(objectsReason);
     const verbose = 'verbose' in req.query;
@@ -222,6 +225,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   app.get(['/openapi/v2', '/openapi/v3'], (_req, res) => {
     sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'no OpenAPI document is served', reason: 'NotFound', code: 404 });
   });
+  const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log });
+  app.all('/mutate', (req, res) => void mutate(req, res));
   app.use(metricsApiRouter({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log }));
   app.use(...statusHandlers(log));
 

@@ -2,6 +2,7 @@
 // everything that can be checked before a request arrives. Every problem is
 // reported with its file:line:column and the rule's path; errors keep the
 // set from loading, warnings never do.
+import { buildDefaultsPolicy, compileDefaultsSection, type DefaultsEntry, type DefaultsPolicy } from './defaults.js';
 import { DiagnosticList, type SourcePosition } from './diagnostics.js';
 import { parseGoTemplate, TemplateError, type ParsedTemplate } from './go-template.js';
 import { defaultNameAs, type SeriesFilter } from './naming.js';
@@ -74,6 +75,8 @@ export interface CompiledRules {
   readonly rules: readonly CompiledRule[];
   readonly externalRules: readonly CompiledRule[];
   readonly resourceRules: CompiledResourceRules | undefined;
+  /** Default requests for the admission webhook. */
+  readonly defaults: DefaultsPolicy;
 }
 
 /** Example requests used to render every query at load time, also shown by `lint --print-queries`. */
@@ -90,8 +93,10 @@ export function compileRuleFiles(
   const externalRules: CompiledRule[] = [];
   let resourceRules: CompiledResourceRules | undefined;
   let resourceRulesOrigin: RuleOrigin | undefined;
+  const defaultsEntries: DefaultsEntry[] = [];
   for (const { file, root } of files) {
     const ctx: Context = { file, catalog, diagnostics };
+    defaultsEntries.push(...compileDefaultsSection(file, listField(root, 'defaults'), diagnostics));
     for (const kind of ['custom', 'external'] as const) {
       const key = kind === 'custom' ? 'rules' : 'externalRules';
       listField(root, key)?.items.forEach((item, index) => {
@@ -117,7 +122,8 @@ export function compileRuleFiles(
     }
   }
   reportDuplicateNames([...rules, ...externalRules], diagnostics);
-  return { rules, externalRules, resourceRules };
+  const defaults = buildDefaultsPolicy(defaultsEntries, diagnostics);
+  return { rules, externalRules, resourceRules, defaults };
 }
 
 interface Context {

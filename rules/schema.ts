@@ -81,6 +81,73 @@ const resourceRuleSpec: FieldSpec = {
   },
 };
 
+const amountsSpec = (doc: string): FieldSpec => ({
+  kind: 'object',
+  doc,
+  fields: {
+    cpu: str('CPU quantity, e.g. `100m`.'),
+    memory: str('Memory quantity, e.g. `128Mi`.'),
+    'ephemeral-storage': str('Ephemeral storage quantity, e.g. `1Gi`.'),
+  },
+});
+
+const ratiosSpec: FieldSpec = {
+  kind: 'object',
+  doc: 'Limit = request × ratio, for resources that have no limit. Off unless set.',
+  fields: {
+    cpu: str('Ratio for cpu, a number ≥ 1.'),
+    memory: str('Ratio for memory, a number ≥ 1.'),
+    'ephemeral-storage': str('Ratio for ephemeral-storage, a number ≥ 1.'),
+  },
+};
+
+const defaultsEntrySpec: FieldSpec = {
+  kind: 'object',
+  doc: 'A default-requests entry for the admission webhook.',
+  fields: {
+    name: str('A name for messages and the annotation that records what was added.'),
+    match: {
+      kind: 'object',
+      doc: 'What the entry applies to; every criterion given must match, an empty match matches everything.',
+      fields: {
+        namespaces: { kind: 'list', doc: 'Namespace names or globs (`*`, `?`).', items: str('A namespace name or glob.') },
+        selector: {
+          kind: 'object',
+          doc: 'Workload labels, as a Kubernetes label selector.',
+          fields: {
+            matchLabels: { kind: 'map', doc: 'Labels that must be equal.', values: str('Label value.') },
+            matchExpressions: {
+              kind: 'list',
+              doc: 'Set-based requirements.',
+              items: {
+                kind: 'object',
+                doc: 'A requirement.',
+                fields: {
+                  key: str('Label key.'),
+                  operator: str('In, NotIn, Exists or DoesNotExist.'),
+                  values: { kind: 'list', doc: 'Values for In and NotIn.', items: str('A value.') },
+                },
+              },
+            },
+          },
+        },
+        containers: { kind: 'list', doc: 'Container names or globs.', items: str('A container name or glob.') },
+        kinds: {
+          kind: 'list',
+          doc: 'Workload kinds: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod.',
+          items: str('A workload kind.'),
+        },
+      },
+    },
+    requests: amountsSpec('Requests to add where a container has none.'),
+    limits: amountsSpec('Limits to add where a container has none. Off unless set.'),
+    limitRatio: ratiosSpec,
+    off: { kind: 'boolean', doc: 'Add nothing to what this entry matches (an opt-out, or with an empty match, switches the built-in fallback off).' },
+    initContainers: { kind: 'boolean', doc: 'Also default ordinary init containers (native sidecars are always covered).' },
+    ephemeralContainers: { kind: 'boolean', doc: 'Also default ephemeral containers.' },
+  },
+};
+
 export const ruleFileSpec: FieldSpec = {
   kind: 'object',
   doc: 'A rule file.',
@@ -92,6 +159,7 @@ export const ruleFileSpec: FieldSpec = {
       doc: 'Resource metrics (metrics.k8s.io) rules.',
       fields: { cpu: resourceRuleSpec, memory: resourceRuleSpec, window: str('Prometheus duration of the rate window.') },
     },
+    defaults: { kind: 'list', doc: 'Default resource requests added by the admission webhook (an hpa-bridge addition).', items: defaultsEntrySpec },
   },
 };
 

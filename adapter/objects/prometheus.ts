@@ -11,10 +11,22 @@ import { PrometheusError, type MetricsSource } from '../prometheus.js';
 import { renderMatcher } from '../../rules/promql.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 
-/** kube-state-metrics' label sanitising: every character outside [a-zA-Z0-9_] becomes `_`. */
+/**
+ * kube-state-metrics' label naming: every character outside [a-zA-Z0-9_]
+ * becomes `_`, then camelCase becomes snake_case (`appName` → `app_name`).
+ */
 export function sanitizeLabelKey(key: string): string {
-  return `label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  const sanitized = key.replace(/[^a-zA-Z0-9_]/g, '_');
+  return `label_${sanitized.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}`;
 }
+
+// Where kube-state-metrics departs from `kube_<singular>_labels{<singular>=…}`:
+// a Job's name is in `job_name`, since `job` is Prometheus' own scrape label,
+// and Endpoints use the singular `endpoint`.
+const KSM_NAMING: Readonly<Record<string, { readonly series: string; readonly label: string }>> = {
+  'jobs.batch': { series: 'kube_job_labels', label: 'job_name' },
+  endpoints: { series: 'kube_endpoint_labels', label: 'endpoint' },
+};
 
 export interface PrometheusObjectSourceOptions {
   readonly metrics: MetricsSource;
@@ -33,7 +45,9 @@ export class PrometheusObjectSource implements ObjectLister {
   async list(resource: GroupResource, namespace: string | undefined, selector: readonly Requirement[]): Promise<ObjectRef[]> {
     const known = this.known(resource);
     const singular = known?.singular ?? resource.resource.replace(/s$/, '');
-    const series = `kube_${singular}_labels`;
+    const naming = KSM_NAMING[formatGroupResource(resource)];
+    const series = naming?.series ?? `kube_${singular}_labels`;
+    const nameLabel = naming?.label ?? singular;
     const matchers = namespace ? [renderMatcher('namespace', '=', namespace)] : [];
     const query = `${series}{${matchers.join(',')}}`;
     const deadline = Date.now() + this.options.timeoutMs;
@@ -60,7 +74,7 @@ export class PrometheusObjectSource implements ObjectLister {
     }
     const byName = new Map<string, ObjectRef>();
     for (const s of samples) {
-      const name = s.labels[singular];
+      const name = s.labels[nameLabel];
       if (!name || byName.has(name)) continue;
       if (!matchesLabels(sanitized, s.labels)) continue;
       const labels: Record<string, string> = {};

@@ -35,6 +35,16 @@ describe('formatQuantity', () => {
     assert.equal(formatMilliQuantity(milli), '9223372036854775807m');
   });
 
+  test('a value just below the bound is kept, not capped', () => {
+    const { milli, capped } = toMilli(9.21e15);
+    assert.equal(capped, false);
+    assert.equal(milli, 9_210_000_000_000_000_000n);
+  });
+
+  test('a value just above the bound is capped and says so', () => {
+    assert.deepEqual(toMilli(9.3e15), { milli: 9_223_372_036_854_775_807n, capped: true });
+  });
+
   test('a large negative value is capped at the negative bound', () => {
     assert.equal(toMilli(-1e20).milli, -9_223_372_036_854_775_807n);
   });

@@ -16,7 +16,7 @@ const M = 'rules/malformed/';
 const cases: Record<string, Case> = {
   'a capitalised top-level key is unknown, with a suggestion': {
     files: ['01-capitalised-top-level-key.yaml'],
-    errors: ['01-capitalised-top-level-key.yaml:2:1: error: Rules: unknown field "Rules" (known fields: rules, externalRules, resourceRules); did you mean "rules"?'],
+    errors: ['01-capitalised-top-level-key.yaml:2:1: error: Rules: unknown field "Rules" (known fields: rules, externalRules, resourceRules, defaults); did you mean "rules"?'],
   },
   'a key indented under the wrong parent is unknown there and named as mis-indented': {
     files: ['02-metricsquery-indented-under-name.yaml'],

@@ -1,0 +1,106 @@
+// A plain Node (req, res) handler for POST /mutate, so the same code runs in
+// `hpa-bridge serve`, in a Knative Service or behind any HTTPS function URL.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DefaultsPolicy } from '../rules/defaults.js';
+import { describeAdded, reviewAdmission, ReviewError, type ReviewOptions, type ReviewOutcome } from './review.js';
+
+/** The API server sends at most 3 MiB objects; anything larger is not a review. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface WebhookLogger {
+  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+export interface WebhookHandlerOptions extends ReviewOptions {
+  /** The policy in force; read per request so a rule reload applies at once. */
+  readonly policy: () => DefaultsPolicy | undefined;
+  readonly log: WebhookLogger;
+  readonly maxBodyBytes?: number;
+  /** Called after every review, for metrics. */
+  readonly onReview?: (outcome: ReviewOutcome | undefined, durationSeconds: number, error?: string) => void;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(400, `request body is over the ${limit}-byte limit`));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function failure(code: number, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 405 ? 'MethodNotAllowed' : code === 503 ? 'ServiceUnavailable' : code >= 500 ? 'InternalError' : 'BadRequest', code };
+}
+
+export function createWebhookHandler(options: WebhookHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} is not allowed; send the AdmissionReview with POST`);
+      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') throw new HttpError(400, `Content-Type must be application/json, not ${JSON.stringify(req.headers['content-type'] ?? '')}`);
+      const body = await readBody(req, options.maxBodyBytes ?? MAX_BODY_BYTES);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        throw new HttpError(400, `the body is not valid JSON: ${(e as Error).message}`);
+      }
+      const policy = options.policy();
+      if (!policy) throw new HttpError(503, 'no rules are loaded yet, so there is no defaults policy');
+      let outcome: ReviewOutcome;
+      try {
+        outcome = reviewAdmission(parsed, policy, options);
+      } catch (e) {
+        if (e instanceof ReviewError) throw new HttpError(400, e.message);
+        throw e;
+      }
+      const s = outcome.summary;
+      const fields = { uid: s.uid, kind: s.kind, namespace: s.namespace, name: s.name, patched: s.patched, ...(s.patched ? { added: describeAdded(s.added) } : {}), ...(s.skipped ? { skipped: s.skipped } : {}) };
+      if (s.skipped && /not a workload|no pod spec|no object|no kind/.test(s.skipped)) options.log.warn('admission review allowed unchanged', fields);
+      else options.log.info('admission review', fields);
+      options.onReview?.(outcome, seconds());
+      send(res, 200, outcome.review);
+    } catch (e) {
+      const code = e instanceof HttpError ? e.code : 500;
+      const message = e instanceof Error ? e.message : String(e);
+      options.log.warn('admission review rejected', { code, error: message });
+      options.onReview?.(undefined, seconds(), message);
+      send(res, code, failure(code, message));
+    }
+  };
+}

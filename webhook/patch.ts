@@ -1,0 +1,181 @@
+// Computing the JSON Patch that fills in missing requests. It only adds
+// keys that are absent, never changes a value that is there, and never
+// produces an object the API server would reject: a request never exceeds
+// its limit, and extended and hugepages resources are never touched.
+import { DEFAULT_RESOURCES, resolveDefaults, type DefaultResource, type DefaultsPolicy } from '../rules/defaults.js';
+import { compareQuantities, formatCanonical, minQuantity, multiplyQuantity, parseQuantity, tryParseQuantity, type Quantity } from '../rules/kube-quantity.js';
+import { isObject, type Workload } from './workloads.js';
+
+export interface JsonPatchOp {
+  readonly op: 'add';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+export interface AddedValue {
+  readonly container: string;
+  readonly list: ContainerList;
+  readonly field: 'requests' | 'limits';
+  readonly resource: DefaultResource;
+  readonly value: string;
+  /** The policy entry that chose the value. */
+  readonly entry: string;
+}
+
+export type ContainerList = 'containers' | 'initContainers';
+
+export interface PatchResult {
+  readonly ops: JsonPatchOp[];
+  readonly added: AddedValue[];
+  /** Things left alone on purpose, for logs and warnings. */
+  readonly notes: string[];
+}
+
+/** RFC 6901: `~` first, then `/`. */
+export function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function pointer(segments: readonly (string | number)[]): string {
+  return segments.map((s) => `/${escapePointer(String(s))}`).join('');
+}
+
+/**
+ * Restartable init containers (native sidecars) count towards the HPA's
+ * utilization like regular containers, so they are always covered.
+ */
+function isNativeSidecar(c: Record<string, unknown>): boolean {
+  return c.restartPolicy === 'Always';
+}
+
+export interface PatchInput {
+  readonly workload: Workload;
+  readonly namespace: string;
+  readonly policy: DefaultsPolicy;
+}
+
+export function computeDefaultsPatch(input: PatchInput): PatchResult {
+  const { workload, namespace, policy } = input;
+  const ops: JsonPatchOp[] = [];
+  const added: AddedValue[] = [];
+  const notes: string[] = [];
+  for (const list of ['initContainers', 'containers'] as const) {
+    const containers = workload.podSpec[list];
+    if (containers === undefined || containers === null) continue;
+    if (!Array.isArray(containers)) {
+      notes.push(`${list} is not a list; left alone`);
+      continue;
+    }
+    containers.forEach((c: unknown, index) => {
+      if (!isObject(c) || typeof c.name !== 'string') {
+        notes.push(`${list}[${index}] has no name; left alone`);
+        return;
+      }
+      const resolved = resolveDefaults(policy, { namespace, kind: workload.kind, workloadLabels: workload.labels, container: c.name });
+      if (list === 'initContainers' && !isNativeSidecar(c) && !resolved.primary?.initContainers) return;
+      const base = [...workload.podSpecPath, list, index];
+      const result = containerPatch(c, base, resolved);
+      for (const a of result.added) added.push({ ...a, container: c.name, list });
+      ops.push(...result.ops);
+      notes.push(...result.notes.map((n) => `container ${c.name}: ${n}`));
+    });
+  }
+  return { ops, added, notes };
+}
+
+/**
+ * request × ratio. Memory and storage are rounded up to whole bytes, since
+ * `147639500800m` of memory is valid but unreadable.
+ */
+function scaledLimit(request: Quantity, ratio: number, resource: DefaultResource): Quantity {
+  const product = multiplyQuantity(request, ratio);
+  if (resource === 'cpu' || product.nano % 1_000_000_000n === 0n) return product;
+  const bytes = (product.nano + 999_999_999n) / 1_000_000_000n;
+  return parseQuantity(formatCanonical(bytes * 1_000_000_000n, product.format === 'BinarySI' ? 'BinarySI' : 'DecimalSI'));
+}
+
+interface ContainerPatch {
+  readonly ops: JsonPatchOp[];
+  readonly added: Omit<AddedValue, 'container' | 'list'>[];
+  readonly notes: string[];
+}
+
+function containerPatch(c: Record<string, unknown>, base: readonly (string | number)[], resolved: ReturnType<typeof resolveDefaults>): ContainerPatch {
+  const notes: string[] = [];
+  const added: Omit<AddedValue, 'container' | 'list'>[] = [];
+  const resources = c.resources;
+  if (resources !== undefined && resources !== null && !isObject(resources)) {
+    return { ops: [], added, notes: ['resources is not an object; left alone'] };
+  }
+  const existingRequests = isObject(resources) ? resources.requests : undefined;
+  const existingLimits = isObject(resources) ? resources.limits : undefined;
+  if ((existingRequests != null && !isObject(existingRequests)) || (existingLimits != null && !isObject(existingLimits))) {
+    return { ops: [], added, notes: ['requests or limits is not an object; left alone'] };
+  }
+  const requests = (existingRequests ?? {}) as Record<string, unknown>;
+  const limits = (existingLimits ?? {}) as Record<string, unknown>;
+  const newRequests: Record<string, string> = {};
+  const newLimits: Record<string, string> = {};
+
+  for (const r of DEFAULT_RESOURCES) {
+    const hasRequest = Object.prototype.hasOwnProperty.call(requests, r);
+    const hasLimit = Object.prototype.hasOwnProperty.call(limits, r);
+    const limit = hasLimit ? tryParseQuantity(limits[r]) : undefined;
+    if (hasLimit && !limit) {
+      notes.push(`limits.${r} ${JSON.stringify(limits[r])} is not a quantity; ${r} left alone`);
+      continue;
+    }
+    let request: Quantity | undefined = hasRequest ? tryParseQuantity(requests[r]) : undefined;
+    const wanted = resolved.requests[r];
+    if (!hasRequest && wanted) {
+      // With a limit and no request, Kubernetes would default the request to
+      // the limit; a smaller default is fine, a larger one would be rejected.
+      const chosen = limit ? minQuantity(wanted.quantity, limit) : wanted.quantity;
+      newRequests[r] = chosen.text;
+      request = chosen;
+      added.push({ field: 'requests', resource: r, value: chosen.text, entry: wanted.from.name });
+    }
+    if (hasLimit) continue;
+    const explicit = resolved.limits[r];
+    const ratio = resolved.limitRatio[r];
+    let newLimit: Quantity | undefined;
+    if (explicit) newLimit = explicit.quantity;
+    else if (ratio && request) newLimit = scaledLimit(request, ratio.ratio, r);
+    if (!newLimit) continue;
+    if (hasRequest && !request) {
+      notes.push(`requests.${r} is not a quantity; no limit added`);
+      continue;
+    }
+    if (request && compareQuantities(request, newLimit) > 0) {
+      notes.push(`limit ${newLimit.text} for ${r} is below the request ${request.text}; no limit added`);
+      continue;
+    }
+    newLimits[r] = newLimit.text;
+    added.push({ field: 'limits', resource: r, value: newLimit.text, entry: (explicit ?? ratio)?.from.name ?? '' });
+  }
+
+  const ops: JsonPatchOp[] = [];
+  const hasNew = Object.keys(newRequests).length > 0 || Object.keys(newLimits).length > 0;
+  if (!hasNew) return { ops, added, notes };
+  if (!isObject(resources)) {
+    // `add` on a missing member creates it; build the whole map at once.
+    const value: Record<string, unknown> = {};
+    if (Object.keys(newRequests).length) value.requests = newRequests;
+    if (Object.keys(newLimits).length) value.limits = newLimits;
+    ops.push({ op: 'add', path: pointer([...base, 'resources']), value });
+    return { ops, added, notes };
+  }
+  for (const [field, values, existing] of [
+    ['requests', newRequests, existingRequests],
+    ['limits', newLimits, existingLimits],
+  ] as const) {
+    if (Object.keys(values).length === 0) continue;
+    if (!isObject(existing)) {
+      ops.push({ op: 'add', path: pointer([...base, 'resources', field]), value: values });
+    } else {
+      // `add` on an existing map would replace it and drop the keys already there: add key by key.
+      for (const [k, v] of Object.entries(values)) ops.push({ op: 'add', path: pointer([...base, 'resources', field, k]), value: v });
+    }
+  }
+  return { ops, added, notes };
+}

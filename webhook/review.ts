@@ -1,0 +1,133 @@
+// The admission review: a pure function from an AdmissionReview and the
+// policy to the response. It fails open: anything it cannot default safely
+// is allowed unchanged with a warning, and a malformed review is a 400.
+import type { DefaultsPolicy } from '../rules/defaults.js';
+import { computeDefaultsPatch, pointer, type AddedValue, type JsonPatchOp } from './patch.js';
+import { isObject, locateWorkload, type KindRef } from './workloads.js';
+
+export const OPT_OUT_KEY = 'hpa-bridge.io/defaults';
+export const RECORD_ANNOTATION = 'hpa-bridge.io/defaults-added';
+const MAX_WARNING = 120;
+const MAX_WARNINGS = 10;
+
+export class ReviewError extends Error {}
+
+export interface ReviewOptions {
+  /** Labels and annotations of a namespace, for namespace opt-outs; undefined when unknown. */
+  readonly namespaceMeta?: (namespace: string) => { labels: Record<string, string>; annotations: Record<string, string> } | undefined;
+}
+
+export interface ReviewOutcome {
+  /** The AdmissionReview to send back. */
+  readonly review: Record<string, unknown>;
+  /** What happened, for the log line and metrics. */
+  readonly summary: {
+    readonly uid: string;
+    readonly kind: string;
+    readonly namespace: string;
+    readonly name: string;
+    readonly patched: boolean;
+    readonly added: readonly AddedValue[];
+    readonly skipped?: string;
+  };
+}
+
+const SUPPORTED_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
+
+function truncate(s: string): string {
+  return s.length <= MAX_WARNING ? s : `${s.slice(0, MAX_WARNING - 1)}…`;
+}
+
+function optedOut(meta: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined): boolean {
+  return meta?.labels?.[OPT_OUT_KEY] === 'off' || meta?.annotations?.[OPT_OUT_KEY] === 'off';
+}
+
+function kindRef(v: unknown): KindRef | undefined {
+  if (!isObject(v) || typeof v.kind !== 'string' || typeof v.version !== 'string') return undefined;
+  return { group: typeof v.group === 'string' ? v.group : '', version: v.version, kind: v.kind };
+}
+
+/**
+ * Reviews one AdmissionReview. Throws ReviewError (a 400) only when the
+ * review itself is unusable: wrong apiVersion, no request, no uid.
+ */
+export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options: ReviewOptions = {}): ReviewOutcome {
+  if (!isObject(input)) throw new ReviewError('the body is not an AdmissionReview object');
+  const apiVersion = input.apiVersion;
+  if (typeof apiVersion !== 'string' || !SUPPORTED_VERSIONS.includes(apiVersion)) {
+    throw new ReviewError(`apiVersion must be admission.k8s.io/v1 (or v1beta1), not ${JSON.stringify(apiVersion)}`);
+  }
+  if (input.kind !== 'AdmissionReview') throw new ReviewError(`kind must be AdmissionReview, not ${JSON.stringify(input.kind)}`);
+  const request = input.request;
+  if (!isObject(request)) throw new ReviewError('the AdmissionReview has no request');
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid === '') throw new ReviewError('the AdmissionReview request has no uid');
+
+  const kind = kindRef(request.kind);
+  const object = request.object;
+  const meta = isObject(object) && isObject(object.metadata) ? object.metadata : {};
+  const namespace = typeof request.namespace === 'string' ? request.namespace : typeof meta.namespace === 'string' ? meta.namespace : '';
+  const name = typeof request.name === 'string' && request.name ? request.name : typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? `${meta.generateName}*` : '';
+  const kindText = kind ? `${kind.group ? `${kind.group}/` : ''}${kind.version}/${kind.kind}` : 'unknown';
+  const respond = (extra: Record<string, unknown>, summary: Partial<ReviewOutcome['summary']>): ReviewOutcome => ({
+    review: { apiVersion, kind: 'AdmissionReview', response: { uid, allowed: true, ...extra } },
+    summary: { uid, kind: kindText, namespace, name, patched: false, added: [], ...summary },
+  });
+  const allowWith = (reason: string, warn: boolean): ReviewOutcome =>
+    respond(warn ? { warnings: [truncate(`hpa-bridge: no defaults added: ${reason}`)] } : {}, { skipped: reason });
+
+  const operation = request.operation;
+  if (operation !== 'CREATE' && operation !== 'UPDATE') return allowWith(`operation ${String(operation)} is not defaulted`, false);
+  if (!kind) return allowWith('the request has no kind', true);
+  if (kind.kind === 'Pod' && operation === 'UPDATE') return allowWith('pod updates cannot change resources', false);
+
+  const located = locateWorkload(kind, object);
+  if (!located.ok) return allowWith(located.reason, true);
+  const workload = located.workload;
+  if (optedOut({ labels: workload.labels, annotations: workload.annotations })) {
+    return allowWith(`${OPT_OUT_KEY}=off on the workload`, false);
+  }
+  if (namespace && optedOut(options.namespaceMeta?.(namespace))) return allowWith(`${OPT_OUT_KEY}=off on namespace ${namespace}`, false);
+
+  const patch = computeDefaultsPatch({ workload, namespace, policy });
+  if (patch.ops.length === 0) return respond({}, { skipped: patch.notes.length ? patch.notes.join('; ') : 'nothing missing' });
+
+  const ops: JsonPatchOp[] = [...patch.ops, ...recordOps(object, patch.added)];
+  const warnings = warningsFor(patch.added, patch.notes);
+  return respond(
+    {
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(ops)).toString('base64'),
+      ...(warnings.length ? { warnings } : {}),
+    },
+    { patched: true, added: patch.added },
+  );
+}
+
+/** `app: requests cpu=100m memory=128Mi; sidecar: requests cpu=100m` */
+export function describeAdded(added: readonly AddedValue[]): string {
+  const byContainer = new Map<string, string[]>();
+  for (const a of added) {
+    const key = `${a.container} ${a.field}`;
+    byContainer.set(key, [...(byContainer.get(key) ?? []), `${a.resource}=${a.value}`]);
+  }
+  return [...byContainer.entries()].map(([k, v]) => `${k.replace(' ', ': ')} ${v.join(' ')}`).join('; ');
+}
+
+/** Records what was added on the object itself, not its pod template, so recording never triggers a rollout. */
+function recordOps(object: unknown, added: readonly AddedValue[]): JsonPatchOp[] {
+  const meta = isObject(object) && isObject(object.metadata) ? object.metadata : undefined;
+  const value = describeAdded(added);
+  if (!meta) return [{ op: 'add', path: '/metadata', value: { annotations: { [RECORD_ANNOTATION]: value } } }];
+  if (!isObject(meta.annotations)) return [{ op: 'add', path: '/metadata/annotations', value: { [RECORD_ANNOTATION]: value } }];
+  return [{ op: 'add', path: pointer(['metadata', 'annotations', RECORD_ANNOTATION]), value }];
+}
+
+function warningsFor(added: readonly AddedValue[], notes: readonly string[]): string[] {
+  const byContainer = new Map<string, string[]>();
+  for (const a of added) byContainer.set(a.container, [...(byContainer.get(a.container) ?? []), `${a.field === 'limits' ? 'limit ' : ''}${a.resource}=${a.value}`]);
+  const warnings = [...byContainer.entries()].map(([c, v]) => truncate(`hpa-bridge: added to container ${c}: ${v.join(', ')}`));
+  for (const n of notes) warnings.push(truncate(`hpa-bridge: ${n}`));
+  if (warnings.length > MAX_WARNINGS) return [...warnings.slice(0, MAX_WARNINGS - 1), `hpa-bridge: and ${warnings.length - MAX_WARNINGS + 1} more`];
+  return warnings;
+}
