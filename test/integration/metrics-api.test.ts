@@ -7,7 +7,7 @@ import request from 'supertest';
 import { startExporter, type Exporter } from '../support/exporter.js';
 import { startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
 import { fixturePath } from '../support/fixtures.js';
-import { startServer, type RunningServer } from '../../cli/serve.js';
+import { startServer, type RunningServer, type ServeConfig } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { formatQuantity } from '../../adapter/quantity.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
@@ -22,6 +22,24 @@ const BIG_PODS = 500;
 let exporter: Exporter;
 let prom: PrometheusInstance;
 let server: RunningServer;
+
+/** The serve configuration of these tests: loopback, an ephemeral port, short deadlines. */
+function serverConfig(over: Partial<ServeConfig>): ServeConfig {
+  return {
+    rules: [fixturePath('rules/adapter-test.yaml')],
+    prometheusUrl: prom.url,
+    securePort: 0,
+    bindAddress: '127.0.0.1',
+    objectSource: 'prometheus',
+    authentication: 'none',
+    relistIntervalMs: 60_000,
+    maxAgeSeconds: 600,
+    cacheTtlSeconds: 5,
+    requestTimeoutMs: 5_000,
+    logLevel: 'silent',
+    ...over,
+  };
+}
 
 function get(path: string) {
   return request(server.url).get(path).disableTLSCerts();
@@ -60,22 +78,7 @@ describe('metrics APIs against a real Prometheus', () => {
     // A second, higher counter sample so rate() has something to say.
     exporter.add('http_requests_total', { namespace: 'default', pod: 'web-1' }, 60);
     await prom.waitForSeries('http_requests_total{pod="web-1"}', { minSamples: 3 });
-    server = await startServer(
-      {
-        rules: [fixturePath('rules/adapter-test.yaml')],
-        prometheusUrl: prom.url,
-        securePort: 0,
-        bindAddress: '127.0.0.1',
-        objectSource: 'prometheus',
-        authentication: 'none',
-        relistIntervalMs: 60_000,
-        maxAgeSeconds: 600,
-        cacheTtlSeconds: 5,
-        requestTimeoutMs: 5_000,
-        logLevel: 'silent',
-      },
-      silentLogger,
-    );
+    server = await startServer(serverConfig({ objectSource: 'prometheus' }), silentLogger);
     await server.discovery.relist();
   });
 
@@ -293,23 +296,7 @@ contexts:
 current-context: double
 `,
       );
-      kubeServer = await startServer(
-        {
-          rules: [fixturePath('rules/adapter-test.yaml')],
-          prometheusUrl: prom.url,
-          securePort: 0,
-          bindAddress: '127.0.0.1',
-          objectSource: 'kubernetes',
-          kubeconfig,
-          authentication: 'none',
-          relistIntervalMs: 60_000,
-          maxAgeSeconds: 600,
-          cacheTtlSeconds: 5,
-          requestTimeoutMs: 5_000,
-          logLevel: 'silent',
-        },
-        silentLogger,
-      );
+      kubeServer = await startServer(serverConfig({ objectSource: 'kubernetes', kubeconfig }), silentLogger);
       await kubeServer.discovery.relist();
     });
 

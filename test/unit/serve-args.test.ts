@@ -1,0 +1,51 @@
+// `hpa-bridge serve` flags: defaults, and clear usage errors.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseServeArgs } from '../../cli/serve.js';
+import { UsageError } from '../../cli/args.js';
+
+const base = ['--rules', 'r.yaml', '--prometheus-url', 'http://127.0.0.1:9090'];
+
+describe('serve flags', () => {
+  test('defaults outside a cluster: port 6443, prometheus objects, delegated authentication, 1m relist, 5s cache', () => {
+    const c = parseServeArgs(base, {});
+    assert.equal(c.securePort, 6443);
+    assert.equal(c.objectSource, 'prometheus');
+    assert.equal(c.authentication, 'delegated');
+    assert.equal(c.relistIntervalMs, 60_000);
+    assert.equal(c.maxAgeSeconds, 60);
+    assert.equal(c.cacheTtlSeconds, 5);
+    assert.equal(c.requestTimeoutMs, 10_000);
+  });
+
+  test('in a cluster the object source defaults to kubernetes', () => {
+    assert.equal(parseServeArgs(base, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).objectSource, 'kubernetes');
+  });
+
+  test('--rules repeats', () => {
+    assert.deepEqual(parseServeArgs([...base, '--rules', 'team-b/'], {}).rules, ['r.yaml', 'team-b/']);
+  });
+
+  test('durations accept Prometheus units', () => {
+    const c = parseServeArgs([...base, '--metrics-relist-interval', '30s', '--cache-ttl=0', '--request-timeout', '1m30s'], {});
+    assert.equal(c.relistIntervalMs, 30_000);
+    assert.equal(c.cacheTtlSeconds, 0);
+    assert.equal(c.requestTimeoutMs, 90_000);
+  });
+
+  const errors: [string, string[], RegExp][] = [
+    ['no rules', ['--prometheus-url', 'http://x'], /serve needs --rules PATH/],
+    ['no Prometheus URL', ['--rules', 'r.yaml'], /serve needs --prometheus-url URL/],
+    ['a Prometheus URL without a scheme', ['--rules', 'r', '--prometheus-url', 'localhost:9090'], /must be an http or https URL/],
+    ['a bad duration', [...base, '--cache-ttl', 'five'], /--cache-ttl needs a duration/],
+    ['an unknown object source', [...base, '--object-source', 'etcd'], /--object-source must be one of kubernetes, prometheus/],
+    ['a certificate without its key', [...base, '--tls-cert-file', 'c.pem'], /go together/],
+    ['a port out of range', [...base, '--secure-port', '70000'], /--secure-port must be a port number/],
+    ['an unknown flag', [...base, '--promethus-url', 'x'], /unknown flag --promethus-url/],
+  ];
+  for (const [name, argv, message] of errors) {
+    test(`${name} is a usage error`, () => {
+      assert.throws(() => parseServeArgs(argv, {}), (e: unknown) => e instanceof UsageError && message.test((e as Error).message));
+    });
+  }
+});
