@@ -1,6 +1,8 @@
 // The Prometheus side, behind a narrow interface. Instant queries go through
 // prometheus-query with POST, so a long name list never hits a URL length
 // limit; series discovery streams the response instead of buffering it.
+import http from 'node:http';
+import https from 'node:https';
 import { PrometheusDriver } from 'prometheus-query';
 import { summarizeSeriesStream, type SeriesSummary } from './series-stream.js';
 
@@ -41,9 +43,12 @@ export interface MetricsSource {
 }
 
 export interface PrometheusClientOptions {
+  /** Base URL, with any path prefix (Thanos, Mimir and Cortex serve under one). */
   readonly url: string;
-  /** Extra headers, e.g. Authorization for a token in front of Prometheus. */
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Headers for every call, read per call so a rotated token applies at once. */
+  readonly headers?: () => Readonly<Record<string, string>>;
+  /** TLS material for https URLs. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
   /** Upper bound for any one HTTP call, whatever the request deadline. */
   readonly maxTimeoutMs?: number;
 }
@@ -57,16 +62,30 @@ export function prometheusTimeoutParam(deadline: number, now = Date.now()): stri
 
 export class PrometheusClient implements MetricsSource {
   private readonly driver: PrometheusDriver;
-  private readonly base: string;
+  private readonly base: URL;
+  private readonly agent: http.Agent | https.Agent;
 
   constructor(private readonly options: PrometheusClientOptions) {
-    this.base = options.url.replace(/\/+$/, '');
+    this.base = new URL(options.url.replace(/\/+$/, ''));
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, ...(options.tls ?? {}) })
+        : new http.Agent({ keepAlive: true });
+    const agent = this.agent;
+    const headers = options.headers;
     this.driver = new PrometheusDriver({
-      endpoint: this.base,
+      endpoint: this.base.toString().replace(/\/+$/, ''),
       baseURL: '/api/v1',
       preferPost: true,
       timeout: options.maxTimeoutMs ?? 30_000,
-      ...(options.headers ? { headers: { ...options.headers } } : {}),
+      requestInterceptor: {
+        onFulfilled: (config) => {
+          if (headers) for (const [k, v] of Object.entries(headers())) config.headers.set(k, v);
+          if (agent instanceof https.Agent) config.httpsAgent = agent;
+          else config.httpAgent = agent;
+          return config;
+        },
+      },
     });
   }
 
@@ -92,29 +111,38 @@ export class PrometheusClient implements MetricsSource {
 
   async series(match: string, lookbackSeconds: number, options: QueryOptions): Promise<SeriesSummary> {
     const now = Date.now() / 1000;
-    const body = new URLSearchParams({ 'match[]': match, start: (now - lookbackSeconds).toFixed(3), end: now.toFixed(3) });
+    const body = new URLSearchParams({ 'match[]': match, start: (now - lookbackSeconds).toFixed(3), end: now.toFixed(3) }).toString();
     const signal = AbortSignal.timeout(Math.max(1, options.deadline - Date.now()));
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}/api/v1/series`, {
-        method: 'POST',
-        body,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(this.options.headers ?? {}) },
-        signal,
-      });
-    } catch (e) {
-      throw asPrometheusError(e);
+    const url = new URL(`${this.base.pathname.replace(/\/+$/, '')}/api/v1/series`, this.base);
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          signal,
+          headers: {
+            'Content-Type': 'application/x-www-form-urlencoded',
+            'Content-Length': Buffer.byteLength(body),
+            ...(this.options.headers?.() ?? {}),
+          },
+        },
+        resolve,
+      );
+      req.on('error', (e) => reject(signal.aborted ? new PrometheusError('timeout', 'series discovery did not finish before its deadline') : asPrometheusError(e)));
+      req.end(body);
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 500 || status === 401 || status === 403 || status === 404) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw new PrometheusError('unavailable', `Prometheus answered ${status} to /api/v1/series: ${errorText(Buffer.concat(chunks).toString('utf8'))}`);
     }
-    if (!res.body) throw new PrometheusError('unavailable', `Prometheus answered ${res.status} with no body`);
-    if (res.status >= 500) {
-      const text = await res.text().catch(() => '');
-      throw new PrometheusError('unavailable', `Prometheus answered ${res.status}: ${errorText(text)}`);
-    }
     try {
-      return await summarizeSeriesStream(res.body, { signal });
+      return await summarizeSeriesStream(res, { signal });
     } catch (e) {
       if (signal.aborted) throw new PrometheusError('timeout', 'series discovery did not finish before its deadline');
-      throw new PrometheusError(res.ok ? 'unavailable' : 'rejected', (e as Error).message);
+      throw new PrometheusError(status < 300 ? 'unavailable' : 'rejected', (e as Error).message);
     }
   }
 }
@@ -160,7 +188,8 @@ function asPrometheusError(e: unknown): PrometheusError {
   if (e instanceof Error) {
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return new PrometheusError('timeout', 'Prometheus did not answer before the deadline');
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    return new PrometheusError('unavailable', `cannot reach Prometheus: ${cause?.code ?? cause?.message ?? e.message}`);
+    const code = (e as { code?: string }).code;
+    return new PrometheusError('unavailable', `cannot reach Prometheus: ${cause?.code ?? code ?? cause?.message ?? e.message}`);
   }
   const obj = (e ?? {}) as { errorType?: string; error?: string; httpStatus?: number; code?: string; prometheus?: { errorType?: string; error?: string } };
   const type = obj.prometheus?.errorType ?? obj.errorType ?? 'error';

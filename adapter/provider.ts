@@ -67,6 +67,8 @@ export interface ProviderDeps {
   readonly maxNamesPerQuery?: number;
   /** Rendered queries longer than this also fall back to the namespace query. */
   readonly maxQueryBytes?: number;
+  /** Called after every Prometheus query, for metrics. */
+  readonly onQuery?: (rule: CompiledRule, seconds: number, error?: PrometheusError) => void;
 }
 
 const DEFAULT_MAX_NAMES = 100;
@@ -223,10 +225,14 @@ export class MetricsProvider {
   }
 
   private async runQuery(rule: CompiledRule, query: string, deadline: number): Promise<Sample[]> {
+    const started = performance.now();
     try {
-      return await this.deps.metrics.query(query, { deadline });
+      const samples = await this.deps.metrics.query(query, { deadline });
+      this.deps.onQuery?.(rule, (performance.now() - started) / 1000);
+      return samples;
     } catch (e) {
       if (!(e instanceof PrometheusError)) throw e;
+      this.deps.onQuery?.(rule, (performance.now() - started) / 1000, e);
       const ruleName = `${rule.origin.path} (${rule.origin.file}:${rule.origin.line})`;
       this.deps.log.error('prometheus query failed', { rule: ruleName, query, error: e.message, kind: e.kind });
       throw new UnavailableError(`querying Prometheus for rule ${ruleName} failed: ${e.message}; query: ${query}`);

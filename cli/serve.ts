@@ -1,7 +1,10 @@
 // `hpa-bridge serve`: wires rules, discovery, Prometheus, the object source
 // and the HTTP surface together. This is the only place that reads flags,
 // owns TLS and listens on a port.
+import { randomUUID } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -19,6 +22,7 @@ import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.
 import { RuleStore, RuleWatcher } from '../rules/watch.js';
 import { createWebhookHandler } from '../webhook/handler.js';
 import { parseArgs, UsageError, type Output } from './args.js';
+import { classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
 
 export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH...] --prometheus-url URL [options]
 
@@ -37,7 +41,23 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --metrics-max-age DUR            how far back series count as present (default: the relist interval)
   --cache-ttl DUR                  how long query results are reused (default 5s, 0 disables)
   --request-timeout DUR            deadline of each request (default 10s)
-  --log-level debug|info|warn|error
+  --metrics-port N                 plain-HTTP port for /metrics (default 8080, 0 picks a free port, -1 disables)
+  --shutdown-grace DUR             how long SIGTERM waits for requests in flight (default 25s)
+  --log-level debug|info|warn|error|silent
+
+Prometheus connection (Thanos, Mimir, Cortex and VictoriaMetrics too; put any path prefix in the URL):
+  --prometheus-header K=V          extra header on every call, e.g. X-Scope-OrgID=team-a (repeatable)
+  --prometheus-token-file FILE     bearer token, re-read when it changes
+  --prometheus-username NAME       basic auth user, with --prometheus-password-file FILE
+  --prometheus-password-file FILE
+  --prometheus-ca-file FILE        CA bundle for an https URL
+  --prometheus-client-cert FILE    client certificate, with --prometheus-client-key FILE
+  --prometheus-client-key FILE
+  --prometheus-timeout DUR         upper bound for any one call to Prometheus (default 30s)
+
+Every flag can also come from the environment: --cache-ttl is HPA_BRIDGE_CACHE_TTL,
+--rules is HPA_BRIDGE_RULES (comma-separated). Flags win over the environment.
+SIGHUP reloads the rules; SIGTERM drains requests in flight and exits.
 `;
 
 export type ObjectSourceKind = 'kubernetes' | 'prometheus';
@@ -57,6 +77,21 @@ export interface ServeConfig {
   readonly cacheTtlSeconds: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** undefined disables /metrics; 0 picks a free port. */
+  readonly metricsPort?: number;
+  readonly shutdownGraceMs?: number;
+  readonly prometheus?: PrometheusConnectionConfig;
+}
+
+export interface PrometheusConnectionConfig {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly tokenFile?: string;
+  readonly username?: string;
+  readonly passwordFile?: string;
+  readonly caFile?: string;
+  readonly clientCertFile?: string;
+  readonly clientKeyFile?: string;
+  readonly timeoutMs?: number;
 }
 
 function duration(flag: string, value: unknown, fallback: string): number {
@@ -72,23 +107,50 @@ function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly
   return value as T;
 }
 
+const SERVE_FLAGS = {
+  rules: 'list',
+  'prometheus-url': 'string',
+  'secure-port': 'number',
+  'bind-address': 'string',
+  'tls-cert-file': 'string',
+  'tls-private-key-file': 'string',
+  'object-source': 'string',
+  kubeconfig: 'string',
+  authentication: 'string',
+  'metrics-relist-interval': 'string',
+  'metrics-max-age': 'string',
+  'cache-ttl': 'string',
+  'request-timeout': 'string',
+  'log-level': 'string',
+  'metrics-port': 'number',
+  'shutdown-grace': 'string',
+  'prometheus-header': 'list',
+  'prometheus-token-file': 'string',
+  'prometheus-username': 'string',
+  'prometheus-password-file': 'string',
+  'prometheus-ca-file': 'string',
+  'prometheus-client-cert': 'string',
+  'prometheus-client-key': 'string',
+  'prometheus-timeout': 'string',
+} as const;
+
+/** Flags from HPA_BRIDGE_* variables, for those the command line does not give. */
+function envArgs(env: NodeJS.ProcessEnv, given: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const [name, kind] of Object.entries(SERVE_FLAGS)) {
+    if (given.has(name)) continue;
+    const value = env[`HPA_BRIDGE_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (value === undefined || value === '') continue;
+    const values = kind === 'list' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [value];
+    for (const v of values) out.push(`--${name}=${v}`);
+  }
+  return out;
+}
+
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const { flags, positional } = parseArgs(argv, {
-    rules: 'list',
-    'prometheus-url': 'string',
-    'secure-port': 'number',
-    'bind-address': 'string',
-    'tls-cert-file': 'string',
-    'tls-private-key-file': 'string',
-    'object-source': 'string',
-    kubeconfig: 'string',
-    authentication: 'string',
-    'metrics-relist-interval': 'string',
-    'metrics-max-age': 'string',
-    'cache-ttl': 'string',
-    'request-timeout': 'string',
-    'log-level': 'string',
-  });
+  const fromArgv = parseArgs(argv, SERVE_FLAGS);
+  const given = new Set(Object.keys(fromArgv.flags));
+  const { flags, positional } = parseArgs([...envArgs(env, given), ...argv], SERVE_FLAGS);
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   const rules = (flags.rules as string[] | undefined) ?? [];
   if (rules.length === 0) throw new UsageError('serve needs --rules PATH');
@@ -122,15 +184,54 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     cacheTtlSeconds: duration('cache-ttl', flags['cache-ttl'], '5s'),
     requestTimeoutMs: duration('request-timeout', flags['request-timeout'], '10s') * 1000,
     logLevel: oneOf('log-level', flags['log-level'], LOG_LEVELS, 'info'),
+    ...metricsPortOf(flags['metrics-port'] as number | undefined),
+    shutdownGraceMs: duration('shutdown-grace', flags['shutdown-grace'], '25s') * 1000,
+    prometheus: prometheusConnection(flags),
+  };
+}
+
+function metricsPortOf(value: number | undefined): { metricsPort?: number } {
+  const port = value ?? 8080;
+  if (!Number.isInteger(port) || port < -1 || port > 65535) throw new UsageError(`--metrics-port must be a port number, 0 or -1, not ${port}`);
+  return port === -1 ? {} : { metricsPort: port };
+}
+
+function prometheusConnection(flags: Readonly<Record<string, unknown>>): PrometheusConnectionConfig {
+  const headers: Record<string, string> = {};
+  for (const h of (flags['prometheus-header'] as string[] | undefined) ?? []) {
+    const eq = h.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--prometheus-header takes NAME=VALUE, not ${JSON.stringify(h)}`);
+    headers[h.slice(0, eq).trim()] = h.slice(eq + 1);
+  }
+  const cert = flags['prometheus-client-cert'] as string | undefined;
+  const key = flags['prometheus-client-key'] as string | undefined;
+  if (Boolean(cert) !== Boolean(key)) throw new UsageError('--prometheus-client-cert and --prometheus-client-key go together');
+  const user = flags['prometheus-username'] as string | undefined;
+  const passwordFile = flags['prometheus-password-file'] as string | undefined;
+  if (Boolean(user) !== Boolean(passwordFile)) throw new UsageError('--prometheus-username and --prometheus-password-file go together');
+  if (user && flags['prometheus-token-file']) throw new UsageError('use either a bearer token or basic auth for Prometheus, not both');
+  const pick = (k: string): string | undefined => flags[k] as string | undefined;
+  return {
+    ...(Object.keys(headers).length ? { headers } : {}),
+    ...(pick('prometheus-token-file') ? { tokenFile: pick('prometheus-token-file') } : {}),
+    ...(user && passwordFile ? { username: user, passwordFile } : {}),
+    ...(pick('prometheus-ca-file') ? { caFile: pick('prometheus-ca-file') } : {}),
+    ...(cert && key ? { clientCertFile: cert, clientKeyFile: key } : {}),
+    timeoutMs: duration('prometheus-timeout', flags['prometheus-timeout'], '30s') * 1000,
   };
 }
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  /** The /metrics port, when it is served. */
+  readonly metricsPort: number | undefined;
   readonly rules: RuleStore;
   readonly discovery: MetricDiscovery;
   readonly cache: CachingMetricsSource;
+  /** Re-reads the serving certificate now (it is also re-read when its files change). */
+  reloadTls(): Promise<void>;
+  /** Stops accepting connections and waits up to the grace period for requests in flight. */
   close(): Promise<void>;
 }
 
@@ -166,19 +267,48 @@ function liveCatalog(current: () => ResourceCatalog): ResourceCatalog {
   return { find: (group, name) => current().find(group, name), all: () => current().all() };
 }
 
-/** Starts everything; resolves once the port is listening. */
+/** A file read at most every `ttlMs`, so a rotated token applies without a restart. */
+function cachedFile(path: string, ttlMs = 10_000): () => string {
+  let value = '';
+  let readAt = 0;
+  return () => {
+    if (Date.now() - readAt > ttlMs) {
+      value = readFileSync(path, 'utf8').trim();
+      readAt = Date.now();
+    }
+    return value;
+  };
+}
+
+function prometheusClientFor(config: ServeConfig): PrometheusClient {
+  const c = config.prometheus ?? {};
+  const token = c.tokenFile ? cachedFile(c.tokenFile) : undefined;
+  const password = c.passwordFile ? cachedFile(c.passwordFile) : undefined;
+  const headers = (): Record<string, string> => ({
+    ...(c.headers ?? {}),
+    ...(token ? { Authorization: `Bearer ${token()}` } : {}),
+    ...(password && c.username ? { Authorization: `Basic ${Buffer.from(`${c.username}:${password()}`).toString('base64')}` } : {}),
+  });
+  const tls = {
+    ...(c.caFile ? { ca: readFileSync(c.caFile, 'utf8') } : {}),
+    ...(c.clientCertFile && c.clientKeyFile ? { cert: readFileSync(c.clientCertFile, 'utf8'), key: readFileSync(c.clientKeyFile, 'utf8') } : {}),
+  };
+  return new PrometheusClient({ url: config.prometheusUrl, headers, tls, maxTimeoutMs: Math.max(config.requestTimeoutMs, c.timeoutMs ?? 30_000) });
+}
+
+/** Starts everything; resolves once the ports are listening. */
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   if (config.authentication === 'delegated') {
     throw new UsageError('--authentication delegated is not available in this version yet; use --authentication none, only on a trusted network');
   }
   log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
 
-  const prometheus = new PrometheusClient({ url: config.prometheusUrl, maxTimeoutMs: Math.max(config.requestTimeoutMs, 30_000) });
+  const prometheus = prometheusClientFor(config);
   const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds);
   const { objects, catalog } = await objectSourceFor(config, cache, log);
   const rules = new RuleStore(config.rules, liveCatalog(catalog));
   rules.on('applied', (set, result) => {
-    log.info('rules loaded', { files: set.files, custom: set.rules.length, external: set.externalRules.length, warnings: result.warnings.length });
+    log.info('rules loaded', { files: set.files, custom: set.rules.length, external: set.externalRules.length, defaults: set.defaults.entries.length, warnings: result.warnings.length });
     for (const w of result.warnings) log.warn('rule warning', { diagnostic: formatDiagnostic(w) });
   });
   rules.on('rejected', (result) => {
@@ -198,10 +328,34 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   rules.on('applied', () => void discovery.relist());
   discovery.start();
 
-  const provider = new MetricsProvider({ registry: () => discovery.registry, metrics: cache, objects, catalog, log });
+  const metrics = createMetrics({ rules, discovery, cache });
+  let draining = false;
+  const provider = new MetricsProvider({
+    registry: () => discovery.registry,
+    metrics: cache,
+    objects,
+    catalog,
+    log,
+    onQuery: (rule, seconds, error) => metrics.observeQuery(rule, seconds, error),
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use((req, res, next) => {
+    const started = performance.now();
+    const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+    res.setHeader('X-Request-Id', id);
+    res.locals.log = log.child({ requestId: id });
+    res.on('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const { api, version } = classifyPath(req.originalUrl.split('?')[0] ?? '');
+      metrics.observeRequest(api, version, res.statusCode, seconds);
+      if (api !== 'health') {
+        (res.locals.log as Logger).debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, seconds: Number(seconds.toFixed(4)) });
+      }
+    });
+    next();
+  });
   app.get('/livez', (_req, res) => {
     res.type('text/plain').send('ok');
   });
@@ -213,6 +367,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     }
     const objectsReason = objects.notReadyReason();
     if (objectsReason) reasons.push(objectsReason);
+    if (draining) reasons.push('shutting down');
     const verbose = 'verbose' in req.query;
     if (reasons.length > 0) {
       res.status(503).type('text/plain').send(verbose ? `not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n` : 'not ready');
@@ -225,12 +380,13 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   app.get(['/openapi/v2', '/openapi/v3'], (_req, res) => {
     sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'no OpenAPI document is served', reason: 'NotFound', code: 404 });
   });
-  const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log });
+  const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) });
   app.all('/mutate', (req, res) => void mutate(req, res));
   app.use(metricsApiRouter({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log }));
   app.use(...statusHandlers(log));
 
   const tls = await tlsMaterial(config, log);
+  // Modern ciphers only: Node's defaults with TLS 1.2 as the floor.
   const server: Server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -239,20 +395,66 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.bindAddress === '0.0.0.0' ? '127.0.0.1' : config.bindAddress;
-  log.info('serving', { url: `https://${host}:${port}`, objectSource: config.objectSource });
+
+  // cert-manager rotates the serving certificate in place; new connections
+  // get the new one, open connections keep theirs.
+  const reloadTls = async (): Promise<void> => {
+    if (!config.tlsCertFile || !config.tlsKeyFile) return;
+    try {
+      const next = await tlsMaterial(config, log);
+      server.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
+      log.info('serving certificate reloaded');
+    } catch (e) {
+      log.error('cannot reload the serving certificate; keeping the current one', { error: (e as Error).message });
+    }
+  };
+  const tlsWatchers: FSWatcher[] = [];
+  let tlsTimer: NodeJS.Timeout | undefined;
+  if (config.tlsCertFile && config.tlsKeyFile) {
+    for (const dir of new Set([dirname(config.tlsCertFile), dirname(config.tlsKeyFile)])) {
+      try {
+        const w = watch(dir, { persistent: false }, () => {
+          if (tlsTimer) clearTimeout(tlsTimer);
+          tlsTimer = setTimeout(() => void reloadTls(), 200);
+          tlsTimer.unref();
+        });
+        w.on('error', () => undefined);
+        tlsWatchers.push(w);
+      } catch {
+        // A missing directory: the periodic reload below still runs.
+      }
+    }
+  }
+  const tlsPoll = config.tlsCertFile ? setInterval(() => void reloadTls(), 60_000) : undefined;
+  tlsPoll?.unref();
+
+  const metricsServer = config.metricsPort !== undefined ? await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress) : undefined;
+  log.info('serving', { url: `https://${host}:${port}`, objectSource: config.objectSource, metricsPort: metricsServer ? portOf(metricsServer) : undefined });
+
   return {
     url: `https://${host}:${port}`,
     port,
+    metricsPort: metricsServer ? portOf(metricsServer) : undefined,
     rules,
     discovery,
     cache,
+    reloadTls,
     async close() {
+      draining = true;
       watcher.close();
       discovery.stop();
+      for (const w of tlsWatchers) w.close();
+      if (tlsPoll) clearInterval(tlsPoll);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections would hold close() open; busy ones finish first.
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs ?? 25_000);
+      await closed;
+      clearTimeout(grace);
+      metricsServer?.closeAllConnections();
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       objects.close();
       cache.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
@@ -265,10 +467,17 @@ export async function runServe(argv: readonly string[], out: Output): Promise<nu
   const config = parseServeArgs(argv);
   const log = jsonLogger(config.logLevel);
   const server = await startServer(config, log);
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading rules');
+    void server.rules.reload();
+  });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      log.info('shutting down', { signal });
-      void server.close().then(resolve);
+      log.info('shutting down: draining requests in flight', { signal, graceSeconds: (config.shutdownGraceMs ?? 25_000) / 1000 });
+      void server.close().then(() => {
+        log.info('stopped');
+        resolve();
+      });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -190,6 +190,11 @@ export class RecordingLogger implements Logger {
     this.entries.push({ level: 'error', message, fields });
   }
 
+  /** Children record into the same list, so tests see every line. */
+  child(): Logger {
+    return this;
+  }
+
   at(level: LogEntry['level']): LogEntry[] {
     return this.entries.filter((e) => e.level === level);
   }
