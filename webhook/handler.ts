@@ -91,7 +91,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (req: Inco
       }
       const s = outcome.summary;
       const fields = { uid: s.uid, kind: s.kind, namespace: s.namespace, name: s.name, patched: s.patched, ...(s.patched ? { added: describeAdded(s.added) } : {}), ...(s.skipped ? { skipped: s.skipped } : {}) };
-      if (s.skipped && /not a workload|no pod spec|no object|no kind/.test(s.skipped)) options.log.warn('admission review allowed unchanged', fields);
+      const response = outcome.review.response as { warnings?: unknown } | undefined;
+      // Allowed unchanged but with something to say: an unknown kind or a malformed object.
+      if (!s.patched && Array.isArray(response?.warnings)) options.log.warn('admission review allowed unchanged', { ...fields, warnings: response.warnings });
       else options.log.info('admission review', fields);
       options.onReview?.(outcome, seconds());
       send(res, 200, outcome.review);

@@ -3,7 +3,7 @@
 // produces an object the API server would reject: a request never exceeds
 // its limit, and extended and hugepages resources are never touched.
 import { DEFAULT_RESOURCES, resolveDefaults, type DefaultResource, type DefaultsPolicy } from '../rules/defaults.js';
-import { compareQuantities, formatCanonical, minQuantity, multiplyQuantity, parseQuantity, tryParseQuantity, type Quantity } from '../rules/kube-quantity.js';
+import { compareQuantities, formatCanonical, minQuantity, multiplyQuantity, parseQuantity, QuantityError, tryParseQuantity, type Quantity } from '../rules/kube-quantity.js';
 import { isObject, type Workload } from './workloads.js';
 
 export interface JsonPatchOp {
@@ -59,6 +59,10 @@ export function computeDefaultsPatch(input: PatchInput): PatchResult {
   const ops: JsonPatchOp[] = [];
   const added: AddedValue[] = [];
   const notes: string[] = [];
+  // With pod-level resources (KEP-2837) the HPA reads those, and the API server rejects container
+  // requests that add up to more than them: a resource the pod sets is left to the pod.
+  const podResources = workload.podSpec.resources;
+  const podLevel = new Set<string>(isObject(podResources) ? [podResources.requests, podResources.limits].flatMap((m) => (isObject(m) ? Object.keys(m) : [])) : []);
   for (const list of ['initContainers', 'containers'] as const) {
     const containers = workload.podSpec[list];
     if (containers === undefined || containers === null) continue;
@@ -74,7 +78,7 @@ export function computeDefaultsPatch(input: PatchInput): PatchResult {
       const resolved = resolveDefaults(policy, { namespace, kind: workload.kind, workloadLabels: workload.labels, container: c.name });
       if (list === 'initContainers' && !isNativeSidecar(c) && !resolved.primary?.initContainers) return;
       const base = [...workload.podSpecPath, list, index];
-      const result = containerPatch(c, base, resolved);
+      const result = containerPatch(c, base, resolved, podLevel);
       for (const a of result.added) added.push({ ...a, container: c.name, list });
       ops.push(...result.ops);
       notes.push(...result.notes.map((n) => `container ${c.name}: ${n}`));
@@ -100,7 +104,7 @@ interface ContainerPatch {
   readonly notes: string[];
 }
 
-function containerPatch(c: Record<string, unknown>, base: readonly (string | number)[], resolved: ReturnType<typeof resolveDefaults>): ContainerPatch {
+function containerPatch(c: Record<string, unknown>, base: readonly (string | number)[], resolved: ReturnType<typeof resolveDefaults>, podLevel: ReadonlySet<string>): ContainerPatch {
   const notes: string[] = [];
   const added: Omit<AddedValue, 'container' | 'list'>[] = [];
   const resources = c.resources;
@@ -118,6 +122,7 @@ function containerPatch(c: Record<string, unknown>, base: readonly (string | num
   const newLimits: Record<string, string> = {};
 
   for (const r of DEFAULT_RESOURCES) {
+    if (podLevel.has(r)) continue;
     const hasRequest = Object.prototype.hasOwnProperty.call(requests, r);
     const hasLimit = Object.prototype.hasOwnProperty.call(limits, r);
     const limit = hasLimit ? tryParseQuantity(limits[r]) : undefined;
@@ -140,7 +145,16 @@ function containerPatch(c: Record<string, unknown>, base: readonly (string | num
     const ratio = resolved.limitRatio[r];
     let newLimit: Quantity | undefined;
     if (explicit) newLimit = explicit.quantity;
-    else if (ratio && request) newLimit = scaledLimit(request, ratio.ratio, r);
+    else if (ratio && request) {
+      // An absurd request (1e999) can scale past what a quantity holds; a review must not throw on it.
+      try {
+        newLimit = scaledLimit(request, ratio.ratio, r);
+      } catch (e) {
+        if (!(e instanceof QuantityError)) throw e;
+        notes.push(`requests.${r} ${request.text} × ${ratio.ratio} is too large; no limit added`);
+        continue;
+      }
+    }
     if (!newLimit) continue;
     if (hasRequest && !request) {
       notes.push(`requests.${r} is not a quantity; no limit added`);

@@ -1,6 +1,7 @@
 // The admission review: a pure function from an AdmissionReview and the
 // policy to the response. It fails open: anything it cannot default safely
 // is allowed unchanged with a warning, and a malformed review is a 400.
+import { isDeepStrictEqual } from 'node:util';
 import type { DefaultsPolicy } from '../rules/defaults.js';
 import { computeDefaultsPatch, pointer, type AddedValue, type JsonPatchOp } from './patch.js';
 import { isObject, locateWorkload, type KindRef } from './workloads.js';
@@ -84,13 +85,25 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
   const located = locateWorkload(kind, object);
   if (!located.ok) return allowWith(located.reason, true);
   const workload = located.workload;
-  if (optedOut({ labels: workload.labels, annotations: workload.annotations })) {
+  // workload.labels has the template's labels over the workload's, so the workload's own label is checked apart.
+  const ownOptOut = isObject(meta.labels) && meta.labels[OPT_OUT_KEY] === 'off';
+  if (ownOptOut || optedOut({ labels: workload.labels, annotations: workload.annotations })) {
     return allowWith(`${OPT_OUT_KEY}=off on the workload`, false);
   }
   if (namespace && optedOut(options.namespaceMeta?.(namespace))) return allowWith(`${OPT_OUT_KEY}=off on namespace ${namespace}`, false);
 
   const patch = computeDefaultsPatch({ workload, namespace, policy });
-  if (patch.ops.length === 0) return respond({}, { skipped: patch.notes.length ? patch.notes.join('; ') : 'nothing missing' });
+  if (patch.ops.length === 0) {
+    // Notes say what was malformed and left alone; the caller must hear of it even when nothing else changed.
+    const warnings = warningsFor([], patch.notes);
+    return respond(warnings.length ? { warnings } : {}, { skipped: patch.notes.length ? patch.notes.join('; ') : 'nothing missing' });
+  }
+
+  // A Job's pod template is immutable: on UPDATE, adding what the stored Job lacks would be rejected.
+  // Giving back what a full replace dropped is still safe, and keeps the Job as stored.
+  if (kind.group === 'batch' && kind.kind === 'Job' && operation === 'UPDATE' && !patch.ops.every((op) => isDeepStrictEqual(valueAt(request.oldObject, op.path), op.value))) {
+    return allowWith('the pod template of a Job cannot change on UPDATE', false);
+  }
 
   const ops: JsonPatchOp[] = [...patch.ops, ...recordOps(object, patch.added)];
   const warnings = warningsFor(patch.added, patch.notes);
@@ -102,6 +115,18 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
     },
     { patched: true, added: patch.added },
   );
+}
+
+/** The value a JSON Pointer names in a document; undefined when it names nothing. */
+function valueAt(doc: unknown, path: string): unknown {
+  let cur = doc;
+  for (const raw of path.split('/').slice(1)) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!Object.prototype.hasOwnProperty.call(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
 }
 
 /** `app: requests cpu=100m memory=128Mi; sidecar: requests cpu=100m` */
