@@ -2,7 +2,7 @@
 // the pieces it needs. Domain modules never read argv, env or files on their
 // own behalf.
 import { runLint } from './lint.js';
-import { runServe } from './serve.js';
+import { runServe, StartupError } from './serve.js';
 import { UsageError, type Output } from './args.js';
 
 export const USAGE = `Usage: hpa-bridge COMMAND [options]
@@ -56,6 +56,10 @@ export async function main(argv: readonly string[], out: Output): Promise<number
     if (e instanceof UsageError) {
       out.stderr(`hpa-bridge: ${e.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (e instanceof StartupError) {
+      out.stderr(`hpa-bridge: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

@@ -221,6 +221,9 @@ function prometheusConnection(flags: Readonly<Record<string, unknown>>): Prometh
   };
 }
 
+/** A startup failure with a message for the operator, printed without a stack trace. */
+export class StartupError extends Error {}
+
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
@@ -390,7 +393,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const server: Server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new StartupError(`cannot listen on ${config.bindAddress}:${config.securePort}: ${e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message}`)));
     server.listen(config.securePort, config.bindAddress, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
