@@ -121,6 +121,6 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
   return server;
 }
 
-export function portOf(server: Server): number {
+export function portOf(server: Server | import('node:https').Server): number {
   return (server.address() as AddressInfo).port;
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -42,6 +43,8 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --cache-ttl DUR                  how long query results are reused (default 5s, 0 disables)
   --request-timeout DUR            deadline of each request (default 10s)
   --metrics-port N                 plain-HTTP port for /metrics (default 8080, 0 picks a free port, -1 disables)
+  --http-port N                    also serve the webhook (/mutate) and health checks on plain HTTP, for
+                                   platforms that end TLS in front of the container (Knative); off by default
   --shutdown-grace DUR             how long SIGTERM waits for requests in flight (default 25s)
   --log-level debug|info|warn|error|silent
 
@@ -79,6 +82,8 @@ export interface ServeConfig {
   readonly logLevel: LogLevel;
   /** undefined disables /metrics; 0 picks a free port. */
   readonly metricsPort?: number;
+  /** A plain-HTTP listener for /mutate and health checks only; undefined disables it. */
+  readonly httpPort?: number;
   readonly shutdownGraceMs?: number;
   readonly prometheus?: PrometheusConnectionConfig;
 }
@@ -123,6 +128,7 @@ const SERVE_FLAGS = {
   'request-timeout': 'string',
   'log-level': 'string',
   'metrics-port': 'number',
+  'http-port': 'number',
   'shutdown-grace': 'string',
   'prometheus-header': 'list',
   'prometheus-token-file': 'string',
@@ -185,6 +191,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     requestTimeoutMs: duration('request-timeout', flags['request-timeout'], '10s') * 1000,
     logLevel: oneOf('log-level', flags['log-level'], LOG_LEVELS, 'info'),
     ...metricsPortOf(flags['metrics-port'] as number | undefined),
+    ...httpPortOf(flags['http-port'] as number | undefined),
     shutdownGraceMs: duration('shutdown-grace', flags['shutdown-grace'], '25s') * 1000,
     prometheus: prometheusConnection(flags),
   };
@@ -194,6 +201,12 @@ function metricsPortOf(value: number | undefined): { metricsPort?: number } {
   const port = value ?? 8080;
   if (!Number.isInteger(port) || port < -1 || port > 65535) throw new UsageError(`--metrics-port must be a port number, 0 or -1, not ${port}`);
   return port === -1 ? {} : { metricsPort: port };
+}
+
+function httpPortOf(value: number | undefined): { httpPort?: number } {
+  if (value === undefined) return {};
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new UsageError(`--http-port must be a port number, not ${value}`);
+  return { httpPort: value };
 }
 
 function prometheusConnection(flags: Readonly<Record<string, unknown>>): PrometheusConnectionConfig {
@@ -229,6 +242,8 @@ export interface RunningServer {
   readonly port: number;
   /** The /metrics port, when it is served. */
   readonly metricsPort: number | undefined;
+  /** The plain-HTTP webhook port, when it is served. */
+  readonly httpPort: number | undefined;
   readonly rules: RuleStore;
   readonly discovery: MetricDiscovery;
   readonly cache: CachingMetricsSource;
@@ -432,12 +447,32 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   tlsPoll?.unref();
 
   const metricsServer = config.metricsPort !== undefined ? await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress) : undefined;
+  // The metrics APIs never go out over plain HTTP: only the webhook and health checks do.
+  let plainServer: HttpServer | undefined;
+  if (config.httpPort !== undefined) {
+    const plain = express();
+    plain.disable('x-powered-by');
+    plain.get('/livez', (_req, res) => {
+      res.type('text/plain').send('ok');
+    });
+    plain.get('/readyz', readiness);
+    plain.get('/healthz', readiness);
+    plain.all('/mutate', (req, res) => void mutate(req, res));
+    plain.use(...statusHandlers(log));
+    plainServer = createHttpServer(plain);
+    const s = plainServer;
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', (e: NodeJS.ErrnoException) => reject(new StartupError(`cannot listen on ${config.bindAddress}:${config.httpPort}: ${e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message}`)));
+      s.listen(config.httpPort, config.bindAddress, () => resolve());
+    });
+  }
   log.info('serving', { url: `https://${host}:${port}`, objectSource: config.objectSource, metricsPort: metricsServer ? portOf(metricsServer) : undefined });
 
   return {
     url: `https://${host}:${port}`,
     port,
     metricsPort: metricsServer ? portOf(metricsServer) : undefined,
+    httpPort: plainServer ? portOf(plainServer) : undefined,
     rules,
     discovery,
     cache,
@@ -454,6 +489,12 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs ?? 25_000);
       await closed;
       clearTimeout(grace);
+      if (plainServer) {
+        const p = plainServer;
+        const plainClosed = new Promise<void>((resolve) => p.close(() => resolve()));
+        p.closeIdleConnections();
+        await plainClosed;
+      }
       metricsServer?.closeAllConnections();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       objects.close();

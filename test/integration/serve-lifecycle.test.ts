@@ -68,6 +68,7 @@ describe('the serving process', () => {
       requestTimeoutMs: 2_000,
       logLevel: 'silent',
       metricsPort: 0,
+      httpPort: 0,
       shutdownGraceMs: 5_000,
     };
     server = await startServer(config, silentLogger);
@@ -108,6 +109,16 @@ describe('the serving process', () => {
     const res = await request(server.url).post('/mutate').disableTLSCerts().set('Content-Type', 'application/json').send(review).expect(200);
     assert.equal(res.body.response.uid, review.request.uid);
     assert.equal(res.body.response.patchType, 'JSONPatch');
+  });
+
+  test('the plain-HTTP port serves the webhook but never the metrics APIs', async () => {
+    const plain = `http://127.0.0.1:${server.httpPort}`;
+    const review = JSON.parse(await readFixture('admission/admissionreview-04-whorf-deploy-create-full.json')) as { request: { uid: string } };
+    const res = await request(plain).post('/mutate').set('Content-Type', 'application/json').send(review).expect(200);
+    assert.equal(res.body.response.uid, review.request.uid);
+    await request(plain).get('/livez').expect(200);
+    const api = await request(plain).get('/apis/custom.metrics.k8s.io/v1beta2').expect(404);
+    assert.equal(api.body.kind, 'Status');
   });
 
   test('a rotated serving certificate is picked up without a restart', async () => {
