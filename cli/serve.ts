@@ -22,6 +22,8 @@ import { parseDurationSeconds } from '../rules/promql.js';
 import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.js';
 import { RuleStore, RuleWatcher } from '../rules/watch.js';
 import { createWebhookHandler } from '../webhook/handler.js';
+import { AUTH_FLAG_SPEC, authFlagsFrom, startDelegatedAuth, type AuthFlags, type DelegatedAuth } from '../adapter/auth/index.js';
+import { kubeConfigFrom } from '../adapter/objects/kubernetes.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 import { classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
 
@@ -37,7 +39,16 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
                                    where wildcard requests learn their objects (default:
                                    kubernetes in a cluster, prometheus elsewhere)
   --kubeconfig FILE                kubeconfig for --object-source kubernetes outside a cluster
-  --authentication none|delegated  none is for local use only
+  --authentication none|delegated  delegated (the default) checks callers as an aggregated API server
+                                   must: front-proxy certificate, client certificate, TokenReview, then
+                                   SubjectAccessReview; none is for local use only
+  --client-ca-file FILE            these override kube-system/extension-apiserver-authentication:
+  --requestheader-client-ca-file FILE
+  --requestheader-allowed-names LIST
+  --requestheader-username-headers LIST
+  --requestheader-group-headers LIST
+  --requestheader-extra-headers-prefix LIST
+  --requestheader-uid-headers LIST
   --metrics-relist-interval DUR    how often discovery runs (default 1m)
   --metrics-max-age DUR            how far back series count as present (default: the relist interval)
   --cache-ttl DUR                  how long query results are reused (default 5s, 0 disables)
@@ -86,6 +97,8 @@ export interface ServeConfig {
   readonly httpPort?: number;
   readonly shutdownGraceMs?: number;
   readonly prometheus?: PrometheusConnectionConfig;
+  /** Flag overrides of the extension-apiserver-authentication ConfigMap. */
+  readonly authFlags?: AuthFlags;
 }
 
 export interface PrometheusConnectionConfig {
@@ -138,6 +151,7 @@ const SERVE_FLAGS = {
   'prometheus-client-cert': 'string',
   'prometheus-client-key': 'string',
   'prometheus-timeout': 'string',
+  ...AUTH_FLAG_SPEC,
 } as const;
 
 /** Flags from HPA_BRIDGE_* variables, for those the command line does not give. */
@@ -194,6 +208,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     ...httpPortOf(flags['http-port'] as number | undefined),
     shutdownGraceMs: duration('shutdown-grace', flags['shutdown-grace'], '25s') * 1000,
     prometheus: prometheusConnection(flags),
+    authFlags: authFlagsFrom(flags),
   };
 }
 
@@ -316,10 +331,19 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
 
 /** Starts everything; resolves once the ports are listening. */
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
+  let auth: DelegatedAuth | undefined;
   if (config.authentication === 'delegated') {
-    throw new UsageError('--authentication delegated is not available in this version yet; use --authentication none, only on a trusted network');
+    const connection = config.kubeconfig
+      ? kubeConfigFrom({ kubeconfigPath: config.kubeconfig })
+      : kubeConfigFrom(process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
+    try {
+      auth = await startDelegatedAuth({ connection, ...(config.authFlags ? { flags: config.authFlags } : {}), log });
+    } catch (e) {
+      throw new StartupError(`delegated authentication could not start: ${(e as Error).message}`);
+    }
+  } else {
+    log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
   }
-  log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
 
   const prometheus = prometheusClientFor(config);
   const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds);
@@ -359,6 +383,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Authentication and authorization come first; health checks and the
+  // webhook (called by the API server with its own certificate) skip them.
+  if (auth) app.use(auth.middleware({ skipPaths: ['/mutate'] }));
   app.use((req, res, next) => {
     const started = performance.now();
     const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
@@ -405,7 +432,10 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
   const tls = await tlsMaterial(config, log);
   // Modern ciphers only: Node's defaults with TLS 1.2 as the floor.
-  const server: Server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, app);
+  // Client certificates are requested, never required, and verified by the
+  // authenticator against the current CAs (no `ca` here: a Go client sends no
+  // certificate whose issuer is not in the advertised list).
+  const server: Server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2', ...(auth ? { requestCert: true, rejectUnauthorized: false } : {}) }, app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new StartupError(`cannot listen on ${config.bindAddress}:${config.securePort}: ${e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message}`)));
@@ -499,6 +529,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       objects.close();
       cache.close();
+      await auth?.close();
     },
   };
 }

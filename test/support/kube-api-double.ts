@@ -11,7 +11,12 @@
 //   is given, BOOKMARK events when allowed, a clean end after timeoutSeconds,
 //   and a 410 Expired ERROR event when the resourceVersion is older than the
 //   retained window (see compact());
-// - PartialObjectMetadata(List) when the Accept header asks for it.
+// - PartialObjectMetadata(List) when the Accept header asks for it;
+// - for delegated authentication: POST of TokenReviews
+//   (authentication.k8s.io/v1) and SubjectAccessReviews
+//   (authorization.k8s.io/v1), answered from test-set tokens and a test-set
+//   decision function, and GET, LIST (fieldSelector=metadata.name=...) and
+//   WATCH of ConfigMaps such as kube-system/extension-apiserver-authentication.
 //
 // resourceVersion is one counter for every object, like etcd's revision.
 // Test controls change objects and resources, drop watch connections,
@@ -49,7 +54,7 @@ export interface ObjectKey {
   readonly namespace?: string;
 }
 
-export type RequestVerb = 'discovery' | 'list' | 'watch' | 'get' | 'other';
+export type RequestVerb = 'discovery' | 'list' | 'watch' | 'get' | 'create' | 'other';
 
 export interface RecordedRequest {
   readonly verb: RequestVerb;
@@ -68,6 +73,55 @@ export interface KubeApiDoubleOptions {
   readonly bookmarkIntervalMs?: number;
   /** Serve HTTPS with this PEM certificate and key instead of plain HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** What a TokenReview answers for a token. */
+export type DoubleTokenUser =
+  | {
+      readonly username: string;
+      readonly uid?: string;
+      readonly groups?: readonly string[];
+      readonly extra?: Readonly<Record<string, readonly string[]>>;
+      /** The audiences the token is valid for; default the API server's. */
+      readonly audiences?: readonly string[];
+    }
+  | { readonly error: string };
+
+/** The spec of a SubjectAccessReview as received. */
+export interface DoubleAccessReviewSpec {
+  readonly user?: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+  readonly resourceAttributes?: Readonly<Record<string, unknown>>;
+  readonly nonResourceAttributes?: Readonly<Record<string, unknown>>;
+}
+
+export type DoubleAccessDecision = boolean | { readonly allowed: boolean; readonly denied?: boolean; readonly reason?: string };
+
+/** The audiences kube-apiserver's tokens carry by default. */
+export const DOUBLE_API_AUDIENCES: readonly string[] = ['https://kubernetes.default.svc.cluster.local'];
+
+interface StoredConfigMap {
+  readonly namespace: string;
+  readonly name: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly uid: string;
+  readonly resourceVersion: number;
+  readonly creationTimestamp: string;
+}
+
+interface ConfigMapEvent {
+  readonly rv: number;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly object: StoredConfigMap;
+}
+
+interface ConfigMapWatcher {
+  readonly namespace: string;
+  readonly name: string | undefined;
+  readonly res: ServerResponse;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -152,8 +206,17 @@ export class KubeApiDouble {
   private snapshotId = 0;
   private listDelayMs = 0;
   private bookmarkTimer: NodeJS.Timeout | undefined;
+  private readonly tokens = new Map<string, DoubleTokenUser>();
+  private accessDecision: (spec: DoubleAccessReviewSpec) => DoubleAccessDecision = () => false;
+  private readonly configMaps = new Map<string, StoredConfigMap>();
+  private readonly configMapLog: ConfigMapEvent[] = [];
+  private readonly configMapWatchers = new Set<ConfigMapWatcher>();
   /** Every request received, in order. */
   readonly requests: RecordedRequest[] = [];
+  /** The spec of every TokenReview received, in order. */
+  readonly tokenReviews: { readonly token?: string; readonly audiences?: readonly string[] }[] = [];
+  /** The spec of every SubjectAccessReview received, in order. */
+  readonly accessReviews: DoubleAccessReviewSpec[] = [];
   url = '';
 
   private constructor(
@@ -242,8 +305,9 @@ export class KubeApiDouble {
    * Returns how many were closed.
    */
   dropWatches(options: { graceful?: boolean } = {}): number {
-    const n = this.watchers.size;
+    const n = this.watchers.size + this.configMapWatchers.size;
     for (const w of [...this.watchers]) this.endWatch(w, options.graceful ? 'end' : 'destroy');
+    for (const w of [...this.configMapWatchers]) this.endConfigMapWatch(w, options.graceful ? 'end' : 'destroy');
     return n;
   }
 
@@ -255,6 +319,7 @@ export class KubeApiDouble {
   compact(): void {
     this.compactedRv = this.rv;
     this.log.splice(0, this.log.length);
+    this.configMapLog.splice(0, this.configMapLog.length);
     this.snapshots.clear();
   }
 
@@ -271,6 +336,65 @@ export class KubeApiDouble {
   /** The next `count` requests of `verb` get a Status with `code`. */
   failNext(verb: RequestVerb, count: number, code: number, message = 'injected failure'): void {
     for (let i = 0; i < count; i++) this.failures.push({ verb, code, message });
+  }
+
+  /** TokenReviews of `token` answer with this user (or status.error); `undefined` forgets the token. */
+  setToken(token: string, user: DoubleTokenUser | undefined): void {
+    if (user === undefined) this.tokens.delete(token);
+    else this.tokens.set(token, user);
+  }
+
+  /**
+   * Decides SubjectAccessReviews: `true` allows, `false` has no opinion
+   * (what RBAC answers when no rule matches), or a status of its own. The
+   * default has no opinion on anything.
+   */
+  setAccessDecision(decide: (spec: DoubleAccessReviewSpec) => DoubleAccessDecision): void {
+    this.accessDecision = decide;
+  }
+
+  tokenReviewCount(): number {
+    return this.tokenReviews.length;
+  }
+
+  accessReviewCount(): number {
+    return this.accessReviews.length;
+  }
+
+  /**
+   * Creates, replaces (data undefined: deletes) a ConfigMap; returns the
+   * resourceVersion of the change. Watches see ADDED, MODIFIED or DELETED.
+   */
+  setConfigMap(namespace: string, name: string, data: Readonly<Record<string, string>> | undefined): string {
+    const key = `${namespace}/${name}`;
+    const previous = this.configMaps.get(key);
+    const rv = ++this.rv;
+    if (data === undefined) {
+      if (!previous) throw new Error(`configmap ${key} not found`);
+      this.configMaps.delete(key);
+      this.recordConfigMap({ rv, type: 'DELETED', object: { ...previous, resourceVersion: rv } });
+      return String(rv);
+    }
+    const object: StoredConfigMap = {
+      namespace,
+      name,
+      data: { ...data },
+      uid: previous?.uid ?? `00000000-0000-4000-8000-${String(++this.uid).padStart(12, '0')}`,
+      resourceVersion: rv,
+      creationTimestamp: previous?.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    this.configMaps.set(key, object);
+    this.recordConfigMap({ rv, type: previous ? 'MODIFIED' : 'ADDED', object });
+    return String(rv);
+  }
+
+  /** setConfigMap for kube-system/extension-apiserver-authentication. */
+  setAuthenticationConfigMap(data: Readonly<Record<string, string>> | undefined): string {
+    return this.setConfigMap('kube-system', 'extension-apiserver-authentication', data);
+  }
+
+  openConfigMapWatches(): number {
+    return this.configMapWatchers.size;
   }
 
   /** The current resourceVersion. */
@@ -299,6 +423,7 @@ export class KubeApiDouble {
     for (const t of this.pending) clearTimeout(t);
     this.pending.clear();
     for (const w of [...this.watchers]) this.endWatch(w, 'destroy');
+    for (const w of [...this.configMapWatchers]) this.endConfigMapWatch(w, 'destroy');
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
@@ -306,6 +431,158 @@ export class KubeApiDouble {
 
   // -------------------------------------------------------------------------
   // Internals
+
+  /** TokenReview, SubjectAccessReview and ConfigMap routes; false when the request is for another route. */
+  private handleAuthRoutes(req: IncomingMessage, res: ServerResponse, url: URL, query: Record<string, string>): boolean {
+    const path = url.pathname;
+    const review =
+      path === '/apis/authentication.k8s.io/v1/tokenreviews'
+        ? 'tokenreviews.authentication.k8s.io'
+        : path === '/apis/authorization.k8s.io/v1/subjectaccessreviews'
+          ? 'subjectaccessreviews.authorization.k8s.io'
+          : undefined;
+    const cm = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?\/?$/.exec(path);
+    if (!review && !cm) return false;
+    const isWatch = query['watch'] === 'true' || query['watch'] === '1';
+    const verb: RequestVerb = review ? (req.method === 'POST' ? 'create' : 'other') : cm?.[2] !== undefined ? 'get' : isWatch ? 'watch' : 'list';
+    this.requests.push({ verb, path, resource: review ?? 'configmaps', query, accept: req.headers.accept, authorization: req.headers.authorization });
+    const fail = (e: unknown): void => {
+      const err = e instanceof HttpError ? e : new HttpError(500, 'InternalError', String(e));
+      sendJson(res, err.code, status(err.code, err.reason, err.message));
+    };
+    try {
+      if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
+        throw new HttpError(401, 'Unauthorized', 'Unauthorized');
+      }
+      if (review ? req.method !== 'POST' : req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      const failure = this.failures.findIndex((f) => f.verb === verb);
+      if (failure >= 0) {
+        const f = this.failures.splice(failure, 1)[0] as { code: number; message: string };
+        throw new HttpError(f.code, reasonFor(f.code), f.message);
+      }
+    } catch (e) {
+      fail(e);
+      return true;
+    }
+    if (review) {
+      readBody(req)
+        .then((body) => (review.startsWith('tokenreviews') ? this.tokenReview(res, body) : this.accessReview(res, body)))
+        .catch(fail);
+      return true;
+    }
+    try {
+      const namespace = cm?.[1] as string;
+      const name = cm?.[2];
+      if (name !== undefined) {
+        const o = this.configMaps.get(`${namespace}/${name}`);
+        if (!o) throw new HttpError(404, 'NotFound', `configmaps "${name}" not found`);
+        sendJson(res, 200, encodeConfigMap(o));
+        return true;
+      }
+      const selector = query['fieldSelector'] ?? '';
+      const m = /^metadata\.name(?:=|==)([^,]+)$/.exec(selector);
+      if (selector !== '' && !m) throw new HttpError(400, 'BadRequest', `the double supports only fieldSelector=metadata.name=<name>, not ${JSON.stringify(selector)}`);
+      const only = m?.[1];
+      if (isWatch) {
+        this.watchConfigMaps(res, namespace, only, query);
+        return true;
+      }
+      const items = [...this.configMaps.values()]
+        .filter((o) => o.namespace === namespace && (only === undefined || o.name === only))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      sendJson(res, 200, { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items: items.map(encodeConfigMap) });
+    } catch (e) {
+      fail(e);
+    }
+    return true;
+  }
+
+  private tokenReview(res: ServerResponse, body: unknown): void {
+    const spec = reviewSpec(body, 'TokenReview', 'authentication.k8s.io/v1');
+    const token = typeof spec['token'] === 'string' ? spec['token'] : undefined;
+    const audiences = Array.isArray(spec['audiences']) ? spec['audiences'].filter((a): a is string => typeof a === 'string') : undefined;
+    this.tokenReviews.push({ ...(token !== undefined ? { token } : {}), ...(audiences ? { audiences } : {}) });
+    const known = token === undefined ? undefined : this.tokens.get(token);
+    let reviewStatus: object;
+    if (!known) {
+      // An unknown token: not authenticated, and no error (what the API server says for a token no authenticator recognises).
+      reviewStatus = { user: {} };
+    } else if ('error' in known) {
+      reviewStatus = { user: {}, error: known.error };
+    } else {
+      const valid = known.audiences ?? DOUBLE_API_AUDIENCES;
+      const granted = audiences && audiences.length > 0 ? audiences.filter((a) => valid.includes(a)) : [...valid];
+      reviewStatus =
+        granted.length === 0
+          ? { user: {}, error: `[invalid bearer token, token audiences ${JSON.stringify(valid)} is invalid for the target audiences ${JSON.stringify(audiences)}]` }
+          : {
+              authenticated: true,
+              user: {
+                username: known.username,
+                ...(known.uid ? { uid: known.uid } : {}),
+                ...(known.groups ? { groups: known.groups } : {}),
+                ...(known.extra ? { extra: known.extra } : {}),
+              },
+              audiences: granted,
+            };
+    }
+    sendJson(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: reviewStatus });
+  }
+
+  private accessReview(res: ServerResponse, body: unknown): void {
+    const spec = reviewSpec(body, 'SubjectAccessReview', 'authorization.k8s.io/v1') as DoubleAccessReviewSpec;
+    if (!spec.resourceAttributes === !spec.nonResourceAttributes) {
+      throw new HttpError(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified');
+    }
+    if (!spec.user && !(spec.groups && spec.groups.length > 0)) {
+      throw new HttpError(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified');
+    }
+    this.accessReviews.push(spec);
+    const d = this.accessDecision(spec);
+    const decision = typeof d === 'boolean' ? { allowed: d } : d;
+    const reviewStatus = { allowed: decision.allowed, ...(decision.denied ? { denied: true } : {}), ...(decision.reason ? { reason: decision.reason } : {}) };
+    sendJson(res, 201, { kind: 'SubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec, status: reviewStatus });
+  }
+
+  private recordConfigMap(event: ConfigMapEvent): void {
+    this.configMapLog.push(event);
+    for (const w of this.configMapWatchers) this.sendConfigMapEvent(w, event);
+  }
+
+  private sendConfigMapEvent(w: ConfigMapWatcher, e: ConfigMapEvent): void {
+    if (e.object.namespace !== w.namespace || (w.name !== undefined && e.object.name !== w.name)) return;
+    if (!w.res.destroyed && !w.res.writableEnded) w.res.write(`${JSON.stringify({ type: e.type, object: encodeConfigMap(e.object) })}\n`);
+  }
+
+  private watchConfigMaps(res: ServerResponse, namespace: string, name: string | undefined, query: Record<string, string>): void {
+    const w: ConfigMapWatcher = { namespace, name, res, timer: undefined };
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const rv = query['resourceVersion'];
+    if (rv !== undefined && rv !== '' && rv !== '0') {
+      const from = Number(rv);
+      if (!Number.isInteger(from) || from < this.compactedRv) {
+        res.write(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${rv} (${this.compactedRv})`) })}\n`);
+        res.end();
+        return;
+      }
+      for (const e of this.configMapLog) if (e.rv > from) this.sendConfigMapEvent(w, e);
+    } else {
+      for (const o of this.configMaps.values()) this.sendConfigMapEvent(w, { rv: o.resourceVersion, type: 'ADDED', object: o });
+    }
+    this.configMapWatchers.add(w);
+    const timeout = Number(query['timeoutSeconds']);
+    if (Number.isFinite(timeout) && timeout > 0) w.timer = setTimeout(() => this.endConfigMapWatch(w, 'end'), timeout * 1000);
+    res.on('close', () => this.endConfigMapWatch(w, 'none'));
+  }
+
+  private endConfigMapWatch(w: ConfigMapWatcher, how: 'end' | 'destroy' | 'none'): void {
+    if (w.timer) clearTimeout(w.timer);
+    w.timer = undefined;
+    this.configMapWatchers.delete(w);
+    if (how === 'end') w.res.end();
+    if (how === 'destroy') w.res.destroy();
+  }
 
   private count(verb: RequestVerb, resource?: string): number {
     return this.requests.filter((r) => r.verb === verb && (resource === undefined || r.resource === resource)).length;
@@ -338,6 +615,7 @@ export class KubeApiDouble {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://double');
     const query = Object.fromEntries(url.searchParams);
+    if (this.handleAuthRoutes(req, res, url, query)) return;
     const route = this.route(url.pathname);
     const isWatch = query['watch'] === 'true' || query['watch'] === '1';
     const verb: RequestVerb = route.kind === 'discovery' ? 'discovery' : route.kind === 'collection' ? (isWatch ? 'watch' : 'list') : route.kind === 'object' ? 'get' : 'other';
@@ -730,4 +1008,39 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function encodeConfigMap(o: StoredConfigMap): object {
+  return {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    metadata: { name: o.name, namespace: o.namespace, uid: o.uid, resourceVersion: String(o.resourceVersion), creationTimestamp: o.creationTimestamp },
+    data: o.data,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'BadRequest', 'the request body is not JSON'));
+      }
+    });
+  });
+}
+
+/** The spec of a review object, after the checks the API server makes of kind and apiVersion. */
+function reviewSpec(body: unknown, kind: string, apiVersion: string): Record<string, unknown> {
+  const o = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  if (o['kind'] !== kind || o['apiVersion'] !== apiVersion) {
+    throw new HttpError(400, 'BadRequest', `expected ${kind} ${apiVersion}, got kind ${JSON.stringify(o['kind'])} apiVersion ${JSON.stringify(o['apiVersion'])}`);
+  }
+  const spec = o['spec'];
+  return typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : {};
 }

@@ -1,0 +1,116 @@
+// The express middleware: authentication, then authorization, as
+// k8s.io/apiserver's handler chain runs WithAuthentication and
+// WithAuthorization before any API handler. Errors go to next(err) as
+// typed errors; the app's error handler turns them into Status responses
+// (401 Unauthorized, 403 Forbidden, 500 when authorization could not be
+// decided).
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ApiError, InternalError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { AuthorizationError, forbiddenError } from './authorize.js';
+import type { RequestHeaderConfig } from './config.js';
+import { authenticationHeaderNames } from './headers.js';
+import { decodedPath, requestAttributes } from './request-info.js';
+import type { Authentication, Authenticator, Authorizer, UserInfo } from './types.js';
+
+/**
+ * Paths served without authentication or authorization: the probes the
+ * kubelet calls without credentials (k8s.io/apiserver's AlwaysAllowPaths).
+ */
+export const HEALTH_PATHS: readonly string[] = ['/healthz', '/livez', '/readyz'];
+
+/** The standard front-proxy headers, removed from every authenticated request. */
+const STANDARD_HEADERS: Pick<RequestHeaderConfig, 'usernameHeaders' | 'uidHeaders' | 'groupHeaders' | 'extraHeaderPrefixes'> = {
+  usernameHeaders: ['X-Remote-User'],
+  uidHeaders: ['X-Remote-Uid'],
+  groupHeaders: ['X-Remote-Group'],
+  extraHeaderPrefixes: ['X-Remote-Extra-'],
+};
+
+export interface DelegatedAuthOptions {
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  readonly log: Logger;
+  /**
+   * More paths that skip authentication and authorization, in addition to
+   * HEALTH_PATHS: an exact path, or a prefix ending in `*` as in
+   * --authorization-always-allow-paths. For example `/mutate`, whose caller
+   * (kube-apiserver calling the admission webhook) is not a metrics client.
+   */
+  readonly skipPaths?: readonly string[];
+  /** The request-header settings in force, so custom header names are also removed after authentication. */
+  readonly requestHeaders?: () => RequestHeaderConfig | undefined;
+}
+
+const LOCALS_KEY = 'user';
+const METHOD_KEY = 'authenticationMethod';
+
+/** The authenticated user of a request that passed the middleware. */
+export function authenticatedUser(res: Response): UserInfo | undefined {
+  return (res.locals as Record<string, unknown>)[LOCALS_KEY] as UserInfo | undefined;
+}
+
+function matcher(paths: readonly string[]): (path: string) => boolean {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const p of paths) {
+    if (p.endsWith('*')) prefixes.push(p.slice(0, -1));
+    else exact.add(p);
+  }
+  return (path) => exact.has(path) || prefixes.some((p) => path.startsWith(p));
+}
+
+/** The credential headers, removed once they have served their purpose (WithAuthentication). */
+function clearCredentials(req: Request, extra: RequestHeaderConfig | undefined): void {
+  const names = new Set<string>(['authorization', ...authenticationHeaderNames(Object.keys(req.headers), STANDARD_HEADERS)]);
+  if (extra) for (const n of authenticationHeaderNames(Object.keys(req.headers), extra)) names.add(n);
+  const distinct = req.headersDistinct as Record<string, string[] | undefined>;
+  for (const n of names) {
+    delete req.headers[n];
+    delete distinct[n];
+  }
+}
+
+/**
+ * Authenticates and authorizes every request except the skipped paths. The
+ * user is left in `res.locals.user` (see authenticatedUser).
+ */
+export function delegatedAuth(options: DelegatedAuthOptions): RequestHandler {
+  const skip = matcher([...HEALTH_PATHS, ...(options.skipPaths ?? [])]);
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const target = req.originalUrl;
+      if (skip(decodedPath(target))) return next();
+      let authn: Authentication;
+      try {
+        authn = await options.authenticator.authenticate(req);
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        options.log.error('authentication failed unexpectedly', { error: (e as Error).message });
+        throw new InternalError(`Internal Server Error: ${JSON.stringify(target)}: ${(e as Error).message}`);
+      }
+      const { user } = authn;
+      (res.locals as Record<string, unknown>)[LOCALS_KEY] = user;
+      (res.locals as Record<string, unknown>)[METHOD_KEY] = authn.method;
+      const attrs = requestAttributes(req.method, target);
+      let decision;
+      try {
+        decision = await options.authorizer.authorize(user, attrs);
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        // WithAuthorization answers an authorizer error with 500 and never lets the request through.
+        const message = e instanceof AuthorizationError || e instanceof Error ? e.message : String(e);
+        options.log.warn('unable to check authorization', { user: user.name, path: attrs.path, error: message });
+        throw new InternalError(`Internal Server Error: ${JSON.stringify(target)}: ${message}`);
+      }
+      if (!decision.allowed) {
+        options.log.debug('forbidden', { user: user.name, verb: attrs.verb, path: attrs.path, reason: decision.reason });
+        throw forbiddenError(user, attrs, decision.reason);
+      }
+      clearCredentials(req, options.requestHeaders?.());
+      next();
+    } catch (e) {
+      next(e);
+    }
+  };
+}

@@ -1,0 +1,163 @@
+// `serve --authentication delegated` wired end to end: real HTTPS with
+// client certificates, and the test double of the Kubernetes API answering
+// the ConfigMap, TokenReviews and SubjectAccessReviews.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, type RunningServer } from '../../cli/serve.js';
+import { silentLogger } from '../../adapter/log.js';
+import { KubeApiDouble } from '../support/kube-api-double.js';
+import { issueCA, issueClient, issueServing, type Issued } from '../support/certs.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../rules/examples', import.meta.url));
+
+interface Reply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+describe('serve with delegated authentication', () => {
+  let double: KubeApiDouble;
+  let dir: string;
+  let server: RunningServer;
+  let servingCA: Issued;
+  let frontProxyCA: Issued;
+  let frontProxy: Issued;
+
+  function call(path: string, options: { client?: Issued; headers?: Record<string, string>; method?: string; body?: string } = {}): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        `${server.url}${path}`,
+        {
+          method: options.method ?? 'GET',
+          ca: servingCA.cert,
+          servername: 'localhost',
+          checkServerIdentity: () => undefined,
+          agent: false,
+          ...(options.client ? { cert: options.client.cert, key: options.client.key } : {}),
+          headers: options.headers ?? {},
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            let body: Record<string, unknown>;
+            try {
+              body = JSON.parse(text) as Record<string, unknown>;
+            } catch {
+              body = { text };
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  }
+
+  before(async () => {
+    servingCA = await issueCA('serving-ca');
+    const serving = await issueServing(servingCA);
+    frontProxyCA = await issueCA('front-proxy-ca');
+    frontProxy = await issueClient(frontProxyCA, 'front-proxy-client');
+    double = await KubeApiDouble.start();
+    double.setAuthenticationConfigMap({
+      'requestheader-client-ca-file': frontProxyCA.cert,
+      'requestheader-allowed-names': '["front-proxy-client"]',
+      'requestheader-username-headers': '["X-Remote-User"]',
+      'requestheader-group-headers': '["X-Remote-Group"]',
+      'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
+    });
+    double.setAccessDecision((spec) => spec.user === 'system:serviceaccount:kube-system:horizontal-pod-autoscaler');
+    dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-serve-auth-'));
+    await writeFile(join(dir, 'tls.crt'), serving.cert);
+    await writeFile(join(dir, 'tls.key'), serving.key);
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters:
+- name: double
+  cluster: {server: "${double.url}", insecure-skip-tls-verify: true}
+users:
+- name: tester
+  user: {}
+contexts:
+- name: double
+  context: {cluster: double, user: tester}
+current-context: double
+`,
+    );
+    server = await startServer(
+      {
+        rules: [EXAMPLES],
+        prometheusUrl: 'http://127.0.0.1:9',
+        securePort: 0,
+        bindAddress: '127.0.0.1',
+        tlsCertFile: join(dir, 'tls.crt'),
+        tlsKeyFile: join(dir, 'tls.key'),
+        objectSource: 'prometheus',
+        kubeconfig,
+        authentication: 'delegated',
+        relistIntervalMs: 60_000,
+        maxAgeSeconds: 60,
+        cacheTtlSeconds: 5,
+        requestTimeoutMs: 2_000,
+        logLevel: 'silent',
+      },
+      silentLogger,
+    );
+  });
+
+  after(async () => {
+    await server?.close();
+    await double?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const HPA_HEADERS = { 'X-Remote-User': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'X-Remote-Group': 'system:serviceaccounts' };
+
+  test('a caller without credentials is anonymous and refused with Kubernetes wording', async () => {
+    const r = await call('/apis/custom.metrics.k8s.io/v1beta2');
+    assert.equal(r.status, 403);
+    assert.equal(r.body.reason, 'Forbidden');
+    assert.equal(r.body.message, 'forbidden: User "system:anonymous" cannot get path "/apis/custom.metrics.k8s.io/v1beta2"');
+  });
+
+  test('the front proxy with system:masters is allowed without a SubjectAccessReview', async () => {
+    const before = double.accessReviewCount();
+    const r = await call('/apis/custom.metrics.k8s.io/v1beta2', { client: frontProxy, headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.kind, 'APIResourceList');
+    assert.equal(double.accessReviewCount(), before);
+  });
+
+  test('the HPA controller through the front proxy is authorized by SubjectAccessReview, cached for repeats', async () => {
+    const before = double.accessReviewCount();
+    for (let i = 0; i < 3; i++) {
+      const r = await call('/apis/external.metrics.k8s.io/v1beta1', { client: frontProxy, headers: HPA_HEADERS });
+      assert.equal(r.status, 200);
+    }
+    assert.equal(double.accessReviewCount() - before, 1);
+  });
+
+  test('user headers without the front-proxy certificate are not trusted', async () => {
+    const r = await call('/apis/custom.metrics.k8s.io/v1beta2', { headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
+    assert.equal(r.status, 403);
+    assert.match(String(r.body.message), /User "system:anonymous"/);
+  });
+
+  test('health checks and the webhook need no credentials', async () => {
+    assert.equal((await call('/livez')).status, 200);
+    const r = await call('/mutate', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}' });
+    assert.equal(r.status, 400);
+    assert.match(String(r.body.message), /no request/);
+  });
+});
