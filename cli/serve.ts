@@ -42,6 +42,8 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --authentication none|delegated  delegated (the default) checks callers as an aggregated API server
                                    must: front-proxy certificate, client certificate, TokenReview, then
                                    SubjectAccessReview; none is for local use only
+  --anonymous-auth                 let requests without credentials through as system:anonymous, to be
+                                   authorized by SubjectAccessReview (default: refuse them with 401)
   --client-ca-file FILE            these override kube-system/extension-apiserver-authentication:
   --requestheader-client-ca-file FILE
   --requestheader-allowed-names LIST
@@ -99,6 +101,8 @@ export interface ServeConfig {
   readonly prometheus?: PrometheusConnectionConfig;
   /** Flag overrides of the extension-apiserver-authentication ConfigMap. */
   readonly authFlags?: AuthFlags;
+  /** Let requests without credentials through as system:anonymous, to be authorized by SubjectAccessReview. */
+  readonly anonymousAuth?: boolean;
 }
 
 export interface PrometheusConnectionConfig {
@@ -151,6 +155,7 @@ const SERVE_FLAGS = {
   'prometheus-client-cert': 'string',
   'prometheus-client-key': 'string',
   'prometheus-timeout': 'string',
+  'anonymous-auth': 'boolean',
   ...AUTH_FLAG_SPEC,
 } as const;
 
@@ -209,6 +214,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     shutdownGraceMs: duration('shutdown-grace', flags['shutdown-grace'], '25s') * 1000,
     prometheus: prometheusConnection(flags),
     authFlags: authFlagsFrom(flags),
+    anonymousAuth: (flags['anonymous-auth'] as boolean | undefined) ?? false,
   };
 }
 
@@ -337,7 +343,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       ? kubeConfigFrom({ kubeconfigPath: config.kubeconfig })
       : kubeConfigFrom(process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
     try {
-      auth = await startDelegatedAuth({ connection, ...(config.authFlags ? { flags: config.authFlags } : {}), log });
+      auth = await startDelegatedAuth({ connection, ...(config.authFlags ? { flags: config.authFlags } : {}), anonymous: config.anonymousAuth ?? false, log });
     } catch (e) {
       throw new StartupError(`delegated authentication could not start: ${(e as Error).message}`);
     }

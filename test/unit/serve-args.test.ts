@@ -22,6 +22,24 @@ describe('serve flags', () => {
     assert.equal(parseServeArgs(base, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).objectSource, 'kubernetes');
   });
 
+  test('flags can come from HPA_BRIDGE_* variables, and the command line wins', () => {
+    const c = parseServeArgs(['--cache-ttl', '1s'], {
+      HPA_BRIDGE_RULES: 'a.yaml, b/',
+      HPA_BRIDGE_PROMETHEUS_URL: 'http://prom:9090',
+      HPA_BRIDGE_CACHE_TTL: '30s',
+      HPA_BRIDGE_PROMETHEUS_HEADER: 'X-Scope-OrgID=team-a',
+    });
+    assert.deepEqual(c.rules, ['a.yaml', 'b/']);
+    assert.equal(c.prometheusUrl, 'http://prom:9090');
+    assert.equal(c.cacheTtlSeconds, 1);
+    assert.deepEqual(c.prometheus?.headers, { 'X-Scope-OrgID': 'team-a' });
+  });
+
+  test('anonymous requests are refused unless --anonymous-auth is given', () => {
+    assert.equal(parseServeArgs(base, {}).anonymousAuth, false);
+    assert.equal(parseServeArgs([...base, '--anonymous-auth'], {}).anonymousAuth, true);
+  });
+
   test('--rules repeats', () => {
     assert.deepEqual(parseServeArgs([...base, '--rules', 'team-b/'], {}).rules, ['r.yaml', 'team-b/']);
   });

@@ -1,0 +1,82 @@
+// What hpa-bridge sends to a Prometheus-compatible backend: POST, a path
+// prefix, extra headers, a bearer token re-read when its file changes, and a
+// `timeout` parameter Prometheus accepts. The backend here only records
+// requests; it stands in for a multi-tenant gateway in front of Prometheus.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PrometheusClient, PrometheusError } from '../../adapter/prometheus.js';
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+describe('the Prometheus connection', () => {
+  let server: Server;
+  let base: string;
+  const seen: Seen[] = [];
+
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+        res.setHeader('Content-Type', 'application/json');
+        const url = req.url ?? '';
+        if (!url.startsWith('/prometheus/tenant-a/')) {
+          res.statusCode = 404;
+          res.end('404 page not found');
+        } else if (url.endsWith('/api/v1/query')) {
+          res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { pod: 'a' }, value: [1700000000, '1.5'] }] } }));
+        } else if (url.endsWith('/api/v1/series')) {
+          res.end(JSON.stringify({ status: 'success', data: [{ __name__: 'up', job: 'x' }] }));
+        } else {
+          res.statusCode = 404;
+          res.end('{}');
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  test('queries are POSTed under the URL path prefix with the extra headers and a numeric timeout', async () => {
+    let token = 'first';
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a/`, headers: () => ({ 'X-Scope-OrgID': 'team-a', Authorization: `Bearer ${token}` }) });
+    const samples = await client.query('up', { deadline: Date.now() + 2000 });
+    assert.deepEqual(samples, [{ labels: { pod: 'a' }, value: 1.5, timestampMs: 1700000000000 }]);
+    const q = seen.at(-1);
+    assert.equal(q?.method, 'POST');
+    assert.equal(q?.url, '/prometheus/tenant-a/api/v1/query');
+    assert.equal(q?.headers['x-scope-orgid'], 'team-a');
+    assert.equal(q?.headers.authorization, 'Bearer first');
+    const params = new URLSearchParams(q?.body);
+    assert.equal(params.get('query'), 'up');
+    assert.match(params.get('timeout') ?? '', /^\d+\.\d{3}$/);
+    token = 'rotated';
+    await client.query('up', { deadline: Date.now() + 2000 });
+    assert.equal(seen.at(-1)?.headers.authorization, 'Bearer rotated');
+  });
+
+  test('series discovery is POSTed under the prefix with the same headers', async () => {
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a`, headers: () => ({ 'X-Scope-OrgID': 'team-a' }) });
+    const summary = await client.series('{job="x"}', 60, { deadline: Date.now() + 2000 });
+    assert.deepEqual([...summary.labelNames.entries()], [['up', ['job']]]);
+    const s = seen.at(-1);
+    assert.equal(s?.url, '/prometheus/tenant-a/api/v1/series');
+    assert.equal(s?.headers['x-scope-orgid'], 'team-a');
+    assert.equal(new URLSearchParams(s?.body).get('match[]'), '{job="x"}');
+  });
+
+  test('a 404 from a wrong prefix is reported as unavailable with the status', async () => {
+    const client = new PrometheusClient({ url: `${base}/wrong` });
+    await assert.rejects(client.series('up', 60, { deadline: Date.now() + 2000 }), (e: unknown) => e instanceof PrometheusError && e.kind === 'unavailable' && /answered 404/.test(e.message));
+  });
+});
