@@ -1,6 +1,7 @@
 // The composition root: reads the command line once and hands each command
 // the pieces it needs. Domain modules never read argv, env or files on their
 // own behalf.
+import { runDemo } from './demo.js';
 import { runLint } from './lint.js';
 import { runServe, StartupError } from './serve.js';
 import { UsageError, type Output } from './args.js';
@@ -16,18 +17,6 @@ Commands:
 Run 'hpa-bridge COMMAND --help' for a command's options.
 `;
 
-const DEMO_PLAN = `hpa-bridge demo
-
-The demo runs the whole product on this machine, with no cluster:
-  1. a real Prometheus (Debian's prometheus package) on a loopback port,
-  2. a workload exporter that simulates a php-apache Deployment's pods,
-  3. 'hpa-bridge serve' with the example rules in rules/examples/,
-  4. an HPA simulator that calls the metrics APIs as kube-controller-manager does,
-and prints the HPAs' replicas as load rises and falls.
-
-Today it checks the example rules it will serve:
-`;
-
 export async function main(argv: readonly string[], out: Output): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -37,8 +26,7 @@ export async function main(argv: readonly string[], out: Output): Promise<number
       case 'serve':
         return await runServe(rest, out);
       case 'demo':
-        out.stdout(DEMO_PLAN);
-        return await runLint([new URL('../../rules/examples', import.meta.url).pathname], out);
+        return await runDemo(rest, out);
       case 'version':
       case '--version':
         out.stdout(`${await readVersion()}\n`);

@@ -1,0 +1,54 @@
+// Output: a `kubectl get hpa -w`-style table, a small chart and the scaling
+// events, either redrawn in place (TTY) or as plain lines.
+import type { ScaleEvent, SimulatedHpa } from './simulator.js';
+
+const COLUMNS = ['NAME', 'REFERENCE', 'TARGETS', 'MINPODS', 'MAXPODS', 'REPLICAS'] as const;
+const WIDTHS = [14, 25, 24, 9, 9, 8];
+const BARS = ' ▁▂▃▄▅▆▇█';
+
+export function row(cells: readonly string[]): string {
+  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 10))).join(' ').trimEnd();
+}
+
+export function header(): string {
+  return row(COLUMNS);
+}
+
+export function hpaRow(h: SimulatedHpa): string {
+  return row([h.name, h.reference, h.targets(), String(h.spec.minReplicas ?? 1), String(h.spec.maxReplicas), String(h.target.replicas)]);
+}
+
+function spark(values: readonly number[], max: number, width: number): string {
+  return values
+    .slice(-width)
+    .map((v) => BARS[Math.min(BARS.length - 1, Math.round((v / Math.max(max, 1e-9)) * (BARS.length - 1)))] ?? ' ')
+    .join('');
+}
+
+export interface History {
+  readonly load: number[];
+  readonly replicas: Map<string, number[]>;
+}
+
+export function screen(opts: {
+  title: string;
+  phase: string;
+  hpas: readonly SimulatedHpa[];
+  history: History;
+  peakLoad: number;
+  events: readonly ScaleEvent[];
+}): string {
+  const width = 60;
+  const lines = [opts.title, opts.phase, '', header(), ...opts.hpas.map(hpaRow), ''];
+  lines.push(`${'load req/s'.padEnd(14)} ${spark(opts.history.load, opts.peakLoad, width)}`);
+  for (const h of opts.hpas) {
+    lines.push(`${h.name.padEnd(14)} ${spark(opts.history.replicas.get(h.name) ?? [], h.spec.maxReplicas, width)}`);
+  }
+  lines.push('', 'Events:');
+  for (const e of opts.events.slice(-8)) lines.push(eventLine(e));
+  return lines.join('\n');
+}
+
+export function eventLine(e: ScaleEvent): string {
+  return `  t=${e.at.toFixed(0).padStart(3)}s  ${e.hpa}: SuccessfulRescale ${e.from} -> ${e.to}: ${e.reason}`;
+}
