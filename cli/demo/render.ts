@@ -45,7 +45,12 @@ export function screen(opts: {
     lines.push(`${h.name.padEnd(14)} ${spark(opts.history.replicas.get(h.name) ?? [], h.spec.maxReplicas, width)}`);
   }
   lines.push('', 'Events:');
-  for (const e of opts.events.slice(-8)) lines.push(eventLine(e));
+  // Redrawn in place, so a line must not wrap: cut events at the terminal width.
+  const columns = Math.max(40, (process.stdout.columns || 120) - 1);
+  for (const e of opts.events.slice(-8)) {
+    const line = eventLine(e);
+    lines.push(line.length > columns ? `${line.slice(0, columns - 1)}…` : line);
+  }
   return lines.join('\n');
 }
 
