@@ -22,8 +22,10 @@ import { parseDurationSeconds } from '../rules/promql.js';
 import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.js';
 import { RuleStore, RuleWatcher } from '../rules/watch.js';
 import { createWebhookHandler } from '../webhook/handler.js';
-import { AUTH_FLAG_SPEC, authFlagsFrom, startDelegatedAuth, type AuthFlags, type DelegatedAuth } from '../adapter/auth/index.js';
-import { kubeConfigFrom } from '../adapter/objects/kubernetes.js';
+// Only types and flag tables here: the Kubernetes client library costs about
+// 110 MB of memory, so it is loaded only when a mode that talks to the API runs.
+import { AUTH_FLAG_SPEC, authFlagsFrom, type AuthFlags } from '../adapter/auth/config.js';
+import type { DelegatedAuth } from '../adapter/auth/index.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 import { classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
 
@@ -339,6 +341,7 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   let auth: DelegatedAuth | undefined;
   if (config.authentication === 'delegated') {
+    const [{ startDelegatedAuth }, { kubeConfigFrom }] = await Promise.all([import('../adapter/auth/index.js'), import('../adapter/objects/kubernetes.js')]);
     const connection = config.kubeconfig
       ? kubeConfigFrom({ kubeconfigPath: config.kubeconfig })
       : kubeConfigFrom(process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
