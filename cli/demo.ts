@@ -88,10 +88,12 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
   let exporter: Server | undefined;
   let server: RunningServer | undefined;
   let client: MetricsClient | undefined;
-  // Ctrl-C ends the run through the same cleanup; the 'exit' hook covers a crash.
+  // Ctrl-C, a kill or a closed terminal end the run through the same cleanup
+  // (the default handlers would exit without it); the 'exit' hook covers a crash.
   const onSigint = (): void => abort.abort();
   const onExit = (): void => prometheus?.stopSync();
-  process.once('SIGINT', onSigint);
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of SIGNALS) process.once(signal, onSigint);
   process.on('exit', onExit);
 
   try {
@@ -229,7 +231,7 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
     say('every HPA scaled out under load and back in after it');
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of SIGNALS) process.off(signal, onSigint);
     client?.close();
     await server?.close().catch(() => undefined);
     if (exporter) {
