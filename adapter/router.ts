@@ -1,6 +1,7 @@
 // The HTTP surface of the metrics APIs. Handlers parse, call the provider and
 // wrap the answer; every error becomes a Kubernetes Status in one place.
 import express, { type NextFunction, type Request, type Response } from 'express';
+import NodeCache from 'node-cache';
 import type { Requirement } from '../rules/requirements.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import type { MetricRegistry } from './discovery.js';
@@ -19,12 +20,18 @@ import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';
 import type { MetricsProvider } from './provider.js';
 
 export interface MetricsApiDeps {
-  readonly provider: MetricsProvider;
+  readonly provider: Pick<MetricsProvider, 'objectMetrics' | 'externalMetrics'>;
   readonly registry: () => MetricRegistry | undefined;
   readonly catalog: () => ResourceCatalog;
   /** Each request's deadline, from its arrival. */
   readonly requestTimeoutMs: number;
   readonly log: Logger;
+  /**
+   * Keep whole answers this long (0 disables). Every HPA asks the same
+   * question every 15 s; within the query cache's TTL the answer cannot
+   * change, so rebuilding and re-serialising it would be wasted work.
+   */
+  readonly responseCacheTtlSeconds?: number;
 }
 
 function selectorParam(req: Request, name: string): Requirement[] {
@@ -44,6 +51,15 @@ export function sendJson(res: Response, code: number, body: unknown): void {
 
 export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
   const router = express.Router();
+  const ttl = deps.responseCacheTtlSeconds ?? 0;
+  // Answers are cached after authorization (which runs before this router),
+  // keyed by the full URL, and only when they succeeded.
+  const answers = ttl > 0 ? new NodeCache({ stdTTL: ttl, checkperiod: Math.max(1, ttl * 2), useClones: false }) : undefined;
+  const sendAnswer = (res: Response, key: string, body: unknown): void => {
+    const text = JSON.stringify(body);
+    answers?.set(key, text);
+    res.status(200).type('application/json').send(text);
+  };
 
   router.use('/apis', async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -59,6 +75,11 @@ export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
       }
       const parsed = parseMetricsPath(segments, deps.catalog());
       const deadline = Date.now() + deps.requestTimeoutMs;
+      const cached = parsed.kind !== 'discovery' ? answers?.get<string>(req.originalUrl) : undefined;
+      if (cached !== undefined) {
+        res.status(200).type('application/json').send(cached);
+        return;
+      }
       switch (parsed.kind) {
         case 'discovery':
           return sendJson(res, 200, apiResourceList(parsed.group, parsed.version, deps.registry()));
@@ -74,13 +95,13 @@ export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
             metricSelector,
             deadline,
           });
-          return sendJson(res, 200, customMetricValueList(parsed.version, items, metricSelector));
+          return sendAnswer(res, req.originalUrl, customMetricValueList(parsed.version, items, metricSelector));
         }
         case 'external': {
           // For external metrics, labelSelector is the metric selector.
           const metricSelector = selectorParam(req, 'labelSelector');
           const items = await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline });
-          return sendJson(res, 200, externalMetricValueList(items));
+          return sendAnswer(res, req.originalUrl, externalMetricValueList(items));
         }
       }
     } catch (e) {

@@ -436,7 +436,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   });
   const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) });
   app.all('/mutate', (req, res) => void mutate(req, res));
-  app.use(metricsApiRouter({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log }));
+  app.use(
+    metricsApiRouter({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds }),
+  );
   app.use(...statusHandlers(log));
 
   const tls = await tlsMaterial(config, log);

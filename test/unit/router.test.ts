@@ -1,0 +1,79 @@
+// The HTTP surface over a fake provider: answer caching and Status mapping.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import express from 'express';
+import request from 'supertest';
+import { metricsApiRouter, statusHandlers } from '../../adapter/router.js';
+import { NotFoundError } from '../../adapter/errors.js';
+import { silentLogger } from '../../adapter/log.js';
+import { StaticResourceCatalog } from '../../rules/resources.js';
+import type { ObjectMetricValue } from '../../adapter/provider.js';
+
+function appWith(ttl: number, answer: () => ObjectMetricValue[]): { app: express.Express; calls: () => number } {
+  let calls = 0;
+  const catalog = new StaticResourceCatalog();
+  const app = express();
+  app.use(
+    metricsApiRouter({
+      provider: {
+        objectMetrics: async () => {
+          calls++;
+          return answer();
+        },
+        externalMetrics: async () => [],
+      },
+      registry: () => undefined,
+      catalog: () => catalog,
+      requestTimeoutMs: 1000,
+      log: silentLogger,
+      responseCacheTtlSeconds: ttl,
+    }),
+  );
+  app.use(...statusHandlers(silentLogger));
+  return { app, calls: () => calls };
+}
+
+const item: ObjectMetricValue = {
+  describedObject: { kind: 'Pod', namespace: 'default', name: 'web-1', apiVersion: 'v1' },
+  metric: 'm',
+  timestamp: new Date('2026-01-01T00:00:00Z'),
+  value: '1',
+};
+const PATH = '/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/%2A/m?labelSelector=app%3Dweb';
+
+describe('metrics API router', () => {
+  test('a repeated request within the TTL is answered from the cache', async () => {
+    const { app, calls } = appWith(5, () => [item]);
+    const first = await request(app).get(PATH).expect(200);
+    const second = await request(app).get(PATH).expect(200);
+    assert.deepEqual(second.body, first.body);
+    assert.equal(calls(), 1);
+  });
+
+  test('a different selector is a different answer', async () => {
+    const { app, calls } = appWith(5, () => [item]);
+    await request(app).get(PATH).expect(200);
+    await request(app).get(PATH.replace('web', 'api')).expect(200);
+    assert.equal(calls(), 2);
+  });
+
+  test('with a TTL of 0 every request reaches the provider', async () => {
+    const { app, calls } = appWith(0, () => [item]);
+    await request(app).get(PATH).expect(200);
+    await request(app).get(PATH).expect(200);
+    assert.equal(calls(), 2);
+  });
+
+  test('errors are not cached', async () => {
+    let fail = true;
+    const { app, calls } = appWith(5, () => {
+      if (fail) throw new NotFoundError('no values yet');
+      return [item];
+    });
+    const res = await request(app).get(PATH).expect(404);
+    assert.equal(res.body.kind, 'Status');
+    fail = false;
+    await request(app).get(PATH).expect(200);
+    assert.equal(calls(), 2);
+  });
+});
