@@ -3,7 +3,7 @@
 // Kubernetes API test double answering TokenReviews, SubjectAccessReviews
 // and serving the extension-apiserver-authentication ConfigMap.
 import assert from 'node:assert/strict';
-import { request as httpsRequest, createServer, type Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
@@ -17,6 +17,7 @@ import {
 import { silentLogger } from '../../adapter/log.js';
 import { kubeConfigFrom } from '../../adapter/objects/kubernetes.js';
 import { statusHandlers } from '../../adapter/router.js';
+import { httpsCall, type Call, type Reply } from '../support/https-call.js';
 import { issueCA, issueClient, issueServing, type Issued } from '../support/certs.js';
 import { KubeApiDouble, type DoubleAccessReviewSpec } from '../support/kube-api-double.js';
 
@@ -24,16 +25,6 @@ const TOKEN = 'adapter-service-account-token';
 const PODS = '/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/%2A/http_requests';
 const FAST_RETRY = { initialMs: 10, factor: 1, jitter: 0, steps: 2 };
 
-interface Reply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-interface Call {
-  readonly client?: Issued;
-  readonly headers?: Record<string, string | string[]>;
-  readonly method?: string;
-}
 
 let double: KubeApiDouble;
 let servingCA: Issued;
@@ -80,35 +71,7 @@ async function serve(middleware: express.RequestHandler): Promise<string> {
 }
 
 function call(base: string, path: string, options: Call = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      `${base}${path}`,
-      {
-        method: options.method ?? 'GET',
-        ca: servingCA.cert,
-        // A fresh connection per call: no TLS session is resumed across client certificates.
-        agent: false,
-        ...(options.client ? { cert: options.client.cert, key: options.client.key } : {}),
-        headers: options.headers ?? {},
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          let body: Record<string, unknown>;
-          try {
-            body = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            body = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return httpsCall(`${base}${path}`, servingCA.cert, options);
 }
 
 const get = (path: string, options: Call = {}): Promise<Reply> => call(url, path, options);

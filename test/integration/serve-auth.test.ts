@@ -4,7 +4,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +11,9 @@ import { startServer, type RunningServer } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
 import { issueCA, issueClient, issueServing, type Issued } from '../support/certs.js';
+import { httpsCall, type Call, type Reply } from '../support/https-call.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../rules/examples', import.meta.url));
-
-interface Reply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
 
 describe('serve with delegated authentication', () => {
   let double: KubeApiDouble;
@@ -28,37 +23,8 @@ describe('serve with delegated authentication', () => {
   let frontProxyCA: Issued;
   let frontProxy: Issued;
 
-  function call(path: string, options: { client?: Issued; headers?: Record<string, string>; method?: string; body?: string } = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        `${server.url}${path}`,
-        {
-          method: options.method ?? 'GET',
-          ca: servingCA.cert,
-          servername: 'localhost',
-          checkServerIdentity: () => undefined,
-          agent: false,
-          ...(options.client ? { cert: options.client.cert, key: options.client.key } : {}),
-          headers: options.headers ?? {},
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            let body: Record<string, unknown>;
-            try {
-              body = JSON.parse(text) as Record<string, unknown>;
-            } catch {
-              body = { text };
-            }
-            resolve({ status: res.statusCode ?? 0, body });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(options.body);
-    });
+  function call(path: string, options: Call = {}): Promise<Reply> {
+    return httpsCall(`${server.url}${path}`, servingCA.cert, options);
   }
 
   before(async () => {
