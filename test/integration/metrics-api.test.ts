@@ -11,7 +11,8 @@ import { startServer, type RunningServer, type ServeConfig } from '../../cli/ser
 import { silentLogger } from '../../adapter/log.js';
 import { formatQuantity } from '../../adapter/quantity.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeKubeconfig } from '../support/kubeconfig.js';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -279,23 +280,7 @@ describe('metrics APIs against a real Prometheus', () => {
       double.addObject('pods', { namespace: 'default', name: 'web-2', labels: { app: 'web' } });
       double.addObject('pods', { namespace: 'default', name: 'batch-1', labels: { app: 'batch' } });
       dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-kubeconfig-'));
-      const kubeconfig = join(dir, 'config');
-      await writeFile(
-        kubeconfig,
-        `apiVersion: v1
-kind: Config
-clusters:
-- name: double
-  cluster: {server: "${double.url}", insecure-skip-tls-verify: true}
-users:
-- name: tester
-  user: {}
-contexts:
-- name: double
-  context: {cluster: double, user: tester}
-current-context: double
-`,
-      );
+      const kubeconfig = await writeKubeconfig(dir, double.url);
       kubeServer = await startServer(serverConfig({ objectSource: 'kubernetes', kubeconfig }), silentLogger);
       await kubeServer.discovery.relist();
     });

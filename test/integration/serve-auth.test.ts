@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
+import { writeKubeconfig } from '../support/kubeconfig.js';
 import { issueCA, issueClient, issueServing, type Issued } from '../support/certs.js';
 import { httpsCall, type Call, type Reply } from '../support/https-call.js';
 
@@ -44,23 +45,7 @@ describe('serve with delegated authentication', () => {
     dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-serve-auth-'));
     await writeFile(join(dir, 'tls.crt'), serving.cert);
     await writeFile(join(dir, 'tls.key'), serving.key);
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters:
-- name: double
-  cluster: {server: "${double.url}", insecure-skip-tls-verify: true}
-users:
-- name: tester
-  user: {}
-contexts:
-- name: double
-  context: {cluster: double, user: tester}
-current-context: double
-`,
-    );
+    const kubeconfig = await writeKubeconfig(dir, double.url);
     server = await startServer(
       {
         rules: [EXAMPLES],
