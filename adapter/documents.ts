@@ -6,9 +6,19 @@ import type { MetricRegistry } from './discovery.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, type CustomVersion } from './paths.js';
 import type { ExternalMetricValue, ObjectMetricValue } from './provider.js';
 
+let lastTimeMs = NaN;
+let lastTimeText = '';
+
 /** metav1.Time: RFC 3339 in UTC with whole seconds. */
 export function formatTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Every sample of one query shares its evaluation time, so a list of
+  // thousands of items formats one timestamp.
+  const ms = d.getTime();
+  if (ms !== lastTimeMs) {
+    lastTimeText = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastTimeMs = ms;
+  }
+  return lastTimeText;
 }
 
 export interface LabelSelectorDoc {

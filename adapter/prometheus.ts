@@ -51,6 +51,12 @@ export interface PrometheusClientOptions {
   readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
   /** Upper bound for any one HTTP call, whatever the request deadline. */
   readonly maxTimeoutMs?: number;
+  /**
+   * Ask for gzip-compressed query answers (default false). Compressing
+   * costs Prometheus more CPU than the query itself for the small answers
+   * HPAs ask for, halving its throughput on loopback.
+   */
+  readonly compression?: boolean;
 }
 
 /** Prometheus' `timeout` parameter: its own evaluation deadline, just inside ours. */
@@ -73,6 +79,7 @@ export class PrometheusClient implements MetricsSource {
         : new http.Agent({ keepAlive: true });
     const agent = this.agent;
     const headers = options.headers;
+    const acceptEncoding = options.compression ? 'gzip' : 'identity';
     this.driver = new PrometheusDriver({
       endpoint: this.base.toString().replace(/\/+$/, ''),
       baseURL: '/api/v1',
@@ -80,6 +87,7 @@ export class PrometheusClient implements MetricsSource {
       timeout: options.maxTimeoutMs ?? 30_000,
       requestInterceptor: {
         onFulfilled: (config) => {
+          config.headers.set('Accept-Encoding', acceptEncoding);
           if (headers) for (const [k, v] of Object.entries(headers())) config.headers.set(k, v);
           if (agent instanceof https.Agent) config.httpsAgent = agent;
           else config.httpAgent = agent;

@@ -55,9 +55,23 @@ export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
   // Answers are cached after authorization (which runs before this router),
   // keyed by the full URL, and only when they succeeded.
   const answers = ttl > 0 ? new NodeCache({ stdTTL: ttl, checkperiod: Math.max(1, ttl * 2), useClones: false }) : undefined;
-  const sendAnswer = (res: Response, key: string, body: unknown): void => {
-    const text = JSON.stringify(body);
-    answers?.set(key, text);
+  // Identical requests in flight share one answer, cache or not: the query
+  // cache already shares the Prometheus call, and building and serialising
+  // the same list once per caller is most of the remaining cost.
+  const building = new Map<string, Promise<string>>();
+  const sendAnswer = async (res: Response, key: string, build: () => Promise<unknown>): Promise<void> => {
+    let pending = building.get(key);
+    if (!pending) {
+      pending = build()
+        .then((body) => {
+          const text = JSON.stringify(body);
+          answers?.set(key, text);
+          return text;
+        })
+        .finally(() => building.delete(key));
+      building.set(key, pending);
+    }
+    const text = await pending;
     res.status(200).type('application/json').send(text);
   };
 
@@ -86,22 +100,25 @@ export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
         case 'object': {
           const labelSelector = selectorParam(req, 'labelSelector');
           const metricSelector = selectorParam(req, 'metricLabelSelector');
-          const items = await deps.provider.objectMetrics({
-            resource: parsed.resource,
-            ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}),
-            name: parsed.name,
-            metric: parsed.metric,
-            labelSelector,
-            metricSelector,
-            deadline,
+          return await sendAnswer(res, req.originalUrl, async () => {
+            const items = await deps.provider.objectMetrics({
+              resource: parsed.resource,
+              ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}),
+              name: parsed.name,
+              metric: parsed.metric,
+              labelSelector,
+              metricSelector,
+              deadline,
+            });
+            return customMetricValueList(parsed.version, items, metricSelector);
           });
-          return sendAnswer(res, req.originalUrl, customMetricValueList(parsed.version, items, metricSelector));
         }
         case 'external': {
           // For external metrics, labelSelector is the metric selector.
           const metricSelector = selectorParam(req, 'labelSelector');
-          const items = await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline });
-          return sendAnswer(res, req.originalUrl, externalMetricValueList(items));
+          return await sendAnswer(res, req.originalUrl, async () =>
+            externalMetricValueList(await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline })),
+          );
         }
       }
     } catch (e) {

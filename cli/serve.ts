@@ -72,6 +72,9 @@ Prometheus connection (Thanos, Mimir, Cortex and VictoriaMetrics too; put any pa
   --prometheus-client-cert FILE    client certificate, with --prometheus-client-key FILE
   --prometheus-client-key FILE
   --prometheus-timeout DUR         upper bound for any one call to Prometheus (default 30s)
+  --prometheus-compression         ask for gzip-compressed query answers; off by default, since
+                                   compressing halves what a nearby Prometheus can answer, and
+                                   pays off only on a slow link (a remote or hosted backend)
 
 Every flag can also come from the environment: --cache-ttl is HPA_BRIDGE_CACHE_TTL,
 --rules is HPA_BRIDGE_RULES (comma-separated). Flags win over the environment.
@@ -116,6 +119,8 @@ export interface PrometheusConnectionConfig {
   readonly clientCertFile?: string;
   readonly clientKeyFile?: string;
   readonly timeoutMs?: number;
+  /** Ask for gzip-compressed query answers. */
+  readonly compression?: boolean;
 }
 
 function duration(flag: string, value: unknown, fallback: string): number {
@@ -157,6 +162,7 @@ const SERVE_FLAGS = {
   'prometheus-client-cert': 'string',
   'prometheus-client-key': 'string',
   'prometheus-timeout': 'string',
+  'prometheus-compression': 'boolean',
   'anonymous-auth': 'boolean',
   ...AUTH_FLAG_SPEC,
 } as const;
@@ -254,6 +260,7 @@ function prometheusConnection(flags: Readonly<Record<string, unknown>>): Prometh
     ...(pick('prometheus-ca-file') ? { caFile: pick('prometheus-ca-file') } : {}),
     ...(cert && key ? { clientCertFile: cert, clientKeyFile: key } : {}),
     timeoutMs: duration('prometheus-timeout', flags['prometheus-timeout'], '30s') * 1000,
+    ...(flags['prometheus-compression'] ? { compression: true } : {}),
   };
 }
 
@@ -334,7 +341,13 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
     ...(c.caFile ? { ca: readFileSync(c.caFile, 'utf8') } : {}),
     ...(c.clientCertFile && c.clientKeyFile ? { cert: readFileSync(c.clientCertFile, 'utf8'), key: readFileSync(c.clientKeyFile, 'utf8') } : {}),
   };
-  return new PrometheusClient({ url: config.prometheusUrl, headers, tls, maxTimeoutMs: Math.max(config.requestTimeoutMs, c.timeoutMs ?? 30_000) });
+  return new PrometheusClient({
+    url: config.prometheusUrl,
+    headers,
+    tls,
+    maxTimeoutMs: Math.max(config.requestTimeoutMs, c.timeoutMs ?? 30_000),
+    compression: c.compression ?? false,
+  });
 }
 
 /** Starts everything; resolves once the ports are listening. */

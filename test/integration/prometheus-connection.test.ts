@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { PrometheusClient, PrometheusError } from '../../adapter/prometheus.js';
 
@@ -32,7 +33,14 @@ describe('the Prometheus connection', () => {
           res.statusCode = 404;
           res.end('404 page not found');
         } else if (url.endsWith('/api/v1/query')) {
-          res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { pod: 'a' }, value: [1700000000, '1.5'] }] } }));
+          const answer = JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { pod: 'a' }, value: [1700000000, '1.5'] }] } });
+          // Compresses when asked, as Prometheus does.
+          if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+            res.setHeader('Content-Encoding', 'gzip');
+            res.end(gzipSync(answer));
+          } else {
+            res.end(answer);
+          }
         } else if (url.endsWith('/api/v1/series')) {
           res.end(JSON.stringify({ status: 'success', data: [{ __name__: 'up', job: 'x' }] }));
         } else {
@@ -78,5 +86,19 @@ describe('the Prometheus connection', () => {
   test('a 404 from a wrong prefix is reported as unavailable with the status', async () => {
     const client = new PrometheusClient({ url: `${base}/wrong` });
     await assert.rejects(client.series('up', 60, { deadline: Date.now() + 2000 }), (e: unknown) => e instanceof PrometheusError && e.kind === 'unavailable' && /answered 404/.test(e.message));
+  });
+
+  test('query answers are asked for uncompressed by default', async () => {
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a` });
+    const samples = await client.query('up', { deadline: Date.now() + 2000 });
+    assert.equal(seen.at(-1)?.headers['accept-encoding'], 'identity');
+    assert.equal(samples[0]?.value, 1.5);
+  });
+
+  test('with compression on, query answers are asked for and decoded as gzip', async () => {
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a`, compression: true });
+    const samples = await client.query('up', { deadline: Date.now() + 2000 });
+    assert.equal(seen.at(-1)?.headers['accept-encoding'], 'gzip');
+    assert.deepEqual(samples, [{ labels: { pod: 'a' }, value: 1.5, timestampMs: 1700000000000 }]);
   });
 });

@@ -9,7 +9,7 @@ import { silentLogger } from '../../adapter/log.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';
 import type { ObjectMetricValue } from '../../adapter/provider.js';
 
-function appWith(ttl: number, answer: () => ObjectMetricValue[]): { app: express.Express; calls: () => number } {
+function appWith(ttl: number, answer: () => ObjectMetricValue[] | Promise<ObjectMetricValue[]>): { app: express.Express; calls: () => number } {
   let calls = 0;
   const catalog = new StaticResourceCatalog();
   const app = express();
@@ -75,5 +75,52 @@ describe('metrics API router', () => {
     fail = false;
     await request(app).get(PATH).expect(200);
     assert.equal(calls(), 2);
+  });
+
+  test('identical requests in flight share one answer even with a TTL of 0', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { app, calls } = appWith(0, async () => {
+      await gate;
+      return [item];
+    });
+    const server = app.listen(0);
+    try {
+      const agent = request(server);
+      const pending = Array.from({ length: 5 }, () => agent.get(PATH).then((r) => r));
+      // Let all five arrive before the first answer is ready.
+      while (calls() === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+      release();
+      const answers = await Promise.all(pending);
+      assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 200]);
+      assert.equal(calls(), 1);
+      await agent.get(PATH).expect(200);
+      assert.equal(calls(), 2);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('an error shared by requests in flight reaches each of them as a Status', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { app, calls } = appWith(0, async () => {
+      await gate;
+      throw new NotFoundError('no values yet');
+    });
+    const server = app.listen(0);
+    try {
+      const agent = request(server);
+      const pending = Array.from({ length: 3 }, () => agent.get(PATH).then((r) => r));
+      while (calls() === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+      release();
+      const answers = await Promise.all(pending);
+      assert.deepEqual(answers.map((r) => [r.status, r.body.kind, r.body.message]), Array(3).fill([404, 'Status', 'no values yet']));
+      assert.equal(calls(), 1);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -40,6 +40,11 @@ describe('serve flags', () => {
     assert.equal(parseServeArgs([...base, '--anonymous-auth'], {}).anonymousAuth, true);
   });
 
+  test('Prometheus answers are uncompressed unless --prometheus-compression is given', () => {
+    assert.equal(parseServeArgs(base, {}).prometheus?.compression, undefined);
+    assert.equal(parseServeArgs([...base, '--prometheus-compression'], {}).prometheus?.compression, true);
+  });
+
   test('--rules repeats', () => {
     assert.deepEqual(parseServeArgs([...base, '--rules', 'team-b/'], {}).rules, ['r.yaml', 'team-b/']);
   });
