@@ -1,7 +1,8 @@
 // Builds the Kubernetes-backed object source from the serve configuration:
 // in a cluster from the pod's service account, elsewhere from --kubeconfig.
-import { KubernetesObjectSource, kubeConfigFrom } from '../adapter/objects/kubernetes.js';
+import { kubeConfigFrom } from '../adapter/kube/client.js';
 import type { Logger } from '../adapter/log.js';
+import { KubernetesObjectSource } from '../adapter/objects/kubernetes.js';
 import type { ServeConfig } from './serve.js';
 
 export function createKubernetesObjectSource(config: ServeConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): KubernetesObjectSource {

@@ -354,7 +354,7 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   let auth: DelegatedAuth | undefined;
   if (config.authentication === 'delegated') {
-    const [{ startDelegatedAuth }, { kubeConfigFrom }] = await Promise.all([import('../adapter/auth/index.js'), import('../adapter/objects/kubernetes.js')]);
+    const [{ startDelegatedAuth }, { kubeConfigFrom }] = await Promise.all([import('../adapter/auth/index.js'), import('../adapter/kube/client.js')]);
     const connection = config.kubeconfig
       ? kubeConfigFrom({ kubeconfigPath: config.kubeconfig })
       : kubeConfigFrom(process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});

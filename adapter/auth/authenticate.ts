@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { ExpiringCache, type Clock } from './cache.js';
 import { AuthConfigError, compileAuthConfig, type AuthConfigProvider, type AuthenticationConfig, type CompiledAuthConfig } from './config.js';
 import { userFromHeaders, type DistinctHeaders } from './headers.js';
-import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-client.js';
+import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-api.js';
 import {
   ANONYMOUS_USER,
   AUTHENTICATED_GROUP,

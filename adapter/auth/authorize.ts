@@ -9,7 +9,7 @@
 import { goQuote as q } from '../../rules/go-strings.js';
 import { ForbiddenError } from '../errors.js';
 import { ExpiringCache, type Clock } from './cache.js';
-import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-client.js';
+import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-api.js';
 import { MASTERS_GROUP, type Authorizer, type Decision, type RequestAttributes, type UserInfo } from './types.js';
 
 export interface SubjectAccessReviewSpec {

@@ -19,12 +19,12 @@
 // issued by an advertised CA (say, after a front-proxy CA rotation) sends
 // no certificate at all.
 import type { RequestHandler } from 'express';
+import type { KubeConnection } from '../kube/client.js';
 import type { Logger } from '../log.js';
-import type { KubeConnection } from '../objects/kubernetes.js';
 import { TokenReviewAuthenticator, DelegatingAuthenticator } from './authenticate.js';
 import { DelegatingAuthorizer } from './authorize.js';
 import type { AuthFlags } from './config.js';
-import { kubeApiFor, type KubeApi, type RetryBackoff } from './kube-client.js';
+import { kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
 import { delegatedAuth } from './middleware.js';
 import { AuthConfigSource } from './source.js';
 
@@ -53,7 +53,8 @@ export { AuthorizationError, DelegatingAuthorizer, forbiddenError, subjectAccess
 export { requestAttributes } from './request-info.js';
 export { userFromHeaders } from './headers.js';
 export { HEALTH_PATHS, authenticatedUser, delegatedAuth, type DelegatedAuthOptions } from './middleware.js';
-export { DEFAULT_RETRY_BACKOFF, KubeApiError, kubeApiFor, type KubeApi, type RetryBackoff } from './kube-client.js';
+export { DEFAULT_RETRY_BACKOFF, kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
+export { KubeApiError } from '../kube/client.js';
 
 export interface StartDelegatedAuthOptions {
   /** The API server for TokenReview, SubjectAccessReview and the ConfigMap (kubeConfigFrom()). */

@@ -14,6 +14,7 @@
 // dynamiccertificates' file content controllers do, so a rotated file on
 // disk (a re-mounted Secret) is also picked up.
 import { readFile } from 'node:fs/promises';
+import { KubeApiError, statusMessage } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import {
   AUTH_CONFIGMAP_NAME,
@@ -28,7 +29,7 @@ import {
   type AuthFlags,
   type AuthSettings,
 } from './config.js';
-import { KubeApiError, statusMessage, type KubeApi } from './kube-client.js';
+import type { KubeApi } from './kube-api.js';
 
 export interface AuthConfigSourceOptions {
   readonly flags?: AuthFlags;

@@ -16,15 +16,8 @@
 // Only metadata is requested (PartialObjectMetadata, the content type
 // client-go's metadata client asks for), and only name, namespace and labels
 // are kept.
-//
-// @kubernetes/client-node's ListWatch stops for good on the first error and
-// cannot ask for PartialObjectMetadata, so the requests are made here with
-// node:http(s); the KubeConfig only supplies TLS settings and credentials
-// (including refreshed service-account and exec tokens), once per request.
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
 import { BadRequestError, NotFoundError, UnavailableError } from '../errors.js';
+import { KubeApiError, KubeClient, statusError, type KubeConnection, type RequestOptions } from '../kube/client.js';
 import { matchesLabels } from '../label-selector.js';
 import {
   apiVersionOf,
@@ -39,189 +32,26 @@ import type { Requirement } from '../../rules/requirements.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 
 // ---------------------------------------------------------------------------
-// Connection
-
-export interface KubeConnectionOptions {
-  /** A kubeconfig file, as `kubectl --kubeconfig`. */
-  readonly kubeconfigPath?: string;
-  /** The kubeconfig context to use instead of its current-context. */
-  readonly context?: string;
-  /** The pod's service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token and CA). */
-  readonly inCluster?: boolean;
-  /** An API server URL; with `token`, `caData` and `insecureSkipTLSVerify` instead of a kubeconfig. */
-  readonly server?: string;
-  readonly token?: string;
-  /** The CA bundle: PEM text, or base64 of it as in a kubeconfig's certificate-authority-data. */
-  readonly caData?: string;
-  readonly insecureSkipTLSVerify?: boolean;
-}
-
-const CONNECTION = Symbol('KubeConnection');
-
-/** Where and how to reach the API server. Opaque: make one with kubeConfigFrom. */
-export interface KubeConnection {
-  /** The API server URL, for logs. */
-  readonly server: string;
-  readonly [CONNECTION]: true;
-}
-
-class Connection implements KubeConnection {
-  readonly [CONNECTION] = true as const;
-  constructor(
-    readonly server: string,
-    readonly kc: KubeConfig,
-  ) {}
-}
-
-/**
- * Loads connection settings. Precedence: an explicit `server`, then
- * `inCluster`, then `kubeconfigPath`, then the client library's defaults
- * ($KUBECONFIG, ~/.kube/config, in-cluster). Throws a plain Error when the
- * settings are unusable, for the command line to report.
- */
-export function kubeConfigFrom(options: KubeConnectionOptions = {}): KubeConnection {
-  const kc = new KubeConfig();
-  if (options.server !== undefined) {
-    const ca = options.caData?.includes('-----BEGIN') ? Buffer.from(options.caData).toString('base64') : options.caData;
-    kc.loadFromClusterAndUser(
-      {
-        name: 'hpa-bridge',
-        server: options.server,
-        skipTLSVerify: options.insecureSkipTLSVerify ?? false,
-        ...(ca ? { caData: ca } : {}),
-      },
-      { name: 'hpa-bridge', ...(options.token ? { token: options.token } : {}) },
-    );
-  } else if (options.inCluster) {
-    if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
-      throw new Error('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT; is this running in a pod?');
-    }
-    kc.loadFromCluster();
-  } else if (options.kubeconfigPath !== undefined) {
-    kc.loadFromFile(options.kubeconfigPath);
-  } else {
-    kc.loadFromDefault();
-  }
-  if (options.context !== undefined) {
-    if (!kc.getContextObject(options.context)) throw new Error(`context "${options.context}" is not in the kubeconfig`);
-    kc.setCurrentContext(options.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  let url: URL;
-  try {
-    url = new URL(cluster.server);
-  } catch {
-    throw new Error(`the API server address "${cluster.server}" is not a URL`);
-  }
-  // The client library refuses plain HTTP unless TLS checks are off; say so now, not on the first request.
-  if (url.protocol === 'http:' && !cluster.skipTLSVerify) {
-    throw new Error(`${cluster.server} is plain HTTP: set insecure-skip-tls-verify to use it`);
-  }
-  return new Connection(cluster.server, kc);
-}
-
-// ---------------------------------------------------------------------------
-// HTTP
+// Requests
 
 /** client-go's metadata client asks for these; `application/json` is the fallback for servers without metadata support. */
 const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
 const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
-const ACCEPT_JSON = 'application/json';
-const USER_AGENT = 'hpa-bridge';
 
-/** A failed request; `code` is the HTTP status or the Status code of a watch ERROR event. */
-class KubeRequestError extends Error {
-  constructor(
-    readonly code: number | undefined,
-    message: string,
-    readonly reason?: string,
-  ) {
-    super(message);
-  }
-}
-
-const isGone = (err: unknown): boolean => err instanceof KubeRequestError && err.code === 410;
+const isGone = (err: unknown): boolean => err instanceof KubeApiError && err.status === 410;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-interface Status {
-  readonly kind?: unknown;
-  readonly code?: unknown;
-  readonly reason?: unknown;
-  readonly message?: unknown;
-}
+const idleError = (idleMs: number): Error => new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`);
 
-function statusError(httpCode: number | undefined, body: unknown, what: string): KubeRequestError {
-  const s = (typeof body === 'object' && body !== null ? body : {}) as Status;
-  const code = typeof s.code === 'number' ? s.code : httpCode;
-  const reason = typeof s.reason === 'string' ? s.reason : undefined;
-  const message = typeof s.message === 'string' && s.message !== '' ? s.message : http.STATUS_CODES[code ?? 0] ?? 'error';
-  return new KubeRequestError(code, `${what}: ${code ?? '?'}${reason ? ` ${reason}` : ''}: ${message}`, reason);
-}
-
-type Query = Record<string, string | undefined>;
-
-class ApiClient {
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly server: string,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  /** Sends a GET and resolves with the response once its headers arrive. `idleMs` bounds silence on the socket. */
-  async open(path: string, query: Query, accept: string, idleMs: number): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
-    const url = new URL(this.server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    // Called per request so rotated service-account tokens and exec credentials are picked up.
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    this.signal.throwIfAborted();
-    const base = opts.headers && !Array.isArray(opts.headers) ? (opts.headers as http.OutgoingHttpHeaders) : {};
-    const headers: http.OutgoingHttpHeaders = { ...base, Accept: accept, 'User-Agent': USER_AGENT };
-    const request = url.protocol === 'http:' ? http.request : https.request;
-    return new Promise((resolve, reject) => {
-      const req = request(url, {
-        method: 'GET',
-        headers,
-        signal: this.signal,
-        ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
-        ...(opts.auth ? { auth: opts.auth } : {}),
-      });
-      req.setTimeout(idleMs, () => req.destroy(new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`)));
-      // Kept for the request's whole life: a timeout or abort after the
-      // response started must not become an unhandled 'error' event; the
-      // response stream reports it to its reader.
-      req.on('error', reject);
-      req.once('response', (res) => {
-        res.on('error', () => undefined);
-        resolve({ req, res });
-      });
-      req.end();
-    });
-  }
-
-  async getJson(path: string, query: Query, accept: string, timeoutMs: number, what: string): Promise<unknown> {
-    const { req, res } = await this.open(path, query, accept, timeoutMs);
-    let text = '';
-    res.setEncoding('utf8');
-    try {
-      for await (const chunk of res) text += chunk as string;
-    } finally {
-      req.destroy();
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    if (res.statusCode !== 200) throw statusError(res.statusCode, body, what);
-    if (typeof body !== 'object' || body === null) throw new KubeRequestError(res.statusCode, `${what}: the response is not a JSON object`);
-    return body;
-  }
+/** A GET that must answer 200 with a JSON object. */
+async function getJson(client: KubeClient, path: string, options: Omit<RequestOptions, 'method' | 'body'>, what: string): Promise<unknown> {
+  const res = await client.request(path, { idleError, ...options });
+  if (res.status !== 200) throw statusError(res.status, res.body, what);
+  if (typeof res.body !== 'object' || res.body === null) throw new KubeApiError(`${what}: the response is not a JSON object`, res.status);
+  return res.body;
 }
 
 // ---------------------------------------------------------------------------
@@ -278,7 +108,8 @@ class Discovery {
   private inflight: Promise<void> | undefined;
 
   constructor(
-    private readonly api: ApiClient,
+    private readonly client: KubeClient,
+    private readonly signal: AbortSignal,
     private readonly minIntervalMs: number,
     private readonly timeoutMs: number,
     private readonly log: (message: string) => void,
@@ -325,7 +156,7 @@ class Discovery {
   }
 
   private async load(): Promise<DiscoverySnapshot> {
-    const get = (path: string): Promise<unknown> => this.api.getJson(path, {}, ACCEPT_JSON, this.timeoutMs, `GET ${path}`);
+    const get = (path: string): Promise<unknown> => getJson(this.client, path, { idleMs: this.timeoutMs, signal: this.signal }, `GET ${path}`);
     const [core, groups] = await Promise.all([get('/api'), get('/apis')]);
     const gvs: GroupVersionRef[] = [];
     for (const v of strings(isObject(core) ? core['versions'] : undefined)) gvs.push({ group: '', version: v });
@@ -442,15 +273,18 @@ class WatchCache {
   private readonly waiters = new Set<(synced: boolean) => void>();
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
-  private current: http.ClientRequest | undefined;
+  private readonly abort = new AbortController();
+  private readonly signal: AbortSignal;
   private readonly path: string;
   readonly name: string;
 
   constructor(
-    private readonly api: ApiClient,
+    private readonly client: KubeClient,
+    closed: AbortSignal,
     readonly resource: DiscoveredResource,
     private readonly settings: CacheSettings,
   ) {
+    this.signal = AbortSignal.any([closed, this.abort.signal]);
     this.name = formatGroupResource(resource);
     this.path = `${gvPath(resource)}/${resource.resource}`;
     void this.run();
@@ -508,8 +342,7 @@ class WatchCache {
 
   stop(): void {
     this.stopped = true;
-    this.current?.destroy();
-    this.current = undefined;
+    this.abort.abort();
     if (this.sleepTimer) clearTimeout(this.sleepTimer);
     this.wake?.();
     for (const w of [...this.waiters]) w(false);
@@ -580,11 +413,15 @@ class WatchCache {
     let resourceVersion: string | undefined;
     let cont: string | undefined;
     do {
-      const body = await this.api.getJson(
+      const body = await getJson(
+        this.client,
         this.path,
-        { limit: String(this.settings.pageSize), continue: cont },
-        ACCEPT_METADATA_LIST,
-        this.settings.requestTimeoutMs,
+        {
+          query: { limit: String(this.settings.pageSize), continue: cont },
+          accept: ACCEPT_METADATA_LIST,
+          idleMs: this.settings.requestTimeoutMs,
+          signal: this.signal,
+        },
         `list ${this.name}`,
       );
       if (this.stopped) return;
@@ -597,7 +434,7 @@ class WatchCache {
       if (resourceVersion === undefined && typeof meta['resourceVersion'] === 'string') resourceVersion = meta['resourceVersion'];
       cont = typeof meta['continue'] === 'string' && meta['continue'] !== '' ? meta['continue'] : undefined;
     } while (cont !== undefined);
-    if (!resourceVersion) throw new KubeRequestError(undefined, `list ${this.name}: the response has no resourceVersion`);
+    if (!resourceVersion) throw new KubeApiError(`list ${this.name}: the response has no resourceVersion`);
     this.store = store;
     this.count = count;
     this.resourceVersion = resourceVersion;
@@ -621,55 +458,29 @@ class WatchCache {
     // client-go picks a timeout in [min, 2·min) so the watches of many clients do not all expire together.
     const timeoutSeconds = Math.round(this.settings.watchTimeoutSeconds * (1 + Math.random()));
     try {
-      const { req, res } = await this.api.open(
+      const answer = await this.client.watch(
         this.path,
         {
-          watch: 'true',
-          allowWatchBookmarks: 'true',
-          resourceVersion: this.resourceVersion,
-          timeoutSeconds: String(timeoutSeconds),
+          query: {
+            watch: 'true',
+            allowWatchBookmarks: 'true',
+            resourceVersion: this.resourceVersion,
+            timeoutSeconds: String(timeoutSeconds),
+          },
+          accept: ACCEPT_METADATA,
+          idleMs: (timeoutSeconds + 30) * 1000,
+          idleError,
+          signal: this.signal,
+          maxLineChars: MAX_EVENT_CHARS,
+          what: `watch ${this.name}`,
         },
-        ACCEPT_METADATA,
-        (timeoutSeconds + 30) * 1000,
-      );
-      this.current = req;
-      try {
-        if (this.stopped) return true;
-        if (res.statusCode !== 200) {
-          let text = '';
-          res.setEncoding('utf8');
-          for await (const chunk of res) text += chunk as string;
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          throw statusError(res.statusCode, body, `watch ${this.name}`);
-        }
-        res.setEncoding('utf8');
-        let buffered = '';
-        for await (const chunk of res) {
-          buffered += chunk as string;
-          if (buffered.length > MAX_EVENT_CHARS) throw new KubeRequestError(undefined, `watch ${this.name}: an event exceeds ${MAX_EVENT_CHARS} characters`);
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line === '') continue;
-            this.apply(line);
-            events++;
-          }
-        }
-        if (buffered.trim() !== '') {
-          this.apply(buffered.trim());
+        (line) => {
+          this.apply(line);
           events++;
-        }
-        return healthy();
-      } finally {
-        req.destroy();
-        if (this.current === req) this.current = undefined;
-      }
+        },
+      );
+      if (answer.status !== 200) throw statusError(answer.status, answer.body, `watch ${this.name}`);
+      return healthy();
     } catch (err) {
       throw new WatchEnded(healthy(), err);
     }
@@ -680,9 +491,9 @@ class WatchCache {
     try {
       event = JSON.parse(line);
     } catch {
-      throw new KubeRequestError(undefined, `watch ${this.name}: undecodable event`);
+      throw new KubeApiError(`watch ${this.name}: undecodable event`);
     }
-    if (!isObject(event) || typeof event['type'] !== 'string') throw new KubeRequestError(undefined, `watch ${this.name}: malformed event`);
+    if (!isObject(event) || typeof event['type'] !== 'string') throw new KubeApiError(`watch ${this.name}: malformed event`);
     const object = event['object'];
     const type = event['type'];
     if (type === 'ERROR') {
@@ -793,7 +604,7 @@ export interface KubernetesObjectSourceOptions {
 }
 
 export class KubernetesObjectSource implements ObjectLister {
-  private readonly api: ApiClient;
+  private readonly client: KubeClient;
   private readonly discovery: Discovery;
   private readonly caches = new Map<string, WatchCache>();
   private readonly abort = new AbortController();
@@ -807,8 +618,7 @@ export class KubernetesObjectSource implements ObjectLister {
 
   /** Starts API discovery in the background; watches start on first use (or warm()). */
   constructor(connection: KubeConnection, options: KubernetesObjectSourceOptions = {}) {
-    if (!(connection instanceof Connection)) throw new TypeError('use kubeConfigFrom() to make the connection');
-    this.api = new ApiClient(connection.kc, connection.server, this.abort.signal);
+    this.client = new KubeClient(connection);
     const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 5000;
     this.settings = {
@@ -820,7 +630,7 @@ export class KubernetesObjectSource implements ObjectLister {
       healthyWatchMs: options.healthyWatchMs ?? 5000,
       log: options.log ?? (() => undefined),
     };
-    this.discovery = new Discovery(this.api, options.discoveryRefreshMs ?? 30_000, requestTimeoutMs, this.settings.log);
+    this.discovery = new Discovery(this.client, this.abort.signal, options.discoveryRefreshMs ?? 30_000, requestTimeoutMs, this.settings.log);
     this.started = this.discover();
   }
 
@@ -914,7 +724,7 @@ export class KubernetesObjectSource implements ObjectLister {
     const key = keyOf(r);
     let cache = this.caches.get(key);
     if (!cache) {
-      cache = new WatchCache(this.api, r, this.settings);
+      cache = new WatchCache(this.client, this.abort.signal, r, this.settings);
       this.caches.set(key, cache);
     }
     return cache;

@@ -15,7 +15,7 @@ import {
   type DelegatedAuth,
 } from '../../adapter/auth/index.js';
 import { silentLogger } from '../../adapter/log.js';
-import { kubeConfigFrom } from '../../adapter/objects/kubernetes.js';
+import { kubeConfigFrom } from '../../adapter/kube/client.js';
 import { statusHandlers } from '../../adapter/router.js';
 import { httpsCall, type Call, type Reply } from '../support/https-call.js';
 import { issueCA, issueClient, issueServing, type Issued } from '../support/certs.js';

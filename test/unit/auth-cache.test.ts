@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { TokenReviewAuthenticator } from '../../adapter/auth/authenticate.js';
 import { AuthorizationError, DelegatingAuthorizer } from '../../adapter/auth/authorize.js';
 import { ExpiringCache } from '../../adapter/auth/cache.js';
-import type { KubeApi, KubeRequestOptions, KubeResponse, RetryBackoff } from '../../adapter/auth/kube-client.js';
+import type { KubeApi, KubeRequestOptions, RetryBackoff } from '../../adapter/auth/kube-api.js';
+import type { KubeResponse } from '../../adapter/kube/client.js';
 import { requestAttributes } from '../../adapter/auth/request-info.js';
 import type { UserInfo } from '../../adapter/auth/types.js';
 

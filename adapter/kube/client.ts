@@ -1,0 +1,306 @@
+// How hpa-bridge reaches the Kubernetes API server: a connection from a
+// kubeconfig, the pod's service account or explicit settings, and requests
+// over node:http(s) on it. Used by the object source (LIST/WATCH of
+// metadata) and by delegated authentication (reviews and one ConfigMap).
+//
+// @kubernetes/client-node's ListWatch stops for good on the first error and
+// cannot ask for PartialObjectMetadata, so the requests are made here; the
+// KubeConfig only supplies TLS settings and credentials, once per request,
+// so rotated service-account tokens and exec credentials are picked up.
+//
+// Importing this module loads @kubernetes/client-node: import it lazily from
+// code that runs in modes without a Kubernetes connection.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+
+// ---------------------------------------------------------------------------
+// Connection
+
+export interface KubeConnectionOptions {
+  /** A kubeconfig file, as `kubectl --kubeconfig`. */
+  readonly kubeconfigPath?: string;
+  /** The kubeconfig context to use instead of its current-context. */
+  readonly context?: string;
+  /** The pod's service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token and CA). */
+  readonly inCluster?: boolean;
+  /** An API server URL; with `token`, `caData` and `insecureSkipTLSVerify` instead of a kubeconfig. */
+  readonly server?: string;
+  readonly token?: string;
+  /** The CA bundle: PEM text, or base64 of it as in a kubeconfig's certificate-authority-data. */
+  readonly caData?: string;
+  readonly insecureSkipTLSVerify?: boolean;
+}
+
+const CONNECTION = Symbol('KubeConnection');
+
+/** Where and how to reach the API server. Opaque: make one with kubeConfigFrom, use it through a KubeClient. */
+export interface KubeConnection {
+  /** The API server URL, for logs. */
+  readonly server: string;
+  readonly [CONNECTION]: true;
+}
+
+class Connection implements KubeConnection {
+  readonly [CONNECTION] = true as const;
+  constructor(
+    readonly server: string,
+    readonly kc: KubeConfig,
+  ) {}
+}
+
+/**
+ * Loads connection settings. Precedence: an explicit `server`, then
+ * `inCluster`, then `kubeconfigPath`, then the client library's defaults
+ * ($KUBECONFIG, ~/.kube/config, in-cluster). Throws a plain Error when the
+ * settings are unusable, for the command line to report.
+ */
+export function kubeConfigFrom(options: KubeConnectionOptions = {}): KubeConnection {
+  const kc = new KubeConfig();
+  if (options.server !== undefined) {
+    const ca = options.caData?.includes('-----BEGIN') ? Buffer.from(options.caData).toString('base64') : options.caData;
+    kc.loadFromClusterAndUser(
+      {
+        name: 'hpa-bridge',
+        server: options.server,
+        skipTLSVerify: options.insecureSkipTLSVerify ?? false,
+        ...(ca ? { caData: ca } : {}),
+      },
+      { name: 'hpa-bridge', ...(options.token ? { token: options.token } : {}) },
+    );
+  } else if (options.inCluster) {
+    if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
+      throw new Error('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT; is this running in a pod?');
+    }
+    kc.loadFromCluster();
+  } else if (options.kubeconfigPath !== undefined) {
+    kc.loadFromFile(options.kubeconfigPath);
+  } else {
+    kc.loadFromDefault();
+  }
+  if (options.context !== undefined) {
+    if (!kc.getContextObject(options.context)) throw new Error(`context "${options.context}" is not in the kubeconfig`);
+    kc.setCurrentContext(options.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  let url: URL;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    throw new Error(`the API server address "${cluster.server}" is not a URL`);
+  }
+  // The client library refuses plain HTTP unless TLS checks are off; say so now, not on the first request.
+  if (url.protocol === 'http:' && !cluster.skipTLSVerify) {
+    throw new Error(`${cluster.server} is plain HTTP: set insecure-skip-tls-verify to use it`);
+  }
+  return new Connection(cluster.server, kc);
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** A failed call: `status` is the HTTP status or a Status code (undefined for a network or stream failure). */
+export class KubeApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly reason?: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+interface Status {
+  readonly code?: unknown;
+  readonly reason?: unknown;
+  readonly message?: unknown;
+}
+
+const asStatus = (body: unknown): Status => (typeof body === 'object' && body !== null ? (body as Status) : {});
+
+/** The Status message of an error body, or the HTTP reason phrase. */
+export function statusMessage(status: number, body: unknown): { message: string; reason?: string } {
+  const s = asStatus(body);
+  const message = typeof s.message === 'string' && s.message !== '' ? s.message : http.STATUS_CODES[status] ?? 'error';
+  return typeof s.reason === 'string' ? { message, reason: s.reason } : { message };
+}
+
+/**
+ * `<what>: <code> <reason>: <message>` for an error answer or a watch ERROR
+ * event's Status; the Status's own code wins over `httpCode`.
+ */
+export function statusError(httpCode: number | undefined, body: unknown, what: string): KubeApiError {
+  const s = asStatus(body);
+  const code = typeof s.code === 'number' ? s.code : httpCode;
+  const { message, reason } = statusMessage(code ?? 0, body);
+  return new KubeApiError(`${what}: ${code ?? '?'}${reason ? ` ${reason}` : ''}: ${message}`, code, reason);
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+
+export type Query = Readonly<Record<string, string | undefined>>;
+
+export interface OpenOptions {
+  /** Default GET. */
+  readonly method?: 'GET' | 'POST';
+  readonly query?: Query;
+  /** Default `application/json`. */
+  readonly accept?: string;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  /** The longest silence tolerated on the socket. */
+  readonly idleMs: number;
+  readonly signal?: AbortSignal;
+  /** What a silent socket fails with; by default a KubeApiError naming the request. */
+  readonly idleError?: (idleMs: number) => Error;
+}
+
+export interface RequestOptions extends OpenOptions {
+  /** A longer body fails the request with a KubeApiError. */
+  readonly maxChars?: number;
+}
+
+export interface WatchOptions extends Omit<OpenOptions, 'method' | 'body'> {
+  /** A longer line fails the watch with a KubeApiError. */
+  readonly maxLineChars: number;
+  /** Names the watch in that error; default `watch <path>`. */
+  readonly what?: string;
+}
+
+export interface KubeResponse {
+  readonly status: number;
+  /** The parsed JSON body; undefined when it was not JSON. */
+  readonly body: unknown;
+  /** Seconds from a Retry-After header. */
+  readonly retryAfterSeconds?: number;
+}
+
+export interface Opened {
+  readonly req: http.ClientRequest;
+  readonly res: http.IncomingMessage;
+}
+
+const USER_AGENT = 'hpa-bridge';
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readAll(res: http.IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of res) text += chunk as string;
+  return text;
+}
+
+/** Requests on a connection made by kubeConfigFrom(). */
+export class KubeClient {
+  private readonly kc: KubeConfig;
+  private readonly server: string;
+
+  constructor(connection: KubeConnection) {
+    if (!(connection instanceof Connection)) throw new TypeError('use kubeConfigFrom() to make the connection');
+    this.kc = connection.kc;
+    this.server = connection.server.replace(/\/+$/, '');
+  }
+
+  /** Sends a request and resolves once the response headers arrive; the caller reads `res` and destroys `req`. */
+  async open(path: string, options: OpenOptions): Promise<Opened> {
+    const method = options.method ?? 'GET';
+    const { idleMs, signal } = options;
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    // Per request, so rotated service-account tokens and exec credentials are picked up.
+    const opts: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(opts);
+    signal?.throwIfAborted();
+    const base = opts.headers && !Array.isArray(opts.headers) ? (opts.headers as http.OutgoingHttpHeaders) : {};
+    const headers: http.OutgoingHttpHeaders = { ...base, Accept: options.accept ?? 'application/json', 'User-Agent': USER_AGENT };
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const idleError =
+      options.idleError ?? ((ms: number) => new KubeApiError(`${method} ${path}: no answer from the API server within ${Math.round(ms / 1000)} s`));
+    const request = url.protocol === 'http:' ? http.request : https.request;
+    return new Promise((resolve, reject) => {
+      const req = request(url, {
+        method,
+        headers,
+        ...(signal ? { signal } : {}),
+        ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
+        ...(opts.auth ? { auth: opts.auth } : {}),
+      });
+      req.setTimeout(idleMs, () => req.destroy(idleError(idleMs)));
+      // Kept for the request's whole life: a timeout or abort after the
+      // response started must not become an unhandled 'error' event; the
+      // response stream reports it to its reader.
+      req.on('error', reject);
+      req.once('response', (res) => {
+        res.on('error', () => undefined);
+        resolve({ req, res });
+      });
+      req.end(body);
+    });
+  }
+
+  /** The whole answer, whatever its status. */
+  async request(path: string, options: RequestOptions): Promise<KubeResponse> {
+    const { req, res } = await this.open(path, options);
+    const max = options.maxChars ?? Number.POSITIVE_INFINITY;
+    let text = '';
+    try {
+      res.setEncoding('utf8');
+      for await (const chunk of res) {
+        text += chunk as string;
+        if (text.length > max) throw new KubeApiError(`${options.method ?? 'GET'} ${path}: the response exceeds ${max} characters`);
+      }
+    } finally {
+      req.destroy();
+    }
+    const retryAfter = Number(res.headers['retry-after']);
+    return {
+      status: res.statusCode ?? 0,
+      body: parseJson(text),
+      ...(Number.isFinite(retryAfter) && retryAfter >= 0 && res.headers['retry-after'] !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+    };
+  }
+
+  /**
+   * A WATCH: calls `onLine` with each non-empty line of the stream, trimmed
+   * (one JSON event each). Resolves with status 200 when the server ends
+   * the stream, or with the error answer when there was no stream.
+   */
+  async watch(path: string, options: WatchOptions, onLine: (line: string) => void): Promise<KubeResponse> {
+    const { req, res } = await this.open(path, options);
+    try {
+      res.setEncoding('utf8');
+      if (res.statusCode !== 200) return { status: res.statusCode ?? 0, body: parseJson(await readAll(res)) };
+      let buffered = '';
+      for await (const chunk of res) {
+        buffered += chunk as string;
+        if (buffered.length > options.maxLineChars) {
+          throw new KubeApiError(`${options.what ?? `watch ${path}`}: an event exceeds ${options.maxLineChars} characters`);
+        }
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line !== '') onLine(line);
+        }
+      }
+      if (buffered.trim() !== '') onLine(buffered.trim());
+      return { status: 200, body: undefined };
+    } finally {
+      req.destroy();
+    }
+  }
+}
