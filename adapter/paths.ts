@@ -61,6 +61,8 @@ function checkMetric(metric: string): string {
   return metric;
 }
 
+const isNamespaces = (gr: GroupResource): boolean => gr.group === NAMESPACES.group && gr.resource === NAMESPACES.resource;
+
 /** `deployments.apps` → {group: apps, resource: deployments}; `pods` → core pods. */
 export function parseResourcePath(text: string, catalog: ResourceCatalog): GroupResource {
   if (!RESOURCE.test(text)) throw new BadRequestError(`invalid resource ${JSON.stringify(text)}`);
@@ -90,10 +92,19 @@ export function parseMetricsPath(segments: readonly string[], catalog: ResourceC
     // namespaces/{ns}/{resource}/{name|*}/{metric}
     if (rest.length === 5 && rest[0] === 'namespaces') {
       const resourcePath = rest[2] as string;
+      const resource = parseResourcePath(resourcePath, catalog);
+      // Namespaces are cluster-scoped, so no namespace holds another.
+      // custom-metrics-apiserver hands this shape to its provider as a
+      // namespaced metric of namespaces, which no provider has: a 404.
+      if (isNamespaces(resource)) {
+        throw new NotFoundError(
+          `the server could not find the requested resource: namespaces are cluster-scoped, so none is found under namespaces/{namespace}/; a namespace's own metric is served at /apis/${CUSTOM_GROUP}/${v}/namespaces/{name}/metrics/{metric}`,
+        );
+      }
       return {
         kind: 'object',
         version: v,
-        resource: parseResourcePath(resourcePath, catalog),
+        resource,
         resourcePath,
         namespace: checkNamespace(rest[1] as string),
         name: checkName(rest[3] as string),
@@ -104,7 +115,7 @@ export function parseMetricsPath(segments: readonly string[], catalog: ResourceC
     if (rest.length === 3) {
       const resourcePath = rest[0] as string;
       const resource = parseResourcePath(resourcePath, catalog);
-      const name = resource.group === '' && resource.resource === NAMESPACES.resource ? checkNamespace(rest[1] as string) : checkName(rest[1] as string);
+      const name = isNamespaces(resource) ? checkNamespace(rest[1] as string) : checkName(rest[1] as string);
       return { kind: 'object', version: v, resource, resourcePath, name, metric: checkMetric(rest[2] as string) };
     }
     throw new NotFoundError(`the server could not find the requested resource: unrecognised path /apis/${segments.join('/')}`);

@@ -49,6 +49,7 @@ describe('metrics API paths', () => {
     ['custom.metrics.k8s.io/v1beta2/namespaces/default/pods/x/bad%20metric', BadRequestError, /invalid metric name "bad metric"/],
     ['custom.metrics.k8s.io/v1beta2/namespaces/default/pods/x/%E0%A4%A', BadRequestError, /malformed percent-encoding/],
     ['custom.metrics.k8s.io/v1beta2/a/b/c/d/e/f', NotFoundError, /unrecognised path/],
+    ['custom.metrics.k8s.io/v1beta1/namespaces/default/namespaces/%2A/queue_length', NotFoundError, /namespaces are cluster-scoped/],
     ['external.metrics.k8s.io/v1beta1/queue', NotFoundError, /namespaces\/\{namespace\}\/\{metric\}/],
     ['external.metrics.k8s.io/v1beta2/namespaces/default/q', NotFoundError, /external\.metrics\.k8s\.io\/v1beta2/],
     ['metrics.k8s.io/v1beta1/pods', NotFoundError, /could not find/],
@@ -58,4 +59,12 @@ describe('metrics API paths', () => {
       assert.throws(() => parse(path), (e: unknown) => e instanceof type && message.test((e as Error).message));
     });
   }
+
+  test('a namespace under another namespace is a 404 that points to namespaces/{name}/metrics/{metric}', () => {
+    assert.throws(
+      () => parse('custom.metrics.k8s.io/v1beta2/namespaces/default/namespaces/default/queue_length'),
+      (e: unknown) =>
+        e instanceof NotFoundError && e.message.includes('/apis/custom.metrics.k8s.io/v1beta2/namespaces/{name}/metrics/{metric}'),
+    );
+  });
 });
