@@ -40,7 +40,9 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --object-source kubernetes|prometheus
                                    where wildcard requests learn their objects (default:
                                    kubernetes in a cluster, prometheus elsewhere)
-  --kubeconfig FILE                kubeconfig for --object-source kubernetes outside a cluster
+  --kubeconfig FILE                kubeconfig for the Kubernetes API outside a cluster (default:
+                                   $KUBECONFIG, then ~/.kube/config); exec and auth-provider
+                                   credential plugins work too
   --authentication none|delegated  delegated (the default) checks callers as an aggregated API server
                                    must: front-proxy certificate, client certificate, TokenReview, then
                                    SubjectAccessReview; none is for local use only
@@ -354,10 +356,8 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   let auth: DelegatedAuth | undefined;
   if (config.authentication === 'delegated') {
-    const [{ startDelegatedAuth }, { kubeConfigFrom }] = await Promise.all([import('../adapter/auth/index.js'), import('../adapter/kube/client.js')]);
-    const connection = config.kubeconfig
-      ? kubeConfigFrom({ kubeconfigPath: config.kubeconfig })
-      : kubeConfigFrom(process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
+    const [{ startDelegatedAuth }, { kubeConnectionFor }] = await Promise.all([import('../adapter/auth/index.js'), import('./kubernetes-source.js')]);
+    const connection = kubeConnectionFor(config);
     try {
       auth = await startDelegatedAuth({ connection, ...(config.authFlags ? { flags: config.authFlags } : {}), anonymous: config.anonymousAuth ?? false, log });
     } catch (e) {

@@ -4,15 +4,15 @@
 // metadata) and by delegated authentication (reviews and one ConfigMap).
 //
 // @kubernetes/client-node's ListWatch stops for good on the first error and
-// cannot ask for PartialObjectMetadata, so the requests are made here; the
-// KubeConfig only supplies TLS settings and credentials, once per request,
-// so rotated service-account tokens and exec credentials are picked up.
-//
-// Importing this module loads @kubernetes/client-node: import it lazily from
-// code that runs in modes without a Kubernetes connection.
+// cannot ask for PartialObjectMetadata, so the requests are made here.
+// Credentials come from adapter/kube/kubeconfig.ts; only a kubeconfig that
+// needs a credential plugin (exec, auth-provider) or a proxy loads the
+// client library, which alone costs about 80 MB of memory. Credentials are
+// applied per request, so rotated tokens are picked up.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { defaultKubeconfigPaths, inClusterEndpoint, loadKubeconfig, type KubeEndpoint, type ResolvedKubeconfig } from './kubeconfig.js';
 
 // ---------------------------------------------------------------------------
 // Connection
@@ -30,6 +30,8 @@ export interface KubeConnectionOptions {
   /** The CA bundle: PEM text, or base64 of it as in a kubeconfig's certificate-authority-data. */
   readonly caData?: string;
   readonly insecureSkipTLSVerify?: boolean;
+  /** How often a token file is read again (default 60 s, as client-go). */
+  readonly tokenRefreshMs?: number;
 }
 
 const CONNECTION = Symbol('KubeConnection');
@@ -41,60 +43,132 @@ export interface KubeConnection {
   readonly [CONNECTION]: true;
 }
 
-class Connection implements KubeConnection {
+interface RequestSettings {
+  readonly agent?: http.Agent;
+  readonly headers: http.OutgoingHttpHeaders;
+  readonly auth?: string;
+}
+
+abstract class Connection implements KubeConnection {
   readonly [CONNECTION] = true as const;
+  constructor(readonly server: string) {}
+  /** The agent and credentials for the next request. */
+  abstract settings(): Promise<RequestSettings>;
+}
+
+// client-go's cached file token source also reads the file once a minute.
+const TOKEN_REFRESH_MS = 60_000;
+
+class EndpointConnection extends Connection {
+  private readonly agent: http.Agent;
+  private token: { text: string; readAt: number; mtimeMs: number } | undefined;
+
   constructor(
-    readonly server: string,
-    readonly kc: KubeConfig,
-  ) {}
+    readonly endpoint: KubeEndpoint,
+    private readonly tokenRefreshMs = TOKEN_REFRESH_MS,
+  ) {
+    super(endpoint.server);
+    this.agent = endpoint.server.startsWith('http:')
+      ? new http.Agent({ keepAlive: true })
+      : new https.Agent({
+          keepAlive: true,
+          rejectUnauthorized: !endpoint.insecureSkipTLSVerify,
+          ...(endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
+          ...(endpoint.clientCert && endpoint.clientKey ? { cert: endpoint.clientCert, key: endpoint.clientKey } : {}),
+          ...(endpoint.tlsServerName ? { servername: endpoint.tlsServerName } : {}),
+        });
+  }
+
+  private bearer(): string | undefined {
+    const file = this.endpoint.tokenFile;
+    if (file === undefined) return this.endpoint.token;
+    const now = Date.now();
+    if (!this.token || now - this.token.readAt >= this.tokenRefreshMs) {
+      try {
+        const mtimeMs = statSync(file).mtimeMs;
+        const text = this.token && this.token.mtimeMs === mtimeMs ? this.token.text : readFileSync(file, 'utf8').trim();
+        this.token = { text, readAt: now, mtimeMs };
+      } catch (e) {
+        // The last good token, as client-go keeps it; none yet is an error.
+        if (!this.token) throw new KubeApiError(`cannot read the token file ${file}: ${(e as Error).message}`);
+      }
+    }
+    return this.token?.text ?? this.endpoint.token;
+  }
+
+  async settings(): Promise<RequestSettings> {
+    const token = this.bearer();
+    const headers: http.OutgoingHttpHeaders = token ? { Authorization: `Bearer ${token}` } : {};
+    const { username, password } = this.endpoint;
+    return { agent: this.agent, headers, ...(username !== undefined && !token ? { auth: `${username}:${password ?? ''}` } : {}) };
+  }
+}
+
+/** A kubeconfig that needs @kubernetes/client-node: exec and auth-provider plugins, proxies, impersonation. */
+class PluginConnection extends Connection {
+  private kc: Promise<{ applyToHTTPSOptions(opts: https.RequestOptions): Promise<void> }> | undefined;
+
+  constructor(
+    server: string,
+    private readonly files: readonly string[],
+    private readonly context: string,
+  ) {
+    super(server);
+  }
+
+  async settings(): Promise<RequestSettings> {
+    this.kc ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
+      const kc = new KubeConfig();
+      if (this.files.length === 1 && this.files[0] !== undefined) kc.loadFromFile(this.files[0]);
+      else kc.loadFromDefault();
+      kc.setCurrentContext(this.context);
+      return kc;
+    });
+    const opts: https.RequestOptions = {};
+    await (await this.kc).applyToHTTPSOptions(opts);
+    const headers = opts.headers && !Array.isArray(opts.headers) ? (opts.headers as http.OutgoingHttpHeaders) : {};
+    return { headers, ...(opts.agent instanceof http.Agent ? { agent: opts.agent } : {}), ...(opts.auth ? { auth: opts.auth } : {}) };
+  }
+}
+
+function connectionFor(resolved: ResolvedKubeconfig, files: readonly string[], tokenRefreshMs: number | undefined): Connection {
+  return resolved.kind === 'endpoint' ? new EndpointConnection(resolved.endpoint, tokenRefreshMs) : new PluginConnection(resolved.server, files, resolved.context);
 }
 
 /**
  * Loads connection settings. Precedence: an explicit `server`, then
- * `inCluster`, then `kubeconfigPath`, then the client library's defaults
- * ($KUBECONFIG, ~/.kube/config, in-cluster). Throws a plain Error when the
- * settings are unusable, for the command line to report.
+ * `inCluster`, then `kubeconfigPath`, then kubectl's defaults ($KUBECONFIG,
+ * ~/.kube/config) and last the pod's service account. Throws a plain Error
+ * when the settings are unusable, for the command line to report.
  */
 export function kubeConfigFrom(options: KubeConnectionOptions = {}): KubeConnection {
-  const kc = new KubeConfig();
+  let connection: Connection;
   if (options.server !== undefined) {
-    const ca = options.caData?.includes('-----BEGIN') ? Buffer.from(options.caData).toString('base64') : options.caData;
-    kc.loadFromClusterAndUser(
-      {
-        name: 'hpa-bridge',
-        server: options.server,
-        skipTLSVerify: options.insecureSkipTLSVerify ?? false,
-        ...(ca ? { caData: ca } : {}),
-      },
-      { name: 'hpa-bridge', ...(options.token ? { token: options.token } : {}) },
-    );
+    const ca = options.caData && !options.caData.includes('-----BEGIN') ? Buffer.from(options.caData, 'base64').toString('utf8') : options.caData;
+    connection = new EndpointConnection({
+      server: options.server,
+      insecureSkipTLSVerify: options.insecureSkipTLSVerify ?? false,
+      ...(ca ? { ca } : {}),
+      ...(options.token ? { token: options.token } : {}),
+    });
   } else if (options.inCluster) {
-    if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
-      throw new Error('in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT; is this running in a pod?');
-    }
-    kc.loadFromCluster();
-  } else if (options.kubeconfigPath !== undefined) {
-    kc.loadFromFile(options.kubeconfigPath);
+    connection = new EndpointConnection(inClusterEndpoint(), options.tokenRefreshMs);
   } else {
-    kc.loadFromDefault();
+    const files = options.kubeconfigPath !== undefined ? [options.kubeconfigPath] : defaultKubeconfigPaths();
+    const useServiceAccount = options.kubeconfigPath === undefined && !process.env['KUBECONFIG'] && !files.some((f) => existsSync(f)) && process.env['KUBERNETES_SERVICE_HOST'];
+    connection = useServiceAccount ? new EndpointConnection(inClusterEndpoint(), options.tokenRefreshMs) : connectionFor(loadKubeconfig(files, options.context), files, options.tokenRefreshMs);
   }
-  if (options.context !== undefined) {
-    if (!kc.getContextObject(options.context)) throw new Error(`context "${options.context}" is not in the kubeconfig`);
-    kc.setCurrentContext(options.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
   let url: URL;
   try {
-    url = new URL(cluster.server);
+    url = new URL(connection.server);
   } catch {
-    throw new Error(`the API server address "${cluster.server}" is not a URL`);
+    throw new Error(`the API server address "${connection.server}" is not a URL`);
   }
-  // The client library refuses plain HTTP unless TLS checks are off; say so now, not on the first request.
-  if (url.protocol === 'http:' && !cluster.skipTLSVerify) {
-    throw new Error(`${cluster.server} is plain HTTP: set insecure-skip-tls-verify to use it`);
+  // Plain HTTP only when TLS checks are off, as the client library has it; say so now, not on the first request.
+  if (url.protocol === 'http:' && connection instanceof EndpointConnection && !connection.endpoint.insecureSkipTLSVerify) {
+    throw new Error(`${connection.server} is plain HTTP: set insecure-skip-tls-verify to use it`);
   }
-  return new Connection(cluster.server, kc);
+  return connection;
 }
 
 // ---------------------------------------------------------------------------
@@ -202,12 +276,12 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
 
 /** Requests on a connection made by kubeConfigFrom(). */
 export class KubeClient {
-  private readonly kc: KubeConfig;
+  private readonly connection: Connection;
   private readonly server: string;
 
   constructor(connection: KubeConnection) {
     if (!(connection instanceof Connection)) throw new TypeError('use kubeConfigFrom() to make the connection');
-    this.kc = connection.kc;
+    this.connection = connection;
     this.server = connection.server.replace(/\/+$/, '');
   }
 
@@ -217,12 +291,10 @@ export class KubeClient {
     const { idleMs, signal } = options;
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    // Per request, so rotated service-account tokens and exec credentials are picked up.
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
+    // Per request, so rotated tokens and exec credentials are picked up.
+    const settings = await this.connection.settings();
     signal?.throwIfAborted();
-    const base = opts.headers && !Array.isArray(opts.headers) ? (opts.headers as http.OutgoingHttpHeaders) : {};
-    const headers: http.OutgoingHttpHeaders = { ...base, Accept: options.accept ?? 'application/json', 'User-Agent': USER_AGENT };
+    const headers: http.OutgoingHttpHeaders = { ...settings.headers, Accept: options.accept ?? 'application/json', 'User-Agent': USER_AGENT };
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -236,8 +308,8 @@ export class KubeClient {
         method,
         headers,
         ...(signal ? { signal } : {}),
-        ...(opts.agent !== undefined ? { agent: opts.agent } : {}),
-        ...(opts.auth ? { auth: opts.auth } : {}),
+        ...(settings.agent !== undefined ? { agent: settings.agent } : {}),
+        ...(settings.auth ? { auth: settings.auth } : {}),
       });
       req.setTimeout(idleMs, () => req.destroy(idleError(idleMs)));
       // Kept for the request's whole life: a timeout or abort after the
