@@ -58,6 +58,10 @@ export function buildRegistry(
   const external = new Map<string, DiscoveredMetric>();
   const conflicts: string[] = [];
   const where = (r: CompiledRule): string => `${r.origin.path} (${r.origin.file}:${r.origin.line})`;
+  // One scope per resource, from the first series published for it: the
+  // aggregator drops a group-version that lists a resource both ways, and
+  // the provider must check requests against the scope discovery shows.
+  const scopes = new Map<string, { namespaced: boolean; series: string }>();
 
   for (const rule of rules.rules) {
     const summary = summaries.get(rule.seriesQuery);
@@ -82,7 +86,16 @@ export function buildRegistry(
           }
           continue;
         }
-        custom.set(key, { metric, series, rule, resource: gr, namespaced: isNamespaced(catalog, gr, hasNamespace) });
+        const parent = formatGroupResource(gr);
+        const own = isNamespaced(catalog, gr, hasNamespace);
+        const scope = scopes.get(parent) ?? { namespaced: own, series };
+        scopes.set(parent, scope);
+        if (scope.namespaced !== own) {
+          conflicts.push(
+            `metric ${metric} for ${parent}: series ${series} ${own ? 'has' : 'lacks'} a namespace label, but ${parent} is served ${scope.namespaced ? 'namespaced' : 'cluster-scoped'} as series ${scope.series} made it first`,
+          );
+        }
+        custom.set(key, { metric, series, rule, resource: gr, namespaced: scope.namespaced });
       }
     }
   }

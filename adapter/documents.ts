@@ -100,19 +100,12 @@ interface ApiResource {
   verbs: string[];
 }
 
-/**
- * Discovery. The aggregator drops a whole group-version when one parent
- * resource is listed both namespaced and not, so each resource gets one
- * flag: its own, taken from the first metric discovered for it.
- */
+/** Discovery. The registry gives every metric of one resource the same scope (see buildRegistry). */
 export function apiResourceList(group: string, version: string, registry: MetricRegistry | undefined): unknown {
   const resources: ApiResource[] = [];
   if (registry && group === CUSTOM_GROUP) {
-    const scope = new Map<string, boolean>();
     for (const m of registry.custom.values()) {
-      const parent = formatGroupResource(m.resource);
-      if (!scope.has(parent)) scope.set(parent, m.namespaced);
-      resources.push({ name: `${parent}/${m.metric}`, singularName: '', namespaced: scope.get(parent) ?? true, kind: 'MetricValueList', verbs: ['get'] });
+      resources.push({ name: `${formatGroupResource(m.resource)}/${m.metric}`, singularName: '', namespaced: m.namespaced, kind: 'MetricValueList', verbs: ['get'] });
     }
   } else if (registry && group === EXTERNAL_GROUP) {
     // External metrics are only served under namespaces/{ns}/, whatever the rule's scope.

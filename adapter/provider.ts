@@ -5,7 +5,7 @@ import { exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
 import { QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
 import type { Requirement } from '../rules/requirements.js';
-import { apiVersionOf, formatGroupResource, NAMESPACES, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
+import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
 import { customMetricKey, type MetricRegistry } from './discovery.js';
 import { BadRequestError, NotFoundError, UnavailableError } from './errors.js';
 import { formatLabelSelector } from './label-selector.js';
@@ -100,7 +100,7 @@ export class MetricsProvider {
     if (entry.namespaced && !q.namespace) {
       throw new BadRequestError(`${what} is a namespaced resource; ask for it under namespaces/{namespace}/${what}/...`);
     }
-    if (!entry.namespaced && q.namespace && !(q.resource.group === '' && q.resource.resource === NAMESPACES.resource)) {
+    if (!entry.namespaced && q.namespace) {
       throw new BadRequestError(`${what} is not namespaced; ask for it without namespaces/${q.namespace}/`);
     }
 

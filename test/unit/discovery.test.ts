@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRegistry, customMetricKey, MetricDiscovery, type DiscoveryOptions, type MetricRegistry } from '../../adapter/discovery.js';
 import { PrometheusError } from '../../adapter/prometheus.js';
+import { apiResourceList } from '../../adapter/documents.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
 import type { RuleSet } from '../../rules/load.js';
 import { formatDiagnostic } from '../../rules/diagnostics.js';
@@ -129,7 +130,7 @@ describe('buildRegistry', () => {
     });
   });
 
-  test('a resource the catalog does not know is namespaced exactly when its series carry the namespace label', () => {
+  test('a resource the catalog does not know takes its scope from the first series published for it, and a series that disagrees is a conflict', () => {
     const query = '{__name__=~"^widget_.*"}';
     const rules = ruleSet(`rules:
 - seriesQuery: '${query}'
@@ -143,8 +144,20 @@ describe('buildRegistry', () => {
     assert.deepEqual(customView(registry), {
       'namespaces/widget_load': { series: 'widget_load', namespaced: false, rule: 'rules[0]' },
       'widgets.example.com/widget_global': { series: 'widget_global', namespaced: false, rule: 'rules[0]' },
-      'widgets.example.com/widget_load': { series: 'widget_load', namespaced: true, rule: 'rules[0]' },
+      'widgets.example.com/widget_load': { series: 'widget_load', namespaced: false, rule: 'rules[0]' },
     });
+    assert.deepEqual(registry.conflicts, [
+      'metric widget_load for widgets.example.com: series widget_load has a namespace label, but widgets.example.com is served cluster-scoped as series widget_global made it first',
+    ]);
+    // Discovery lists what the provider enforces.
+    const listed = (apiResourceList('custom.metrics.k8s.io', 'v1beta2', registry) as { resources: { name: string; namespaced: boolean }[] }).resources;
+    assert.deepEqual(
+      listed.filter((r) => r.name.startsWith('widgets.')).map((r) => [r.name, r.namespaced]),
+      [
+        ['widgets.example.com/widget_global', false],
+        ['widgets.example.com/widget_load', false],
+      ],
+    );
   });
 
   test('when two rules publish the same metric for the same resource the first rule wins and the conflict is reported', () => {

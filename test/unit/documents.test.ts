@@ -2,7 +2,7 @@
 // k8s.io/metrics and apimachinery define, so a Go client decodes them as-is.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRegistry, type CustomMetric, type MetricRegistry } from '../../adapter/discovery.js';
+import { buildRegistry, type MetricRegistry } from '../../adapter/discovery.js';
 import {
   apiGroupList,
   apiResourceList,
@@ -286,24 +286,6 @@ externalRules:
       groupVersion: 'external.metrics.k8s.io/v1beta1',
       resources: [entry('global_backlog', true, 'ExternalMetricValueList')],
     });
-  });
-
-  test('one parent resource is listed with one scope, the first metric’s, even when its metrics disagree', () => {
-    const rule = onlyRule(`rules:
-- seriesQuery: '{widget!=""}'
-  resources: {overrides: {widget: {group: example.com, resource: widget}}}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-`);
-    const widgets = { group: 'example.com', resource: 'widgets' };
-    const metric = (name: string, namespaced: boolean): [string, CustomMetric] => [
-      `widgets.example.com/${name}`,
-      { metric: name, series: name, rule, resource: widgets, namespaced },
-    ];
-    const r: MetricRegistry = { custom: new Map([metric('zeta', true), metric('alpha', false)]), external: new Map(), conflicts: [], builtAt: T };
-    assert.deepEqual((apiResourceList('custom.metrics.k8s.io', 'v1beta2', r) as { resources: unknown }).resources, [
-      entry('widgets.example.com/alpha', true),
-      entry('widgets.example.com/zeta', true),
-    ]);
   });
 
   const empty: [string, string, MetricRegistry | undefined][] = [
