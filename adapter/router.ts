@@ -1,6 +1,6 @@
 // The HTTP surface of the metrics APIs. Handlers parse, call the provider and
 // wrap the answer; every error becomes a Kubernetes Status in one place.
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import NodeCache from 'node-cache';
 import type { Requirement } from '../rules/requirements.js';
 import type { ResourceCatalog } from '../rules/resources.js';
@@ -34,8 +34,8 @@ export interface MetricsApiDeps {
   readonly responseCacheTtlSeconds?: number;
 }
 
-function selectorParam(req: Request, name: string): Requirement[] {
-  const values = new URL(req.originalUrl, 'http://localhost').searchParams.getAll(name);
+function selectorParam(url: URL, name: string): Requirement[] {
+  const values = url.searchParams.getAll(name);
   if (values.length > 1) throw new BadRequestError(`${name} may be given once`);
   try {
     return parseLabelSelector(values[0] ?? '');
@@ -49,17 +49,33 @@ export function sendJson(res: Response, code: number, body: unknown): void {
   res.status(code).type('application/json').send(JSON.stringify(body));
 }
 
-export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
-  const router = express.Router();
+/** A whole response: the status code and the JSON text. */
+export interface Answer {
+  readonly code: number;
+  readonly body: string;
+}
+
+export interface MetricsApi {
+  /**
+   * Answers one request for a path under /apis (the raw URL, query
+   * included, as the client sent it; authorization already done). Never
+   * rejects: every error becomes a Status.
+   */
+  answer(method: string, url: string): Promise<Answer>;
+  /** Whether a URL is served by this API. */
+  serves(path: string): boolean;
+}
+
+export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
   const ttl = deps.responseCacheTtlSeconds ?? 0;
-  // Answers are cached after authorization (which runs before this router),
-  // keyed by the full URL, and only when they succeeded.
+  // Answers are cached after authorization (which runs before), keyed by
+  // the full URL, and only when they succeeded.
   const answers = ttl > 0 ? new NodeCache({ stdTTL: ttl, checkperiod: Math.max(1, ttl * 2), useClones: false }) : undefined;
   // Identical requests in flight share one answer, cache or not: the query
   // cache already shares the Prometheus call, and building and serialising
   // the same list once per caller is most of the remaining cost.
   const building = new Map<string, Promise<string>>();
-  const sendAnswer = async (res: Response, key: string, build: () => Promise<unknown>): Promise<void> => {
+  const shared = (key: string, build: () => Promise<unknown>): Promise<string> => {
     let pending = building.get(key);
     if (!pending) {
       pending = build()
@@ -71,61 +87,74 @@ export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
         .finally(() => building.delete(key));
       building.set(key, pending);
     }
-    const text = await pending;
-    res.status(200).type('application/json').send(text);
+    return pending;
+  };
+  const ok = (body: unknown): Answer => ({ code: 200, body: JSON.stringify(body) });
+
+  const answerOrThrow = async (method: string, rawUrl: string): Promise<Answer> => {
+    if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(`method ${method} is not supported; the metrics APIs are read-only`);
+    // Raw segments: `*` arrives as %2A and must be decoded exactly once.
+    const raw = (rawUrl.split('?')[0] ?? '').replace(/^\/apis\/?/, '');
+    const segments = raw === '' ? [] : raw.replace(/\/$/, '').split('/');
+    if (segments.length === 0) return ok(apiGroupList());
+    if (segments.length === 1) {
+      if (segments[0] === CUSTOM_GROUP) return ok(customApiGroup());
+      if (segments[0] === EXTERNAL_GROUP) return ok(externalApiGroup());
+      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
+    }
+    const parsed = parseMetricsPath(segments, deps.catalog());
+    if (parsed.kind === 'discovery') return ok(apiResourceList(parsed.group, parsed.version, deps.registry()));
+    const cached = answers?.get<string>(rawUrl);
+    if (cached !== undefined) return { code: 200, body: cached };
+    const url = new URL(rawUrl, 'http://localhost');
+    const deadline = Date.now() + deps.requestTimeoutMs;
+    if (parsed.kind === 'object') {
+      const labelSelector = selectorParam(url, 'labelSelector');
+      const metricSelector = selectorParam(url, 'metricLabelSelector');
+      const body = await shared(rawUrl, async () => {
+        const items = await deps.provider.objectMetrics({
+          resource: parsed.resource,
+          ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}),
+          name: parsed.name,
+          metric: parsed.metric,
+          labelSelector,
+          metricSelector,
+          deadline,
+        });
+        return customMetricValueList(parsed.version, items, metricSelector);
+      });
+      return { code: 200, body };
+    }
+    // For external metrics, labelSelector is the metric selector.
+    const metricSelector = selectorParam(url, 'labelSelector');
+    const body = await shared(rawUrl, async () =>
+      externalMetricValueList(await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline })),
+    );
+    return { code: 200, body };
   };
 
-  router.use('/apis', async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(`method ${req.method} is not supported; the metrics APIs are read-only`);
-      // Raw segments: `*` arrives as %2A and must be decoded exactly once.
-      const raw = (req.originalUrl.split('?')[0] ?? '').replace(/^\/apis\/?/, '');
-      const segments = raw === '' ? [] : raw.replace(/\/$/, '').split('/');
-      if (segments.length === 0) return sendJson(res, 200, apiGroupList());
-      if (segments.length === 1) {
-        if (segments[0] === CUSTOM_GROUP) return sendJson(res, 200, customApiGroup());
-        if (segments[0] === EXTERNAL_GROUP) return sendJson(res, 200, externalApiGroup());
-        throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
+  return {
+    serves: (path) => path === '/apis' || path.startsWith('/apis/'),
+    answer: async (method, url) => {
+      try {
+        return await answerOrThrow(method, url);
+      } catch (e) {
+        const status = toStatus(e);
+        if (status.code >= 500) deps.log.warn('request failed', { path: url.split('?')[0], code: status.code, message: status.message });
+        return { code: status.code, body: JSON.stringify(status) };
       }
-      const parsed = parseMetricsPath(segments, deps.catalog());
-      const deadline = Date.now() + deps.requestTimeoutMs;
-      const cached = parsed.kind !== 'discovery' ? answers?.get<string>(req.originalUrl) : undefined;
-      if (cached !== undefined) {
-        res.status(200).type('application/json').send(cached);
-        return;
-      }
-      switch (parsed.kind) {
-        case 'discovery':
-          return sendJson(res, 200, apiResourceList(parsed.group, parsed.version, deps.registry()));
-        case 'object': {
-          const labelSelector = selectorParam(req, 'labelSelector');
-          const metricSelector = selectorParam(req, 'metricLabelSelector');
-          return await sendAnswer(res, req.originalUrl, async () => {
-            const items = await deps.provider.objectMetrics({
-              resource: parsed.resource,
-              ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}),
-              name: parsed.name,
-              metric: parsed.metric,
-              labelSelector,
-              metricSelector,
-              deadline,
-            });
-            return customMetricValueList(parsed.version, items, metricSelector);
-          });
-        }
-        case 'external': {
-          // For external metrics, labelSelector is the metric selector.
-          const metricSelector = selectorParam(req, 'labelSelector');
-          return await sendAnswer(res, req.originalUrl, async () =>
-            externalMetricValueList(await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline })),
-          );
-        }
-      }
-    } catch (e) {
-      next(e);
-    }
-  });
+    },
+  };
+}
 
+/** The metrics APIs as express middleware, for apps that route through express. */
+export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
+  const api = createMetricsApi(deps);
+  const router = express.Router();
+  router.use('/apis', async (req: Request, res: Response) => {
+    const { code, body } = await api.answer(req.method, req.originalUrl);
+    res.status(code).type('application/json').send(body);
+  });
   return router;
 }
 

@@ -2,7 +2,7 @@
 // `hpa-bridge serve`, in a Knative Service or behind any HTTPS function URL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DefaultsPolicy } from '../rules/defaults.js';
-import { describeAdded, reviewAdmission, ReviewError, type ReviewOptions, type ReviewOutcome } from './review.js';
+import { reviewAdmission, ReviewError, type ReviewOptions, type ReviewOutcome } from './review.js';
 
 /** The API server sends at most 3 MiB objects; anything larger is not a review. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -90,7 +90,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (req: Inco
         throw e;
       }
       const s = outcome.summary;
-      const fields = { uid: s.uid, kind: s.kind, namespace: s.namespace, name: s.name, patched: s.patched, ...(s.patched ? { added: describeAdded(s.added) } : {}), ...(s.skipped ? { skipped: s.skipped } : {}) };
+      const fields = { uid: s.uid, kind: s.kind, namespace: s.namespace, name: s.name, patched: s.patched, ...(s.description !== undefined ? { added: s.description } : {}), ...(s.skipped ? { skipped: s.skipped } : {}) };
       const response = outcome.review.response as { warnings?: unknown } | undefined;
       // Allowed unchanged but with something to say: an unknown kind or a malformed object.
       if (!s.patched && Array.isArray(response?.warnings)) options.log.warn('admission review allowed unchanged', { ...fields, warnings: response.warnings });

@@ -29,6 +29,8 @@ export interface ReviewOutcome {
     readonly name: string;
     readonly patched: boolean;
     readonly added: readonly AddedValue[];
+    /** describeAdded(added), as recorded on the object. */
+    readonly description?: string;
     readonly skipped?: string;
   };
 }
@@ -105,7 +107,8 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
     return allowWith('the pod template of a Job cannot change on UPDATE', false);
   }
 
-  const ops: JsonPatchOp[] = [...patch.ops, ...recordOps(object, patch.added)];
+  const description = describeAdded(patch.added);
+  const ops: JsonPatchOp[] = [...patch.ops, ...recordOps(object, description)];
   const warnings = warningsFor(patch.added, patch.notes);
   return respond(
     {
@@ -113,7 +116,7 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
       patch: Buffer.from(JSON.stringify(ops)).toString('base64'),
       ...(warnings.length ? { warnings } : {}),
     },
-    { patched: true, added: patch.added },
+    { patched: true, added: patch.added, description },
   );
 }
 
@@ -131,18 +134,18 @@ function valueAt(doc: unknown, path: string): unknown {
 
 /** `app: requests cpu=100m memory=128Mi; sidecar: requests cpu=100m` */
 export function describeAdded(added: readonly AddedValue[]): string {
-  const byContainer = new Map<string, string[]>();
+  const byContainer = new Map<string, string>();
   for (const a of added) {
-    const key = `${a.container} ${a.field}`;
-    byContainer.set(key, [...(byContainer.get(key) ?? []), `${a.resource}=${a.value}`]);
+    const key = `${a.container}: ${a.field}`;
+    const before = byContainer.get(key);
+    byContainer.set(key, `${before === undefined ? key : before} ${a.resource}=${a.value}`);
   }
-  return [...byContainer.entries()].map(([k, v]) => `${k.replace(' ', ': ')} ${v.join(' ')}`).join('; ');
+  return [...byContainer.values()].join('; ');
 }
 
 /** Records what was added on the object itself, not its pod template, so recording never triggers a rollout. */
-function recordOps(object: unknown, added: readonly AddedValue[]): JsonPatchOp[] {
+function recordOps(object: unknown, value: string): JsonPatchOp[] {
   const meta = isObject(object) && isObject(object.metadata) ? object.metadata : undefined;
-  const value = describeAdded(added);
   if (!meta) return [{ op: 'add', path: '/metadata', value: { annotations: { [RECORD_ANNOTATION]: value } } }];
   if (!isObject(meta.annotations)) return [{ op: 'add', path: '/metadata/annotations', value: { [RECORD_ANNOTATION]: value } }];
   return [{ op: 'add', path: pointer(['metadata', 'annotations', RECORD_ANNOTATION]), value }];

@@ -25,7 +25,7 @@ import { TokenReviewAuthenticator, DelegatingAuthenticator } from './authenticat
 import { DelegatingAuthorizer } from './authorize.js';
 import type { AuthFlags } from './config.js';
 import { kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
-import { delegatedAuth } from './middleware.js';
+import { delegatedAuth, requestGuard, type DelegatedAuthOptions, type RequestGuard } from './middleware.js';
 import { AuthConfigSource } from './source.js';
 
 export * from './types.js';
@@ -52,7 +52,7 @@ export { ANONYMOUS, DelegatingAuthenticator, TokenReviewAuthenticator, bearerTok
 export { AuthorizationError, DelegatingAuthorizer, forbiddenError, subjectAccessReviewSpec, type DelegatingAuthorizerOptions, type SubjectAccessReviewSpec } from './authorize.js';
 export { requestAttributes } from './request-info.js';
 export { userFromHeaders } from './headers.js';
-export { HEALTH_PATHS, authenticatedUser, delegatedAuth, type DelegatedAuthOptions } from './middleware.js';
+export { HEALTH_PATHS, authenticatedUser, delegatedAuth, requestGuard, type DelegatedAuthOptions, type RequestGuard } from './middleware.js';
 export { DEFAULT_RETRY_BACKOFF, kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
 export { KubeApiError } from '../kube/client.js';
 
@@ -87,6 +87,8 @@ export interface DelegatedAuth {
   readonly tokens: TokenReviewAuthenticator;
   /** The middleware; `skipPaths` are added to /healthz, /livez and /readyz. */
   middleware(options?: { readonly skipPaths?: readonly string[] }): RequestHandler;
+  /** The same checks for a plain node:http handler. */
+  guard(options?: { readonly skipPaths?: readonly string[] }): RequestGuard;
   close(): Promise<void>;
 }
 
@@ -124,19 +126,20 @@ export async function startDelegatedAuth(options: StartDelegatedAuthOptions): Pr
     ...(options.denyCacheTtlMs !== undefined ? { denyTtlMs: options.denyCacheTtlMs } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
+  const guardOptions = (m: { readonly skipPaths?: readonly string[] }): DelegatedAuthOptions => ({
+    authenticator,
+    authorizer,
+    log: options.log,
+    requestHeaders: () => config.current.requestHeader,
+    ...(m.skipPaths ? { skipPaths: m.skipPaths } : {}),
+  });
   return {
     config,
     authenticator,
     authorizer,
     tokens,
-    middleware: (m = {}) =>
-      delegatedAuth({
-        authenticator,
-        authorizer,
-        log: options.log,
-        requestHeaders: () => config.current.requestHeader,
-        ...(m.skipPaths ? { skipPaths: m.skipPaths } : {}),
-      }),
+    middleware: (m = {}) => delegatedAuth(guardOptions(m)),
+    guard: (m = {}) => requestGuard(guardOptions(m)),
     close: () => config.close(),
   };
 }

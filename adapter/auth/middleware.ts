@@ -4,6 +4,7 @@
 // typed errors; the app's error handler turns them into Status responses
 // (401 Unauthorized, 403 Forbidden, 500 when authorization could not be
 // decided).
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError, InternalError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -61,7 +62,7 @@ function matcher(paths: readonly string[]): (path: string) => boolean {
 }
 
 /** The credential headers, removed once they have served their purpose (WithAuthentication). */
-function clearCredentials(req: Request, extra: RequestHeaderConfig | undefined): void {
+function clearCredentials(req: IncomingMessage, extra: RequestHeaderConfig | undefined): void {
   const names = new Set<string>(['authorization', ...authenticationHeaderNames(Object.keys(req.headers), STANDARD_HEADERS)]);
   if (extra) for (const n of authenticationHeaderNames(Object.keys(req.headers), extra)) names.add(n);
   const distinct = req.headersDistinct as Record<string, string[] | undefined>;
@@ -72,42 +73,59 @@ function clearCredentials(req: Request, extra: RequestHeaderConfig | undefined):
 }
 
 /**
+ * Authenticates and authorizes one request to `target` (the raw URL, query
+ * included). Resolves with who made it, or undefined for a path that skips
+ * both; rejects with a typed ApiError (401, 403, 500) otherwise. For plain
+ * node:http handlers; delegatedAuth wraps it for express.
+ */
+export type RequestGuard = (req: IncomingMessage, target: string) => Promise<Authentication | undefined>;
+
+export function requestGuard(options: DelegatedAuthOptions): RequestGuard {
+  const skip = matcher([...HEALTH_PATHS, ...(options.skipPaths ?? [])]);
+  return async (req, target) => {
+    if (skip(decodedPath(target))) return undefined;
+    let authn: Authentication;
+    try {
+      authn = await options.authenticator.authenticate(req);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      options.log.error('authentication failed unexpectedly', { error: (e as Error).message });
+      throw new InternalError(`Internal Server Error: ${JSON.stringify(target)}: ${(e as Error).message}`);
+    }
+    const { user } = authn;
+    const attrs = requestAttributes(req.method ?? 'GET', target);
+    let decision;
+    try {
+      decision = await options.authorizer.authorize(user, attrs);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      // WithAuthorization answers an authorizer error with 500 and never lets the request through.
+      const message = e instanceof AuthorizationError || e instanceof Error ? e.message : String(e);
+      options.log.warn('unable to check authorization', { user: user.name, path: attrs.path, error: message });
+      throw new InternalError(`Internal Server Error: ${JSON.stringify(target)}: ${message}`);
+    }
+    if (!decision.allowed) {
+      options.log.debug('forbidden', { user: user.name, verb: attrs.verb, path: attrs.path, reason: decision.reason });
+      throw forbiddenError(user, attrs, decision.reason);
+    }
+    clearCredentials(req, options.requestHeaders?.());
+    return authn;
+  };
+}
+
+/**
  * Authenticates and authorizes every request except the skipped paths. The
  * user is left in `res.locals.user` (see authenticatedUser).
  */
 export function delegatedAuth(options: DelegatedAuthOptions): RequestHandler {
-  const skip = matcher([...HEALTH_PATHS, ...(options.skipPaths ?? [])]);
+  const guard = requestGuard(options);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      const target = req.originalUrl;
-      if (skip(decodedPath(target))) return next();
-      let authn: Authentication;
-      try {
-        authn = await options.authenticator.authenticate(req);
-      } catch (e) {
-        if (e instanceof ApiError) throw e;
-        options.log.error('authentication failed unexpectedly', { error: (e as Error).message });
-        throw new InternalError(`Internal Server Error: ${JSON.stringify(target)}: ${(e as Error).message}`);
+      const authn = await guard(req, req.originalUrl);
+      if (authn) {
+        (res.locals as Record<string, unknown>)[LOCALS_KEY] = authn.user;
+        (res.locals as Record<string, unknown>)[METHOD_KEY] = authn.method;
       }
-      const { user } = authn;
-      (res.locals as Record<string, unknown>)[LOCALS_KEY] = user;
-      (res.locals as Record<string, unknown>)[METHOD_KEY] = authn.method;
-      const attrs = requestAttributes(req.method, target);
-      let decision;
-      try {
-        decision = await options.authorizer.authorize(user, attrs);
-      } catch (e) {
-        if (e instanceof ApiError) throw e;
-        // WithAuthorization answers an authorizer error with 500 and never lets the request through.
-        const message = e instanceof AuthorizationError || e instanceof Error ? e.message : String(e);
-        options.log.warn('unable to check authorization', { user: user.name, path: attrs.path, error: message });
-        throw new InternalError(`Internal Server Error: ${JSON.stringify(target)}: ${message}`);
-      }
-      if (!decision.allowed) {
-        options.log.debug('forbidden', { user: user.name, verb: attrs.verb, path: attrs.path, reason: decision.reason });
-        throw forbiddenError(user, attrs, decision.reason);
-      }
-      clearCredentials(req, options.requestHeaders?.());
       next();
     } catch (e) {
       next(e);
