@@ -107,3 +107,17 @@ export function procStatusMB(pid: number, field: 'VmRSS' | 'VmHWM'): number | un
     return undefined;
   }
 }
+
+/** CPU seconds a process has used so far (user + system), from /proc/<pid>/stat. */
+export function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // USER_HZ is 100 on Linux.
+    return Number.isFinite(ticks) ? ticks / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -19,9 +19,9 @@ import { KubeApiDouble } from '../test/support/kube-api-double.js';
 import { writeKubeconfig } from '../test/support/kubeconfig.js';
 import type { BurstResult } from './burst.js';
 import type { DiscoveryResult } from './discovery-child.js';
-import type { LoadResult } from './load.js';
+import type { LoadResult, LoadSpec } from './load.js';
 import type { SequentialResult, SequentialSpec } from './sequential.js';
-import { httpsGet, load, machine, procStatusMB, promSelfCounter, ROOT, runChild, sleep } from './lib.js';
+import { httpsGet, load, machine, procCpuSeconds, procStatusMB, promSelfCounter, ROOT, runChild, sleep } from './lib.js';
 
 const SECTIONS = ['custom', 'discovery', 'webhook', 'idle'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -144,6 +144,31 @@ function recordQueries(cache: MetricsSource): string[] {
   return seen;
 }
 
+/** A load with the CPU it cost this process (the servers under test run here) and Prometheus, per request. */
+interface CostedLoad extends LoadResult {
+  readonly serverCpuUsPerRequest: number;
+  readonly prometheusCpuUsPerRequest: number;
+}
+
+async function costedLoad(spec: LoadSpec, prometheusPid: number | undefined): Promise<CostedLoad> {
+  const self0 = process.cpuUsage();
+  const prom0 = prometheusPid ? procCpuSeconds(prometheusPid) : undefined;
+  const r = await load(spec);
+  const self = process.cpuUsage(self0);
+  const prom1 = prometheusPid ? procCpuSeconds(prometheusPid) : undefined;
+  // The warm-up ran at about the same rate, so it is counted in the requests.
+  const requests = r.requests * ((spec.durationSeconds + (spec.warmupSeconds ?? 0)) / spec.durationSeconds);
+  return {
+    ...r,
+    serverCpuUsPerRequest: (self.user + self.system) / requests,
+    prometheusCpuUsPerRequest: prom0 !== undefined && prom1 !== undefined ? ((prom1 - prom0) * 1e6) / requests : NaN,
+  };
+}
+
+const promCpuText = (r: CostedLoad): string => `; Prometheus CPU per request ≈ ${f(r.prometheusCpuUsPerRequest, 0)} µs`;
+const cpuText = (r: CostedLoad): string =>
+  `; CPU per request ≈ ${f(r.serverCpuUsPerRequest, 0)} µs here${Number.isFinite(r.prometheusCpuUsPerRequest) ? `, ${f(r.prometheusCpuUsPerRequest, 0)} µs in Prometheus` : ''}`;
+
 const sequential = (spec: SequentialSpec): Promise<SequentialResult> => runChild<SequentialResult>('sequential.js', spec, (spec.durationSeconds + spec.warmupSeconds) * 1000 + 60_000);
 const itemsOf = (body: string): number => (JSON.parse(body) as { items: unknown[] }).items.length;
 const failed = (r: LoadResult): number => r.non2xx + r.errors + r.timeouts;
@@ -200,21 +225,21 @@ async function customSection(results: Results, work: string): Promise<void> {
     const rotate = { param: 'metricLabelSelector', prefix: 'shard!=v' };
     log('direct Prometheus baseline');
     const directPost = (q: string) => ({ url: `${prom.url}/api/v1/query`, method: 'POST' as const, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${encodeURIComponent(q)}` });
-    const direct = await load({ ...common, ...directPost(metricQuery) });
+    const direct = await costedLoad({ ...common, ...directPost(metricQuery) }, prom.pid);
     log('cached');
-    const hot = await load({ ...common, url: `${cached.url}${smallPath}` });
+    const hot = await costedLoad({ ...common, url: `${cached.url}${smallPath}` }, prom.pid);
     log('static HTTPS floor');
     const answer = await httpsGet(`${cached.url}${smallPath}`);
     const floorServer = await staticServer(answer.body);
     const floor = await load({ ...common, url: `${floorServer.url}${smallPath}` }).finally(() => closeServer(floorServer.server));
     log('uncached, identical');
-    const cold = await load({ ...common, url: `${uncached.url}${smallPath}` });
+    const cold = await costedLoad({ ...common, url: `${uncached.url}${smallPath}` }, prom.pid);
     log('uncached, distinct');
-    const coldDistinct = await load({ ...common, url: `${uncached.url}${smallPath}`, rotate });
+    const coldDistinct = await costedLoad({ ...common, url: `${uncached.url}${smallPath}`, rotate }, prom.pid);
     log('uncached, identical, --object-source prometheus');
-    const coldKsm = await load({ ...common, url: `${uncachedKsm.url}${smallPath}` });
+    const coldKsm = await costedLoad({ ...common, url: `${uncachedKsm.url}${smallPath}` }, prom.pid);
     log('uncached, distinct, --object-source prometheus');
-    const coldKsmDistinct = await load({ ...common, url: `${uncachedKsm.url}${smallPath}`, rotate });
+    const coldKsmDistinct = await costedLoad({ ...common, url: `${uncachedKsm.url}${smallPath}`, rotate }, prom.pid);
 
     // 2. Coalescing: 500 identical requests at once against each uncached server.
     log('coalescing bursts');
@@ -232,6 +257,10 @@ async function customSection(results: Results, work: string): Promise<void> {
     const big1 = await sequential({ ...seq, url: `${uncached.url}${bigPath}` });
     const smallCached1 = await sequential({ ...seq, url: `${cached.url}${smallPath}` });
     const bigCached1 = await sequential({ ...seq, url: `${cached.url}${bigPath}` });
+    // The floor for sending a cached answer that large: a bare server sending the same bytes.
+    const bigAnswer = await httpsGet(`${cached.url}${bigPath}`, 60_000);
+    const bigFloorServer = await staticServer(bigAnswer.body);
+    const bigFloor1 = await sequential({ ...seq, url: `${bigFloorServer.url}${bigPath}` }).finally(() => closeServer(bigFloorServer.server));
     // How much of the growth is Prometheus's: the same two metric queries sent to it directly.
     const directSmall1 = await sequential({ ...seq, ...directPost(metricQuery) });
     const directBig1 = await sequential({ ...seq, ...directPost(bigQuery) });
@@ -255,15 +284,16 @@ async function customSection(results: Results, work: string): Promise<void> {
       big1,
       smallCached1,
       bigCached1,
+      bigFloor1,
       directSmall1,
       directBig1,
       bigQueryBytes: bigQuery.length,
     };
-    const uncachedRow = (id: string, what: string, r: LoadResult): Row => ({
+    const uncachedRow = (id: string, what: string, r: CostedLoad): Row => ({
       id,
       measurement: what,
-      value: loadRow(r),
-      baseline: `direct p50 ${f(direct.p50Ms)} ms`,
+      value: `${loadRow(r)}${cpuText(r)}`,
+      baseline: `direct p50 ${f(direct.p50Ms)} ms${promCpuText(direct)}`,
       ratio: `${f(r.p50Ms / direct.p50Ms, 2)}× p50`,
       target: `p50 ≤ 1.2 × direct p50 + 2 ms = ${f(uncachedTarget)} ms`,
       met: failed(r) === 0 && r.p50Ms <= uncachedTarget,
@@ -282,8 +312,8 @@ async function customSection(results: Results, work: string): Promise<void> {
       {
         id: '1a',
         measurement: `Custom metrics, pods wildcard (${SMALL_PODS} pods), cache on (TTL 5 s), c=${CONCURRENCY}, HTTPS keep-alive`,
-        value: loadRow(hot),
-        baseline: `direct Prometheus POST /api/v1/query: ${loadRow(direct)}; a bare node:https server sending the same ${answer.body.length} bytes: ${loadRow(floor)}`,
+        value: `${loadRow(hot)}${cpuText(hot)}`,
+        baseline: `direct Prometheus POST /api/v1/query: ${loadRow(direct)}${promCpuText(direct)}; a bare node:https server sending the same ${answer.body.length} bytes: ${loadRow(floor)}`,
         ratio: `${f(hot.rps / direct.rps, 2)}× direct rate, ${f(hot.rps / floor.rps, 2)}× bare-server rate`,
         target: '≥ 5,000 req/s, p99 ≤ 20 ms, ≥ 2× direct rate',
         met: failed(hot) === 0 && hot.rps >= 5000 && hot.p99Ms <= 20 && hot.rps >= 2 * direct.rps,
@@ -307,7 +337,7 @@ async function customSection(results: Results, work: string): Promise<void> {
         id: '4b',
         measurement: `… the same, cache on (TTL 5 s)`,
         value: `p50 ${f(bigCached1.p50Ms, 2)} ms, mean ${f(bigCached1.meanMs, 2)} ms (${f(bigCached1.bytes / 2 ** 20, 2)} MB answer)`,
-        baseline: `${SMALL_PODS} pods, cache on: p50 ${f(smallCached1.p50Ms, 2)} ms, mean ${f(smallCached1.meanMs, 2)} ms (${f(smallCached1.bytes / 1024, 1)} KB answer)`,
+        baseline: `${SMALL_PODS} pods, cache on: p50 ${f(smallCached1.p50Ms, 2)} ms, mean ${f(smallCached1.meanMs, 2)} ms (${f(smallCached1.bytes / 1024, 1)} KB answer); a bare node:https server sending the same ${f(bigCached1.bytes / 2 ** 20, 2)} MB: mean ${f(bigFloor1.meanMs, 2)} ms`,
         ratio: `${f(bigCached1.meanMs / smallCached1.meanMs, 2)}× mean`,
         target: `≤ 3× the ${SMALL_PODS}-pod time`,
         met: bigCached1.failed === 0 && bigCached1.meanMs <= 3 * smallCached1.meanMs,
