@@ -652,6 +652,55 @@ async function idleSection(results: Results, work: string): Promise<void> {
 
 // ---------------------------------------------------------------- report
 
+interface CustomRaw {
+  readonly direct: CostedLoad;
+  readonly uncachedDistinct: CostedLoad;
+  readonly big1: SequentialResult;
+  readonly small1: SequentialResult;
+  readonly directBig1: SequentialResult;
+  readonly directSmall1: SequentialResult;
+  readonly bigCached1: SequentialResult;
+  readonly smallCached1: SequentialResult;
+  readonly bigFloor1: SequentialResult;
+}
+
+/** What bounds each target this run missed, from its own figures. */
+function bounds(r: Results): string {
+  const missed = new Set(SECTIONS.flatMap((s) => r.rows[s] ?? []).filter((x) => x.met === false).map((x) => x.id));
+  const c = r.raw.custom as CustomRaw | undefined;
+  const lines: string[] = [];
+  if (c && (missed.has('1c') || missed.has('1e'))) {
+    const promCpu = c.uncachedDistinct.prometheusCpuUsPerRequest;
+    const cores = (c.direct.prometheusCpuUsPerRequest * c.direct.rps) / 1e6;
+    const ceiling = (cores * 1e6) / promCpu;
+    lines.push(
+      `- **1c, 1e (distinct uncached queries).** Nothing can be shared, so every request is one Prometheus query, and Prometheus spends ${f(promCpu, 0)} µs of CPU on each (${f(c.direct.prometheusCpuUsPerRequest, 0)} µs on the direct baseline's repeated query). The direct baseline shows Prometheus gets about ${f(cores, 2)} cores here beside the load generator; at ${f(promCpu, 0)} µs a query that is at most ${f(ceiling, 0)} queries/s, so a p50 of ${f(CONCURRENCY / ceiling * 1000, 0)} ms at c=${CONCURRENCY} even if hpa-bridge used no CPU at all. The target needs ${f(1.2 * c.direct.p50Ms + 2, 0)} ms.`,
+    );
+  }
+  if (c && missed.has('4')) {
+    lines.push(
+      `- **4 (5,000 pods, uncached).** Prometheus alone takes ${f(c.directBig1.meanMs, 1)} ms for the 5,000-pod query against ${f(c.directSmall1.meanMs, 2)} ms for 50 pods (${f(c.directBig1.meanMs / c.directSmall1.meanMs, 0)}×), more than 3× the whole 50-pod request (${f(c.small1.meanMs, 2)} ms). The rest of the 5,000-pod time (${f(c.big1.meanMs - c.directBig1.meanMs, 1)} ms) is reading Prometheus's answer for 5,000 series, building the 5,000 items and sending ${f(c.bigCached1.bytes / 2 ** 20, 2)} MB over TLS.`,
+    );
+  }
+  if (c && missed.has('4b')) {
+    lines.push(
+      `- **4b (5,000 pods, cached).** The answer is ${f(c.bigCached1.bytes / 2 ** 20, 2)} MB against ${f(c.smallCached1.bytes / 1024, 1)} KB; a bare node:https server takes ${f(c.bigFloor1.meanMs, 2)} ms to send the same bytes, already ${f(c.bigFloor1.meanMs / c.smallCached1.meanMs, 1)}× the 50-pod time.`,
+    );
+  }
+  if (missed.has('5')) {
+    const w = r.raw.webhook as { baseline?: LoadResult } | undefined;
+    lines.push(
+      `- **5 (webhook at c=${CONCURRENCY}).** The load generator keeps ${CONCURRENCY} reviews in flight, so mean latency is ${CONCURRENCY} ÷ rate: a p99 of 10 ms needs well over ${CONCURRENCY * 100} reviews/s, and the express echo baseline${w?.baseline ? ` (${f(w.baseline.rps, 0)}/s, p99 ${f(w.baseline.p99Ms, 0)} ms)` : ''} does not reach that either on this machine. At c=16 (5b) the same target is measured.`,
+    );
+  }
+  if (missed.has('2b')) {
+    lines.push(
+      '- **2b (coalescing, kube-state-metrics objects).** Each answer costs two queries in a row (the object list, then the metric query). Requests that arrive after an answer is built start the next one, because with the cache off nothing built earlier is reused; the 500 requests reach the server over a longer time than one answer takes, so a burst costs two queries per round.',
+    );
+  }
+  return lines.length ? `\n## What bounds the missed targets\n\n${lines.join('\n')}\n` : '';
+}
+
 function markdown(r: Results): string {
   const rows = SECTIONS.flatMap((s) => r.rows[s] ?? []).sort((a, b) => a.id.localeCompare(b.id));
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
@@ -666,7 +715,7 @@ autocannon ${m.autocannon} in a separate process, everything on 127.0.0.1.
 | # | measurement | value | baseline | ratio | target | result |
 |---|---|---|---|---|---|---|
 ${rows.map((x) => `| ${x.id} | ${cell(x.measurement)} | ${cell(x.value)} | ${cell(x.baseline)} | ${cell(x.ratio)} | ${cell(x.target)} | ${status(x.met)} |`).join('\n')}
-
+${bounds(r)}
 ## Machine
 
 - CPUs: ${m.cpus} × ${m.model}
