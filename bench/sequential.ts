@@ -4,13 +4,9 @@
 // (JSON) from argv[2] and prints one SequentialResult.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LoadSpec } from './load.js';
 
-export interface SequentialSpec {
-  readonly url: string;
-  readonly method?: 'GET' | 'POST';
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
-  readonly durationSeconds: number;
+export interface SequentialSpec extends Pick<LoadSpec, 'url' | 'method' | 'headers' | 'body' | 'durationSeconds'> {
   readonly warmupSeconds: number;
 }
 

@@ -78,49 +78,49 @@ describe('metrics API router', () => {
   });
 
   test('identical requests in flight share one answer even with a TTL of 0', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const { app, calls } = appWith(0, async () => {
-      await gate;
-      return [item];
-    });
-    const server = app.listen(0);
-    try {
-      const agent = request(server);
-      const pending = Array.from({ length: 5 }, () => agent.get(PATH).then((r) => r));
-      // Let all five arrive before the first answer is ready.
-      while (calls() === 0) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 50));
-      release();
-      const answers = await Promise.all(pending);
-      assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 200]);
-      assert.equal(calls(), 1);
-      await agent.get(PATH).expect(200);
-      assert.equal(calls(), 2);
-    } finally {
-      server.close();
-    }
+    const { answers, calls, callsAfterOneMore } = await sendWhileHeld(5, async () => [item]);
+    assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 200]);
+    assert.equal(calls, 1);
+    assert.equal(callsAfterOneMore, 2);
   });
 
   test('an error shared by requests in flight reaches each of them as a Status', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const { app, calls } = appWith(0, async () => {
-      await gate;
+    const { answers, calls } = await sendWhileHeld(3, async () => {
       throw new NotFoundError('no values yet');
     });
-    const server = app.listen(0);
-    try {
-      const agent = request(server);
-      const pending = Array.from({ length: 3 }, () => agent.get(PATH).then((r) => r));
-      while (calls() === 0) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 50));
-      release();
-      const answers = await Promise.all(pending);
-      assert.deepEqual(answers.map((r) => [r.status, r.body.kind, r.body.message]), Array(3).fill([404, 'Status', 'no values yet']));
-      assert.equal(calls(), 1);
-    } finally {
-      server.close();
-    }
+    assert.deepEqual(answers.map((r) => [r.status, r.body.kind, r.body.message]), Array(3).fill([404, 'Status', 'no values yet']));
+    assert.equal(calls, 1);
   });
 });
+
+/**
+ * Sends `count` identical requests while the provider is held, so all are
+ * in flight together, then lets it answer with `answer`; then sends one
+ * more request and counts the provider's calls again.
+ */
+async function sendWhileHeld(
+  count: number,
+  answer: () => Promise<ObjectMetricValue[]>,
+): Promise<{ answers: request.Response[]; calls: number; callsAfterOneMore: number }> {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const { app, calls } = appWith(0, async () => {
+    await gate;
+    return answer();
+  });
+  const server = app.listen(0);
+  try {
+    const agent = request(server);
+    const pending = Array.from({ length: count }, () => agent.get(PATH).then((r) => r));
+    // Let all of them arrive before the first answer is ready.
+    while (calls() === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    const answers = await Promise.all(pending);
+    const callsNow = calls();
+    await agent.get(PATH);
+    return { answers, calls: callsNow, callsAfterOneMore: calls() };
+  } finally {
+    server.close();
+  }
+}
