@@ -480,7 +480,11 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     const path = url.split('?', 1)[0] ?? '/';
     if (metricsApi.serves(path)) {
       instrument(req, res);
-      void answerMetrics(req, res, url);
+      answerMetrics(req, res, url).catch((e: unknown) => {
+        // answer() turns every error into a Status; this is a failure to write one.
+        log.error('cannot answer a metrics request', { path, error: (e as Error).message });
+        res.destroy();
+      });
     } else if (path === '/mutate') {
       instrument(req, res);
       void mutate(req, res);
