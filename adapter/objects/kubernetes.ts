@@ -649,6 +649,7 @@ export class KubernetesObjectSource implements ObjectLister {
   async warm(resources: readonly GroupResource[]): Promise<void> {
     for (const gr of resources) {
       const r = await this.discovery.resolve(gr).catch(() => undefined);
+      if (this.closed) return;
       if (r && canWatch(r)) this.cacheFor(r);
     }
   }

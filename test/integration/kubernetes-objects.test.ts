@@ -84,6 +84,15 @@ describe('discovery', () => {
     assert.ok(double.requests.every((r) => r.authorization === `Bearer ${TOKEN}`));
   });
 
+  test('warm() after close() starts no watch', async () => {
+    const s = source();
+    await s.start();
+    s.close();
+    await s.warm([PODS]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(double.listCount('pods') + double.watchCount('pods'), 0);
+  });
+
   test('the catalog is built from discovery, without subresources', async () => {
     double.addResource({ group: 'example.com', versions: ['v1'], resource: 'widgets', kind: 'Widget', namespaced: true, subresources: ['status'] });
     const s = source();
