@@ -140,6 +140,21 @@ describe('metrics APIs against a real Prometheus', () => {
       assert.match(item.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     });
 
+    test('HEAD answers with the status and headers of GET and no body', async () => {
+      const path = `${CUSTOM}/v1beta2/namespaces/default/pods/web-2/memory_used_bytes`;
+      const full = await get(path).expect(200);
+      const head = await request(server.url).head(path).disableTLSCerts().expect(200);
+      assert.equal(head.headers['content-type'], 'application/json');
+      assert.equal(head.headers['content-length'], full.headers['content-length']);
+      assert.equal(head.text, undefined);
+    });
+
+    test('a POST to a metrics path is a 405 Status', async () => {
+      const res = await request(server.url).post(`${CUSTOM}/v1beta2/namespaces/default/pods/web-2/memory_used_bytes`).disableTLSCerts().expect(405);
+      assert.equal(res.body.kind, 'Status');
+      assert.equal(res.body.reason, 'MethodNotAllowed');
+    });
+
     test('a named pod in v1beta1 uses metricName and carries a null selector', async () => {
       const res = await get(`${CUSTOM}/v1beta1/namespaces/default/pods/web-2/memory_used_bytes`).expect(200);
       const [item] = res.body.items;
