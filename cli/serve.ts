@@ -550,9 +550,12 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     });
     plain.get('/readyz', readiness);
     plain.get('/healthz', readiness);
-    plain.all('/mutate', (req, res) => void mutate(req, res));
     plain.use(...statusHandlers(log));
-    plainServer = createHttpServer(plain);
+    plainServer = createHttpServer((req, res) => {
+      if ((req.url ?? '/').split('?', 1)[0] !== '/mutate') return void plain(req, res);
+      instrument(req, res);
+      void mutate(req, res);
+    });
     const s = plainServer;
     await new Promise<void>((resolve, reject) => {
       s.once('error', (e: NodeJS.ErrnoException) => reject(new StartupError(`cannot listen on ${config.bindAddress}:${config.httpPort}: ${e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message}`)));
