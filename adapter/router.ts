@@ -1,6 +1,10 @@
-// The HTTP surface of the metrics APIs. Handlers parse, call the provider and
-// wrap the answer; every error becomes a Kubernetes Status in one place.
-import express, { type Request, type Response } from 'express';
+// The HTTP surface of the metrics APIs: a request (method and raw URL) in,
+// a whole answer out. It parses, calls the provider and wraps the result;
+// every error becomes a Kubernetes Status in one place. The composition
+// root writes answers with plain node:http, and express's error handlers
+// below serve the app's other routes.
+import type express from 'express';
+import type { Response } from 'express';
 import NodeCache from 'node-cache';
 import type { Requirement } from '../rules/requirements.js';
 import type { ResourceCatalog } from '../rules/resources.js';
@@ -145,17 +149,6 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
       }
     },
   };
-}
-
-/** The metrics APIs as express middleware, for apps that route through express. */
-export function metricsApiRouter(deps: MetricsApiDeps): express.Router {
-  const api = createMetricsApi(deps);
-  const router = express.Router();
-  router.use('/apis', async (req: Request, res: Response) => {
-    const { code, body } = await api.answer(req.method, req.originalUrl);
-    res.status(code).type('application/json').send(body);
-  });
-  return router;
 }
 
 /** The last handlers: unknown paths and every error become a Status. */
