@@ -117,6 +117,17 @@ export function getReplicasChangePerPeriod(
   return replicas;
 }
 
+/** The replica count at the start of a policy's period: current, minus what was added, plus what was removed within it. */
+function replicasAtPeriodStart(
+  currentReplicas: number,
+  periodSeconds: number,
+  scaleUpEvents: readonly TimestampedScaleEvent[],
+  scaleDownEvents: readonly TimestampedScaleEvent[],
+  now: Timestamp,
+): number {
+  return currentReplicas - getReplicasChangePerPeriod(periodSeconds, scaleUpEvents, now) + getReplicasChangePerPeriod(periodSeconds, scaleDownEvents, now);
+}
+
 /**
  * calculateScaleUpLimitWithScalingRules: the most replicas the policies allow.
  * Each policy is measured from the replica count at the start of its period
@@ -139,9 +150,7 @@ export function calculateScaleUpLimitWithScalingRules(
   // repeats the previous proposal.
   let proposed = 0;
   for (const policy of rules.policies) {
-    const added = getReplicasChangePerPeriod(policy.periodSeconds, scaleUpEvents, now);
-    const removed = getReplicasChangePerPeriod(policy.periodSeconds, scaleDownEvents, now);
-    const periodStartReplicas = currentReplicas - added + removed;
+    const periodStartReplicas = replicasAtPeriodStart(currentReplicas, policy.periodSeconds, scaleUpEvents, scaleDownEvents, now);
     if (policy.type === 'Pods') {
       proposed = periodStartReplicas + policy.value;
     } else if (policy.type === 'Percent') {
@@ -169,9 +178,7 @@ export function calculateScaleDownLimitWithBehaviors(
   let result = pickMin ? MIN_INT32 : MAX_INT32;
   let proposed = 0;
   for (const policy of rules.policies) {
-    const added = getReplicasChangePerPeriod(policy.periodSeconds, scaleUpEvents, now);
-    const removed = getReplicasChangePerPeriod(policy.periodSeconds, scaleDownEvents, now);
-    const periodStartReplicas = currentReplicas - added + removed;
+    const periodStartReplicas = replicasAtPeriodStart(currentReplicas, policy.periodSeconds, scaleUpEvents, scaleDownEvents, now);
     if (policy.type === 'Pods') {
       proposed = periodStartReplicas - policy.value;
     } else if (policy.type === 'Percent') {
