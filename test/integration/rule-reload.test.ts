@@ -72,12 +72,18 @@ describe('rule reload with a real watcher', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('a bad edit keeps serving the last good rules and reports the error', async () => {
-    const d = join(dir, 'plain-bad');
+  /** A rule directory `name` holding team-a.yaml with one rule, and a store that has loaded it. */
+  async function loadedStore(name: string, ruleName: string): Promise<{ d: string; store: RuleStore }> {
+    const d = join(dir, name);
     await mkdir(d);
-    await writeFile(join(d, 'team-a.yaml'), rule('first'));
+    await writeFile(join(d, 'team-a.yaml'), rule(ruleName));
     const store = new RuleStore([d]);
     await store.reload();
+    return { d, store };
+  }
+
+  test('a bad edit keeps serving the last good rules and reports the error', async () => {
+    const { d, store } = await loadedStore('plain-bad', 'first');
     await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await writeFile(join(d, 'team-a.yaml'), BROKEN);
@@ -92,11 +98,7 @@ describe('rule reload with a real watcher', () => {
   });
 
   test('a good edit after a bad one replaces the rules and clears the error', async () => {
-    const d = join(dir, 'plain-good');
-    await mkdir(d);
-    await writeFile(join(d, 'team-a.yaml'), rule('first'));
-    const store = new RuleStore([d]);
-    await store.reload();
+    const { d, store } = await loadedStore('plain-good', 'first');
     await whileWatching(store, async () => {
       let reloaded = nextReload(store);
       await writeFile(join(d, 'team-a.yaml'), BROKEN);
@@ -111,11 +113,7 @@ describe('rule reload with a real watcher', () => {
   });
 
   test('a new file in the directory is picked up', async () => {
-    const d = join(dir, 'new-file');
-    await mkdir(d);
-    await writeFile(join(d, 'team-a.yaml'), rule('first'));
-    const store = new RuleStore([d]);
-    await store.reload();
+    const { d, store } = await loadedStore('new-file', 'first');
     await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await writeFile(join(d, 'team-b.yaml'), rule('from_team_b'));
@@ -168,11 +166,7 @@ describe('rule reload with a real watcher', () => {
   });
 
   test('deleting every rule file keeps the last good rules', async () => {
-    const d = join(dir, 'deleted');
-    await mkdir(d);
-    await writeFile(join(d, 'team-a.yaml'), rule('kept'));
-    const store = new RuleStore([d]);
-    await store.reload();
+    const { d, store } = await loadedStore('deleted', 'kept');
     await whileWatching(store, async () => {
       const reloaded = nextReload(store);
       await rm(join(d, 'team-a.yaml'));

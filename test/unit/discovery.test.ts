@@ -47,6 +47,21 @@ const httpRules = ruleSet(`rules:
   metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)'
 `);
 
+/** A custom and an external rule on the same seriesQuery. */
+const sharedQueryRules = (() => {
+  const query = 'jobs_waiting{namespace!=""}';
+  const rules = ruleSet(`rules:
+- seriesQuery: '${query}'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+externalRules:
+- seriesQuery: '${query}'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+`);
+  return { query, rules };
+})();
+
 describe('buildRegistry', () => {
   test('metric names come from series names through the rule name mapping, once per mapped resource', () => {
     const registry = build(httpRules, {
@@ -238,16 +253,7 @@ describe('buildRegistry', () => {
   });
 
   test('a custom and an external rule sharing a seriesQuery both publish from the one summary', () => {
-    const query = 'jobs_waiting{namespace!=""}';
-    const rules = ruleSet(`rules:
-- seriesQuery: '${query}'
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-externalRules:
-- seriesQuery: '${query}'
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
-`);
+    const { query, rules } = sharedQueryRules;
     const registry = build(rules, { [query]: seriesSummary({ jobs_waiting: ['namespace'] }) });
     assert.deepEqual([...registry.custom.keys()], ['namespaces/jobs_waiting']);
     assert.deepEqual([...registry.external.keys()], ['jobs_waiting']);
@@ -308,16 +314,7 @@ const Q3 = 'c_metric{pod!=""}';
 
 describe('MetricDiscovery', () => {
   test('each distinct seriesQuery is fetched once per relist with the lookback and a deadline timeoutMs ahead', async () => {
-    const query = 'jobs_waiting{namespace!=""}';
-    const rules = ruleSet(`rules:
-- seriesQuery: '${query}'
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-externalRules:
-- seriesQuery: '${query}'
-  resources: {overrides: {namespace: {resource: namespace}}}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
-`);
+    const { query, rules } = sharedQueryRules;
     const source = new FakeMetricsSource().answerSeries(query, seriesSummary({ jobs_waiting: ['namespace'] }));
     const before = Date.now();
     await discovery(source, () => rules).relist();
