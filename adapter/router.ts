@@ -57,6 +57,16 @@ export function sendJson(res: Response, code: number, body: unknown): void {
 export interface Answer {
   readonly code: number;
   readonly body: string;
+  /** Defaults to application/json. */
+  readonly contentType?: string;
+}
+
+/** What a request carries besides its method and URL. */
+export interface RequestContext {
+  /** The Accept header, for content negotiation. */
+  readonly accept?: string;
+  /** Aborted when nobody waits for the answer any more. */
+  readonly signal?: AbortSignal;
 }
 
 export interface MetricsApi {
@@ -65,7 +75,7 @@ export interface MetricsApi {
    * included, as the client sent it; authorization already done). Never
    * rejects: every error becomes a Status.
    */
-  answer(method: string, url: string): Promise<Answer>;
+  answer(method: string, url: string, context?: RequestContext): Promise<Answer>;
   /** Whether a URL is served by this API. */
   serves(path: string): boolean;
 }
