@@ -3,7 +3,7 @@
 // is a typed error whose message names what was asked and what was sent.
 import { exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
-import { QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
+import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
 import type { Requirement } from '../rules/requirements.js';
 import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
 import { customMetricKey, type MetricRegistry } from './discovery.js';
@@ -104,8 +104,13 @@ export class MetricsProvider {
       throw new BadRequestError(`${what} is not namespaced; ask for it without namespaces/${q.namespace}/`);
     }
 
-    const names = await this.objectNames(q, what);
     const rule = entry.rule;
+    try {
+      checkMetricSelector(q.metricSelector);
+    } catch (e) {
+      throw this.queryBuildError(e, rule, 'metricLabelSelector');
+    }
+    const names = await this.objectNames(q, what);
     const kind = await this.resourceKind(q.resource);
     const query = this.renderObjectQuery(rule, q, entry.series, names);
     const samples = await this.runQuery(rule, query, q.deadline);
@@ -166,7 +171,7 @@ export class MetricsProvider {
     try {
       query = renderExternalQuery(entry.rule, { series: entry.series, namespace: q.namespace, metricSelector: q.metricSelector });
     } catch (e) {
-      throw this.queryBuildError(e, entry.rule);
+      throw this.queryBuildError(e, entry.rule, 'labelSelector');
     }
     const samples = await this.runQuery(entry.rule, query, q.deadline);
     const window = this.windowOf(entry.rule);
@@ -214,14 +219,20 @@ export class MetricsProvider {
       // ones asked for, so the query stays small at any name count.
       return renderMetricsQuery(rule, { ...base, allNames: true });
     } catch (e) {
-      throw this.queryBuildError(e, rule);
+      throw this.queryBuildError(e, rule, 'metricLabelSelector');
     }
   }
 
-  private queryBuildError(e: unknown, rule: CompiledRule): Error {
+  /** `selectorParam` is the query parameter the metric selector came in. */
+  private queryBuildError(e: unknown, rule: CompiledRule, selectorParam: 'labelSelector' | 'metricLabelSelector'): Error {
     if (!(e instanceof QueryBuildError)) return e as Error;
     if (e.reason === 'unsupported-selector') return new BadRequestError(e.message);
-    return new UnavailableError(`rule ${rule.origin.path} (${rule.origin.file}:${rule.origin.line}) cannot serve this request: ${e.message}`);
+    if (e.reason === 'invalid-label-name') {
+      return new BadRequestError(
+        `${selectorParam} ${e.message}; rule ${ruleName(rule)} matches selector keys against series labels, and no series label has such a name`,
+      );
+    }
+    return new UnavailableError(`rule ${ruleName(rule)} cannot serve this request: ${e.message}`);
   }
 
   private async runQuery(rule: CompiledRule, query: string, deadline: number): Promise<Sample[]> {
@@ -233,9 +244,9 @@ export class MetricsProvider {
     } catch (e) {
       if (!(e instanceof PrometheusError)) throw e;
       this.deps.onQuery?.(rule, (performance.now() - started) / 1000, e);
-      const ruleName = `${rule.origin.path} (${rule.origin.file}:${rule.origin.line})`;
-      this.deps.log.error('prometheus query failed', { rule: ruleName, query, error: e.message, kind: e.kind });
-      throw new UnavailableError(`querying Prometheus for rule ${ruleName} failed: ${e.message}; query: ${query}`);
+      const name = ruleName(rule);
+      this.deps.log.error('prometheus query failed', { rule: name, query, error: e.message, kind: e.kind });
+      throw new UnavailableError(`querying Prometheus for rule ${name} failed: ${e.message}; query: ${query}`);
     }
   }
 
@@ -273,6 +284,11 @@ export class MetricsProvider {
     const singular = resource.resource.replace(/s$/, '');
     return { kind: singular.charAt(0).toUpperCase() + singular.slice(1), apiVersion: resource.group ? `${resource.group}/v1` : 'v1', namespaced: true };
   }
+}
+
+/** A rule as errors name it: its path in the rule set and where it starts. */
+function ruleName(rule: CompiledRule): string {
+  return `${rule.origin.path} (${rule.origin.file}:${rule.origin.line})`;
 }
 
 function preview(items: readonly string[], max = 10): string {

@@ -9,7 +9,12 @@ import { compileRe2, quoteMeta } from './re2.js';
  * rules, so only `\`, `"` and control characters need escaping.
  */
 export function quotePromQLString(value: string): string {
-  let out = '"';
+  return `"${promQLStringBody(value)}"`;
+}
+
+/** What goes between the quotes of a PromQL double-quoted string literal holding `value`. */
+export function promQLStringBody(value: string): string {
+  let out = '';
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0;
     if (ch === '\\') out += '\\\\';
@@ -20,7 +25,15 @@ export function quotePromQLString(value: string): string {
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
     else out += ch;
   }
-  return `${out}"`;
+  return out;
+}
+
+// Prometheus' label name grammar (model.LabelNameRE), which unquoted matchers
+// and `by (…)` clauses accept.
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function isPrometheusLabelName(name: string): boolean {
+  return LABEL_NAME.test(name);
 }
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';

@@ -2,9 +2,10 @@
 // follow the reference adapter exactly (metric-selector matchers sorted by
 // key, then namespace, then the resource label), so existing rules return
 // the same series; values are escaped for PromQL and regex-escaped where
-// they land inside `=~`, which the reference does not do.
+// they land inside `=~` (in .LabelMatchers and in .LabelValuesByName), which
+// the reference does not do.
 import { executeGoTemplate, type GoValue, type ParsedTemplate } from './go-template.js';
-import { alternationOf, renderMatcher } from './promql.js';
+import { alternationOf, isPrometheusLabelName, promQLStringBody, renderMatcher } from './promql.js';
 import type { Requirement } from './requirements.js';
 import { formatGroupResource, NAMESPACES, type GroupResource, type ResourceLabels } from './resources.js';
 
@@ -13,6 +14,8 @@ export const METRICS_QUERY_FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByNa
 export type QueryBuildErrorReason =
   /** The request asked for something PromQL matchers cannot express. */
   | 'unsupported-selector'
+  /** A selector key that is not a Prometheus label name, so no series can carry it. */
+  | 'invalid-label-name'
   /** The rule cannot serve this request (a missing label mapping). */
   | 'rule-cannot-serve'
   /** The template produced nothing or failed while executing. */
@@ -59,7 +62,7 @@ export interface ExternalMetricsRequest {
 
 export interface RenderedMatchers {
   readonly matchers: string[];
-  /** Label to its values joined with `|`, as the reference exposes them to templates. */
+  /** Label to its values as .LabelValuesByName holds them (see templateAlternation). */
   readonly valuesByName: Record<string, string>;
 }
 
@@ -67,16 +70,45 @@ export interface RenderedMatchers {
  * Turns label-selector requirements into PromQL matchers, in key order.
  * `>` and `<` have no PromQL matcher form and are rejected rather than
  * dropped, since a silently widened selector would scale on the wrong data.
+ * Kubernetes label keys such as `app.kubernetes.io/name` are not Prometheus
+ * label names; they are rejected too, since the matcher would not parse.
  */
 export function selectorToMatchers(requirements: readonly Requirement[]): RenderedMatchers {
   const matchers: string[] = [];
   const valuesByName: Record<string, string> = {};
   const sorted = [...requirements].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const badKeys = [...new Set(sorted.map((r) => r.key).filter((key) => !isPrometheusLabelName(key)))];
+  if (badKeys.length > 0) {
+    const quoted = badKeys.map((key) => JSON.stringify(key)).join(', ');
+    throw new QueryBuildError(
+      badKeys.length === 1
+        ? `key ${quoted} is not a Prometheus label name (one that matches [a-zA-Z_][a-zA-Z0-9_]*)`
+        : `keys ${quoted} are not Prometheus label names (ones that match [a-zA-Z_][a-zA-Z0-9_]*)`,
+      'invalid-label-name',
+    );
+  }
   for (const r of sorted) {
     matchers.push(requirementToMatcher(r));
-    valuesByName[r.key] = r.values.join('|');
+    valuesByName[r.key] = templateAlternation(r.values);
   }
   return { matchers, valuesByName };
+}
+
+/**
+ * Throws the QueryBuildError that rendering a query with this metric selector
+ * would throw, so a request can be refused before anything is listed or sent.
+ */
+export function checkMetricSelector(requirements: readonly Requirement[]): void {
+  selectorToMatchers(requirements);
+}
+
+/**
+ * A .LabelValuesByName entry: the values regex-escaped and joined with `|`,
+ * then escaped for a double-quoted PromQL string. Templates put it inside
+ * `=~"…"`, which Prometheus anchors, so a pod named web.1 matches only itself.
+ */
+function templateAlternation(values: readonly string[]): string {
+  return promQLStringBody(alternationOf(values));
 }
 
 function requirementToMatcher(r: Requirement): string {
@@ -136,7 +168,7 @@ export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsReques
   if (req.namespace) {
     const ns = namespaceMatcher(rule, req.namespace);
     matchers.push(ns.matcher);
-    valuesByName[ns.label] = req.namespace;
+    valuesByName[ns.label] = templateAlternation([req.namespace]);
   }
   const resourceLabel = rule.resources.labelFor(req.resource);
   if (resourceLabel === undefined) {
@@ -149,7 +181,7 @@ export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsReques
         ? renderMatcher(resourceLabel, '=', req.names[0] as string)
         : renderMatcher(resourceLabel, '=~', alternationOf(req.names)),
   );
-  valuesByName[resourceLabel] = req.allNames ? '.+' : req.names.join('|');
+  valuesByName[resourceLabel] = req.allNames ? '.+' : templateAlternation(req.names);
   const groupBy = [resourceLabel, ...(req.extraGroupBy ?? [])];
   return execute(rule.metricsQuery, {
     Series: req.series,
@@ -166,7 +198,7 @@ export function renderExternalQuery(rule: QueryTemplate, req: ExternalMetricsReq
   if (rule.namespaced && req.namespace) {
     const ns = namespaceMatcher(rule, req.namespace);
     matchers.push(ns.matcher);
-    valuesByName[ns.label] = req.namespace;
+    valuesByName[ns.label] = templateAlternation([req.namespace]);
   }
   return execute(rule.metricsQuery, {
     Series: req.series,

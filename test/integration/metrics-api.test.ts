@@ -75,6 +75,9 @@ describe('metrics APIs against a real Prometheus', () => {
     exporter.set('queue_messages_ready', { namespace: 'default', queue: 'emails' }, 7);
     exporter.set('queue_messages_ready', { namespace: 'other', queue: 'orders' }, 1000);
     exporter.setRaw('nan_gauge{namespace="default",pod="web-1"} NaN');
+    // A pod whose name, read as a regex, also matches another pod's name.
+    exporter.set('lvbn_max', { namespace: 'accept', pod: 'web.1' }, 1);
+    exporter.set('lvbn_max', { namespace: 'accept', pod: 'webx1' }, 99);
     prom = await startPrometheus({ scrapeTargets: [exporter.address], scrapeIntervalSeconds: 1 });
     // A second, higher counter sample so rate() has something to say.
     exporter.add('http_requests_total', { namespace: 'default', pod: 'web-1' }, 60);
@@ -203,6 +206,15 @@ describe('metrics APIs against a real Prometheus', () => {
       assert.equal(res.body.items[0].value, '500m');
     });
 
+    test('through .LabelValuesByName, the pod web.1 gets its own value and not that of webx1', async () => {
+      const res = await get(`${CUSTOM}/v1beta2/namespaces/accept/pods/web.1/lvbn_max`).expect(200);
+      assert.deepEqual(
+        res.body.items.map((i: { describedObject: { name: string }; value: string }) => [i.describedObject.name, i.value]),
+        [['web.1', await direct('max(lvbn_max{namespace="accept",pod="web.1"})')]],
+      );
+      assert.equal(res.body.items[0].value, '1');
+    });
+
     test(`a wildcard over ${BIG_PODS} pods in one namespace returns every value`, async () => {
       const res = await get(`${CUSTOM}/v1beta2/namespaces/big/pods/%2A/memory_used_bytes`).expect(200);
       assert.equal(res.body.items.length, BIG_PODS);
@@ -249,6 +261,42 @@ describe('metrics APIs against a real Prometheus', () => {
       const res = await get(`${EXTERNAL}/namespaces/default/queue_messages_ready?labelSelector=queue%3E1`).expect(400);
       assert.match(res.body.message, /has no PromQL equivalent/);
     });
+
+    const queriesAsked = () => server.cache.stats.misses + server.cache.stats.hits;
+    const selectorKeyCases: { what: string; path: string; param: string; key: string; rule: RegExp }[] = [
+      {
+        what: 'an external labelSelector on example.com/queue',
+        path: `${EXTERNAL}/namespaces/accept/queue_messages_ready?labelSelector=example.com%2Fqueue%3Djobs`,
+        param: 'labelSelector',
+        key: 'example.com/queue',
+        rule: /rule externalRules\[0\] \(.*adapter-test\.yaml:\d+\)/,
+      },
+      {
+        what: 'a metricLabelSelector on app.kubernetes.io/name',
+        path: `${CUSTOM}/v1beta2/namespaces/default/pods/*/memory_used_bytes?labelSelector=app%3Dweb&metricLabelSelector=app.kubernetes.io%2Fname%3Dweb`,
+        param: 'metricLabelSelector',
+        key: 'app.kubernetes.io/name',
+        rule: /rule rules\[1\] \(.*adapter-test\.yaml:\d+\)/,
+      },
+      {
+        what: 'a metricLabelSelector on a key with a dash',
+        path: `${CUSTOM}/v1beta1/namespaces/default/pods/web-1/memory_used_bytes?metricLabelSelector=tier-name%3Dfront`,
+        param: 'metricLabelSelector',
+        key: 'tier-name',
+        rule: /rule rules\[1\] \(.*adapter-test\.yaml:\d+\)/,
+      },
+    ];
+    for (const c of selectorKeyCases) {
+      test(`${c.what} is a 400 naming the key and the rule, and asks Prometheus nothing`, async () => {
+        const before = queriesAsked();
+        const res = await get(c.path).expect(400);
+        assert.equal(res.body.kind, 'Status');
+        assert.equal(res.body.reason, 'BadRequest');
+        assert.ok(res.body.message.startsWith(`${c.param} key ${JSON.stringify(c.key)} is not a Prometheus label name`), res.body.message);
+        assert.match(res.body.message, c.rule);
+        assert.equal(queriesAsked(), before);
+      });
+    }
 
     test('a wildcard matching no pods is a 404 naming the selector', async () => {
       const res = await get(`${CUSTOM}/v1beta2/namespaces/default/pods/*/memory_used_bytes?labelSelector=app%3Dnone`).expect(404);

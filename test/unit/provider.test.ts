@@ -685,6 +685,74 @@ describe('MetricsProvider: external metrics', () => {
   });
 });
 
+describe('MetricsProvider: metric selector keys must be Prometheus label names', () => {
+  const rejected = (param: string, key: string, rule: string) =>
+    `${param} key ${JSON.stringify(key)} is not a Prometheus label name (one that matches [a-zA-Z_][a-zA-Z0-9_]*); rule ${rule} matches selector keys against series labels, and no series label has such a name`;
+
+  for (const key of ['example.com/queue', 'my-queue']) {
+    test(`an external labelSelector on ${key} is a 400 naming the key and the rule, and sends no query`, async () => {
+      const h = harness();
+      const f = await failure(h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready', metricSelector: parseLabelSelector(`${key}=jobs`) })));
+      assert.deepEqual(f, { name: 'BadRequestError', code: 400, message: rejected('labelSelector', key, 'externalRules[0] (rules.yaml:44)') });
+      assert.deepEqual(h.metrics.queries, []);
+    });
+  }
+
+  test('a metricLabelSelector on app.kubernetes.io/name is a 400 naming the key and the rule, before objects are listed or a query is sent', async () => {
+    const h = harness();
+    const f = await failure(
+      h.provider.objectMetrics(
+        objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web'), metricSelector: parseLabelSelector('app.kubernetes.io/name=web') }),
+      ),
+    );
+    assert.deepEqual(f, { name: 'BadRequestError', code: 400, message: rejected('metricLabelSelector', 'app.kubernetes.io/name', 'rules[0] (rules.yaml:2)') });
+    assert.deepEqual(h.objects.listCalls, []);
+    assert.deepEqual(h.metrics.queries, []);
+  });
+
+  test('a metricLabelSelector with > is refused before objects are listed', async () => {
+    const h = harness();
+    const f = await failure(h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', metricSelector: parseLabelSelector('size>1') })));
+    assert.equal(f.code, 400);
+    assert.deepEqual(h.objects.listCalls, []);
+    assert.deepEqual(h.metrics.queries, []);
+  });
+});
+
+describe('MetricsProvider: .LabelValuesByName matches object names exactly', () => {
+  const LVBN_RULES = `rules:
+- seriesQuery: 'lvbn_max{namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  metricsQuery: 'max(<<.Series>>{namespace="<<index .LabelValuesByName "namespace">>",pod=~"<<index .LabelValuesByName "pod">>"})'
+`;
+  const registry = registryOf(LVBN_RULES, { 'lvbn_max{namespace!="",pod!=""}': seriesSummary({ lvbn_max: ['namespace', 'pod'] }) });
+
+  /**
+   * Answers `max(…{pod=~"…"})` over fixed per-pod values the way Prometheus
+   * does: the regex is read from the string literal and anchored at both ends.
+   */
+  const maxOverPods =
+    (values: Record<string, number>) =>
+    (promql: string): Sample[] => {
+      const literal = /pod=~"((?:[^"\\]|\\.)*)"/.exec(promql)?.[1];
+      if (literal === undefined) throw new Error(`no pod regex in ${promql}`);
+      const regex = new RegExp(`^(?:${JSON.parse(`"${literal}"`) as string})$`);
+      const matched = Object.entries(values).filter(([name]) => regex.test(name));
+      return matched.length ? [sample({}, Math.max(...matched.map(([, v]) => v)), TS)] : [];
+    };
+
+  test('the pod web.1 gets its own value, not that of webx1', async () => {
+    const h = harness({ registry });
+    h.metrics.onQuery = maxOverPods({ 'web.1': 1, webx1: 99 });
+    const items = await h.provider.objectMetrics(objectQuery({ name: 'web.1', metric: 'lvbn_max' }));
+    assert.deepEqual(items.map((i) => [i.describedObject.name, i.value]), [['web.1', '1']]);
+    assert.deepEqual(h.metrics.queries, ['max(lvbn_max{namespace="default",pod=~"web\\\\.1"})']);
+  });
+});
+
 describe('CachingMetricsSource', () => {
   const opts = { deadline: DEADLINE };
   const answer = [sample({ pod: 'a' }, 1, TS)];

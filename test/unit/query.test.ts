@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderExternalQuery, renderMetricsQuery, selectorToMatchers, QueryBuildError } from '../../rules/query.js';
+import { checkPromQL } from '../../rules/promql.js';
 import type { Requirement } from '../../rules/requirements.js';
 import { onlyRule } from '../support/rules.js';
 
@@ -81,12 +82,41 @@ describe('selectorToMatchers', () => {
     { name: 'does-not-exist becomes an empty matcher', reqs: [{ key: 'a', operator: '!', values: [] }], want: ['a=""'] },
     { name: 'requirements are ordered by key', reqs: [eq('b', '1'), eq('a', '2')], want: ['a="2"', 'b="1"'] },
     { name: 'quotes and backslashes in values are escaped', reqs: [eq('a', 'x"y\\z')], want: ['a="x\\"y\\\\z"'] },
+    { name: 'a newline in a value is written as \\n', reqs: [eq('a', 'x\ny')], want: ['a="x\\ny"'] },
+    {
+      name: 'in values with a quote, a backslash and a newline are regex-escaped, then string-escaped',
+      reqs: [{ key: 'a', operator: 'in', values: ['a"b', 'c\\d', 'e\nf'] }],
+      want: ['a=~"a\\"b|c\\\\\\\\d|e\\nf"'],
+    },
+    { name: 'a key with underscores and capitals is a Prometheus label name', reqs: [eq('_Queue_1', 'x')], want: ['_Queue_1="x"'] },
   ];
   for (const c of cases) {
     test(c.name, () => {
       assert.deepEqual(selectorToMatchers(c.reqs).matchers, c.want);
     });
   }
+
+  const notLabelNames = ['example.com/queue', 'app.kubernetes.io/name', 'my-key', 'a.b', '1abc'];
+  for (const key of notLabelNames) {
+    test(`the Kubernetes label key ${key} is refused, since it is not a Prometheus label name`, () => {
+      assert.throws(
+        () => selectorToMatchers([eq('zone', 'a'), eq(key, 'x')]),
+        (e: unknown) =>
+          e instanceof QueryBuildError &&
+          e.reason === 'invalid-label-name' &&
+          e.message === `key ${JSON.stringify(key)} is not a Prometheus label name (one that matches [a-zA-Z_][a-zA-Z0-9_]*)`,
+      );
+    });
+  }
+
+  test('every key that is not a Prometheus label name is named, in key order', () => {
+    assert.throws(
+      () => selectorToMatchers([eq('my-key', 'x'), eq('ok', 'y'), { key: 'example.com/queue', operator: 'exists', values: [] }]),
+      (e: unknown) =>
+        e instanceof QueryBuildError &&
+        e.message === 'keys "example.com/queue", "my-key" are not Prometheus label names (ones that match [a-zA-Z_][a-zA-Z0-9_]*)',
+    );
+  });
 
   test('greater-than has no PromQL form and is rejected', () => {
     assert.throws(
@@ -146,6 +176,61 @@ describe('object queries', () => {
       () => renderMetricsQuery(podRule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'ns', names: [], metricSelector: [] }),
       /no object names/,
     );
+  });
+});
+
+describe('LabelValuesByName: each value is regex-escaped, joined with |, then escaped for a PromQL string', () => {
+  const lvbn = (label: string) => kubeTemplateRule(`max(<<.Series>>{kube_pod=~"<<index .LabelValuesByName "${label}">>"})`);
+  const pods = { group: '', resource: 'pods' };
+  const cases: { name: string; label: string; names?: string[]; allNames?: boolean; metricSelector?: Requirement[]; want: string }[] = [
+    { name: 'a name with a dot matches only itself', label: 'kube_pod', names: ['web.1'], want: 'web\\\\.1' },
+    { name: 'several names are escaped one by one', label: 'kube_pod', names: ['web.1', 'webx1'], want: 'web\\\\.1|webx1' },
+    { name: 'a name without metacharacters is unchanged', label: 'kube_pod', names: ['web-1'], want: 'web-1' },
+    { name: 'every object of the namespace is the regex .+', label: 'kube_pod', allNames: true, want: '.+' },
+    { name: 'the namespace is escaped the same way', label: 'kube_namespace', names: ['x'], want: 'default' },
+    { name: 'an equality selector value is escaped', label: 'zone', names: ['x'], metricSelector: [eq('zone', 'eu.1')], want: 'eu\\\\.1' },
+    {
+      name: 'in values are escaped one by one',
+      label: 'zone',
+      names: ['x'],
+      metricSelector: [{ key: 'zone', operator: 'in', values: ['a.b', 'c+', '(d)'] }],
+      want: 'a\\\\.b|c\\\\+|\\\\(d\\\\)',
+    },
+    {
+      name: 'a quote, a backslash and a newline stay inside the string',
+      label: 'zone',
+      names: ['x'],
+      metricSelector: [eq('zone', 'x"y\\z\n')],
+      want: 'x\\"y\\\\\\\\z\\n',
+    },
+    { name: 'an exists selector has no values', label: 'zone', names: ['x'], metricSelector: [{ key: 'zone', operator: 'exists', values: [] }], want: '' },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const q = renderMetricsQuery(lvbn(c.label), {
+        series: 's',
+        resource: pods,
+        namespace: 'default',
+        names: c.names ?? [],
+        ...(c.allNames ? { allNames: true } : {}),
+        metricSelector: c.metricSelector ?? [],
+      });
+      assert.equal(q, `max(s{kube_pod=~"${c.want}"})`);
+    });
+  }
+
+  test('an external metric selector value is escaped the same way', () => {
+    const rule = onlyRule(`externalRules:
+- seriesQuery: '{__name__="q"}'
+  resources: {namespaced: false}
+  metricsQuery: 'max(<<.Series>>{queue=~"<<index .LabelValuesByName "queue">>"})'
+`);
+    assert.equal(renderExternalQuery(rule, { series: 'q', metricSelector: [{ key: 'queue', operator: 'in', values: ['jobs.eu', 'jobs'] }] }), 'max(q{queue=~"jobs\\\\.eu|jobs"})');
+  });
+
+  test('a value with a quote, a backslash and a newline renders a query that parses', () => {
+    const q = renderMetricsQuery(lvbn('zone'), { series: 's', resource: pods, namespace: 'default', names: ['x'], metricSelector: [eq('zone', 'x"y\\z\n.')] });
+    assert.deepEqual(checkPromQL(q), []);
   });
 });
 
