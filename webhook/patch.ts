@@ -2,9 +2,11 @@
 // keys that are absent, never changes a value that is there, and never
 // produces an object the API server would reject: a request never exceeds
 // its limit, and extended and hugepages resources are never touched.
-import { DEFAULT_RESOURCES, resolveDefaults, type DefaultResource, type DefaultsPolicy } from '../rules/defaults.js';
-import { compareQuantities, formatCanonical, minQuantity, multiplyQuantity, parseQuantity, QuantityError, tryParseQuantity, type Quantity } from '../rules/kube-quantity.js';
-import { isObject, type Workload } from './workloads.js';
+import { DEFAULT_RESOURCES, resolveDefaults, type Amounts, type DefaultResource, type DefaultsPolicy, type ResolvedDefaults } from '../rules/defaults.js';
+import { compareQuantities, formatCanonical, isNonNegative, minQuantity, multiplyQuantity, parseQuantity, QuantityError, tryParseQuantity, type Quantity } from '../rules/kube-quantity.js';
+import type { Container, ContainerList, ResourceMaps, Workload } from './workloads.js';
+
+export type { ContainerList } from './workloads.js';
 
 export interface JsonPatchOp {
   readonly op: 'add';
@@ -21,8 +23,6 @@ export interface AddedValue {
   /** The policy entry that chose the value. */
   readonly entry: string;
 }
-
-export type ContainerList = 'containers' | 'initContainers';
 
 export interface PatchResult {
   readonly ops: JsonPatchOp[];
@@ -44,7 +44,7 @@ export function pointer(segments: readonly (string | number)[]): string {
  * Restartable init containers (native sidecars) count towards the HPA's
  * utilization like regular containers, so they are always covered.
  */
-function isNativeSidecar(c: Record<string, unknown>): boolean {
+function isNativeSidecar(c: Container): boolean {
   return c.restartPolicy === 'Always';
 }
 
@@ -54,6 +54,10 @@ export interface PatchInput {
   readonly policy: DefaultsPolicy;
 }
 
+function hasAnyDefault(resolved: ResolvedDefaults): boolean {
+  return Object.keys(resolved.requests).length > 0 || Object.keys(resolved.limits).length > 0 || Object.keys(resolved.limitRatio).length > 0;
+}
+
 export function computeDefaultsPatch(input: PatchInput): PatchResult {
   const { workload, namespace, policy } = input;
   const ops: JsonPatchOp[] = [];
@@ -61,30 +65,43 @@ export function computeDefaultsPatch(input: PatchInput): PatchResult {
   const notes: string[] = [];
   // With pod-level resources (KEP-2837) the HPA reads those, and the API server rejects container
   // requests that add up to more than them: a resource the pod sets is left to the pod.
-  const podResources = workload.podSpec.resources;
-  const podLevel = new Set<string>(isObject(podResources) ? [podResources.requests, podResources.limits].flatMap((m) => (isObject(m) ? Object.keys(m) : [])) : []);
-  for (const list of ['initContainers', 'containers'] as const) {
-    const containers = workload.podSpec[list];
-    if (containers === undefined || containers === null) continue;
-    if (!Array.isArray(containers)) {
-      notes.push(`${list} is not a list; left alone`);
-      continue;
-    }
-    containers.forEach((c: unknown, index) => {
-      if (!isObject(c) || typeof c.name !== 'string') {
-        notes.push(`${list}[${index}] has no name; left alone`);
-        return;
-      }
-      const resolved = resolveDefaults(policy, { namespace, kind: workload.kind, workloadLabels: workload.labels, container: c.name });
-      if (list === 'initContainers' && !isNativeSidecar(c) && !resolved.primary?.initContainers) return;
-      const base = [...workload.podSpecPath, list, index];
-      const result = containerPatch(c, base, resolved, podLevel);
-      for (const a of result.added) added.push({ ...a, container: c.name, list });
-      ops.push(...result.ops);
-      notes.push(...result.notes.map((n) => `container ${c.name}: ${n}`));
-    });
+  const podLevel = new Set<string>([...Object.keys(workload.podResources?.requests ?? {}), ...Object.keys(workload.podResources?.limits ?? {})]);
+  for (const c of workload.containers) {
+    const resolved = resolveDefaults(policy, { namespace, kind: workload.kind, workloadLabels: workload.labels, container: c.name });
+    if (c.list === 'initContainers' && !isNativeSidecar(c) && !resolved.primary?.initContainers) continue;
+    // A container policy leaves alone (an `off` entry) gets no warnings about its values either.
+    if (!hasAnyDefault(resolved)) continue;
+    const base = [...workload.podSpecPath, c.list, c.index];
+    const result = containerPatch(c, base, resolved, podLevel);
+    for (const a of result.added) added.push({ ...a, container: c.name, list: c.list });
+    ops.push(...result.ops);
+    notes.push(...result.notes.map((n) => `container ${c.name}: ${n}`));
   }
   return { ops, added, notes };
+}
+
+/**
+ * A container's own cpu, memory and ephemeral-storage amounts, or what makes
+ * one of them invalid. The API server rejects a request or limit that does
+ * not parse, or is negative (k8s.io/kubernetes pkg/apis/core/validation:
+ * ValidateResourceQuantityValue calls ValidateNonnegativeQuantity), so the
+ * container cannot be admitted as it is; a default computed from such a
+ * value (the minimum of a default and a negative limit) would be negative too.
+ */
+function existingAmounts(resources: ResourceMaps | undefined): { readonly requests: Amounts; readonly limits: Amounts } | { readonly invalid: string } {
+  const out = { requests: {} as Amounts, limits: {} as Amounts };
+  for (const field of ['requests', 'limits'] as const) {
+    const map = resources?.[field] ?? {};
+    for (const r of DEFAULT_RESOURCES) {
+      if (!Object.prototype.hasOwnProperty.call(map, r)) continue;
+      const value = map[r];
+      const quantity = tryParseQuantity(value);
+      if (!quantity) return { invalid: `resources.${field}[${r}] ${JSON.stringify(value)} is not a quantity` };
+      if (!isNonNegative(quantity)) return { invalid: `resources.${field}[${r}] ${JSON.stringify(value)} is negative` };
+      out[field][r] = quantity;
+    }
+  }
+  return out;
 }
 
 /**
@@ -104,35 +121,20 @@ interface ContainerPatch {
   readonly notes: string[];
 }
 
-function containerPatch(c: Record<string, unknown>, base: readonly (string | number)[], resolved: ReturnType<typeof resolveDefaults>, podLevel: ReadonlySet<string>): ContainerPatch {
+function containerPatch(c: Container, base: readonly (string | number)[], resolved: ResolvedDefaults, podLevel: ReadonlySet<string>): ContainerPatch {
   const notes: string[] = [];
   const added: Omit<AddedValue, 'container' | 'list'>[] = [];
-  const resources = c.resources;
-  if (resources !== undefined && resources !== null && !isObject(resources)) {
-    return { ops: [], added, notes: ['resources is not an object; left alone'] };
-  }
-  const existingRequests = isObject(resources) ? resources.requests : undefined;
-  const existingLimits = isObject(resources) ? resources.limits : undefined;
-  if ((existingRequests != null && !isObject(existingRequests)) || (existingLimits != null && !isObject(existingLimits))) {
-    return { ops: [], added, notes: ['requests or limits is not an object; left alone'] };
-  }
-  const requests = (existingRequests ?? {}) as Record<string, unknown>;
-  const limits = (existingLimits ?? {}) as Record<string, unknown>;
+  const existing = existingAmounts(c.resources);
+  if ('invalid' in existing) return { ops: [], added, notes: [`${existing.invalid}; container left alone`] };
   const newRequests: Record<string, string> = {};
   const newLimits: Record<string, string> = {};
 
   for (const r of DEFAULT_RESOURCES) {
     if (podLevel.has(r)) continue;
-    const hasRequest = Object.prototype.hasOwnProperty.call(requests, r);
-    const hasLimit = Object.prototype.hasOwnProperty.call(limits, r);
-    const limit = hasLimit ? tryParseQuantity(limits[r]) : undefined;
-    if (hasLimit && !limit) {
-      notes.push(`limits.${r} ${JSON.stringify(limits[r])} is not a quantity; ${r} left alone`);
-      continue;
-    }
-    let request: Quantity | undefined = hasRequest ? tryParseQuantity(requests[r]) : undefined;
+    const limit = existing.limits[r];
+    let request = existing.requests[r];
     const wanted = resolved.requests[r];
-    if (!hasRequest && wanted) {
+    if (!request && wanted) {
       // With a limit and no request, Kubernetes would default the request to
       // the limit; a smaller default is fine, a larger one would be rejected.
       const chosen = limit ? minQuantity(wanted.quantity, limit) : wanted.quantity;
@@ -140,7 +142,7 @@ function containerPatch(c: Record<string, unknown>, base: readonly (string | num
       request = chosen;
       added.push({ field: 'requests', resource: r, value: chosen.text, entry: wanted.from.name });
     }
-    if (hasLimit) continue;
+    if (limit) continue;
     const explicit = resolved.limits[r];
     const ratio = resolved.limitRatio[r];
     let newLimit: Quantity | undefined;
@@ -156,10 +158,6 @@ function containerPatch(c: Record<string, unknown>, base: readonly (string | num
       }
     }
     if (!newLimit) continue;
-    if (hasRequest && !request) {
-      notes.push(`requests.${r} is not a quantity; no limit added`);
-      continue;
-    }
     if (request && compareQuantities(request, newLimit) > 0) {
       notes.push(`limit ${newLimit.text} for ${r} is below the request ${request.text}; no limit added`);
       continue;
@@ -171,7 +169,7 @@ function containerPatch(c: Record<string, unknown>, base: readonly (string | num
   const ops: JsonPatchOp[] = [];
   const hasNew = Object.keys(newRequests).length > 0 || Object.keys(newLimits).length > 0;
   if (!hasNew) return { ops, added, notes };
-  if (!isObject(resources)) {
+  if (!c.resources) {
     // `add` on a missing member creates it; build the whole map at once.
     const value: Record<string, unknown> = {};
     if (Object.keys(newRequests).length) value.requests = newRequests;
@@ -179,12 +177,12 @@ function containerPatch(c: Record<string, unknown>, base: readonly (string | num
     ops.push({ op: 'add', path: pointer([...base, 'resources']), value });
     return { ops, added, notes };
   }
-  for (const [field, values, existing] of [
-    ['requests', newRequests, existingRequests],
-    ['limits', newLimits, existingLimits],
+  for (const [field, values, present] of [
+    ['requests', newRequests, c.resources.requests],
+    ['limits', newLimits, c.resources.limits],
   ] as const) {
     if (Object.keys(values).length === 0) continue;
-    if (!isObject(existing)) {
+    if (!present) {
       ops.push({ op: 'add', path: pointer([...base, 'resources', field]), value: values });
     } else {
       // `add` on an existing map would replace it and drop the keys already there: add key by key.

@@ -4,10 +4,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { DefaultsPolicy } from '../rules/defaults.js';
 import { computeDefaultsPatch, pointer, type AddedValue, type JsonPatchOp } from './patch.js';
-import { isObject, locateWorkload, type KindRef } from './workloads.js';
+import { isObject, locateWorkload, type KindRef, type Workload } from './workloads.js';
 
 export const OPT_OUT_KEY = 'hpa-bridge.io/defaults';
 export const RECORD_ANNOTATION = 'hpa-bridge.io/defaults-added';
+// The AdmissionResponse API asks for warnings of at most 120 characters "if
+// possible". The API server counts them in runes (code points): its warning
+// recorder (k8s.io/apiserver pkg/endpoints/filters/warning.go) cuts each one
+// to 256 runes once all warnings pass 4096, and drops a warning whose text has
+// a control character (k8s.io/apimachinery pkg/util/net NewWarningHeader).
 const MAX_WARNING = 120;
 const MAX_WARNINGS = 10;
 
@@ -37,8 +42,16 @@ export interface ReviewOutcome {
 
 const SUPPORTED_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
 
-function truncate(s: string): string {
-  return s.length <= MAX_WARNING ? s : `${s.slice(0, MAX_WARNING - 1)}…`;
+/**
+ * A warning the API server passes on whole: control characters (Go's
+ * unicode.IsControl, the Cc category) escaped, a lone surrogate (which Go's
+ * JSON decoder turns into U+FFFD anyway) replaced, and at most MAX_WARNING
+ * code points, so a cut never splits a surrogate pair.
+ */
+function warningText(s: string): string {
+  const escaped = s.replace(/\p{Cc}/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`).replace(/\p{Cs}/gu, '\uFFFD');
+  const points = [...escaped];
+  return points.length <= MAX_WARNING ? escaped : `${points.slice(0, MAX_WARNING - 1).join('')}…`;
 }
 
 function optedOut(meta: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined): boolean {
@@ -77,7 +90,7 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
     summary: { uid, kind: kindText, namespace, name, patched: false, added: [], ...summary },
   });
   const allowWith = (reason: string, warn: boolean): ReviewOutcome =>
-    respond(warn ? { warnings: [truncate(`hpa-bridge: no defaults added: ${reason}`)] } : {}, { skipped: reason });
+    respond(warn ? { warnings: [warningText(`hpa-bridge: no defaults added: ${reason}`)] } : {}, { skipped: reason });
 
   const operation = request.operation;
   if (operation !== 'CREATE' && operation !== 'UPDATE') return allowWith(`operation ${String(operation)} is not defaulted`, false);
@@ -88,8 +101,7 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
   if (!located.ok) return allowWith(located.reason, true);
   const workload = located.workload;
   // workload.labels has the template's labels over the workload's, so the workload's own label is checked apart.
-  const ownOptOut = isObject(meta.labels) && meta.labels[OPT_OUT_KEY] === 'off';
-  if (ownOptOut || optedOut({ labels: workload.labels, annotations: workload.annotations })) {
+  if (workload.ownLabels[OPT_OUT_KEY] === 'off' || optedOut({ labels: workload.labels, annotations: workload.annotations })) {
     return allowWith(`${OPT_OUT_KEY}=off on the workload`, false);
   }
   if (namespace && optedOut(options.namespaceMeta?.(namespace))) return allowWith(`${OPT_OUT_KEY}=off on namespace ${namespace}`, false);
@@ -108,7 +120,7 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
   }
 
   const description = describeAdded(patch.added);
-  const ops: JsonPatchOp[] = [...patch.ops, ...recordOps(object, description)];
+  const ops: JsonPatchOp[] = [...patch.ops, ...recordOps(workload, description)];
   const warnings = warningsFor(patch.added, patch.notes);
   return respond(
     {
@@ -143,19 +155,24 @@ export function describeAdded(added: readonly AddedValue[]): string {
   return [...byContainer.values()].join('; ');
 }
 
-/** Records what was added on the object itself, not its pod template, so recording never triggers a rollout. */
-function recordOps(object: unknown, value: string): JsonPatchOp[] {
-  const meta = isObject(object) && isObject(object.metadata) ? object.metadata : undefined;
-  if (!meta) return [{ op: 'add', path: '/metadata', value: { annotations: { [RECORD_ANNOTATION]: value } } }];
-  if (!isObject(meta.annotations)) return [{ op: 'add', path: '/metadata/annotations', value: { [RECORD_ANNOTATION]: value } }];
+/**
+ * Records what was added on the object itself, not its pod template, so
+ * recording never triggers a rollout. A record that already says the same is
+ * left as it is, so a review that only gives back what a full replace dropped
+ * rewrites nothing else.
+ */
+function recordOps(workload: Workload, value: string): JsonPatchOp[] {
+  if (workload.annotations?.[RECORD_ANNOTATION] === value) return [];
+  if (!workload.hasMetadata) return [{ op: 'add', path: '/metadata', value: { annotations: { [RECORD_ANNOTATION]: value } } }];
+  if (!workload.annotations) return [{ op: 'add', path: '/metadata/annotations', value: { [RECORD_ANNOTATION]: value } }];
   return [{ op: 'add', path: pointer(['metadata', 'annotations', RECORD_ANNOTATION]), value }];
 }
 
 function warningsFor(added: readonly AddedValue[], notes: readonly string[]): string[] {
   const byContainer = new Map<string, string[]>();
   for (const a of added) byContainer.set(a.container, [...(byContainer.get(a.container) ?? []), `${a.field === 'limits' ? 'limit ' : ''}${a.resource}=${a.value}`]);
-  const warnings = [...byContainer.entries()].map(([c, v]) => truncate(`hpa-bridge: added to container ${c}: ${v.join(', ')}`));
-  for (const n of notes) warnings.push(truncate(`hpa-bridge: ${n}`));
+  const warnings = [...byContainer.entries()].map(([c, v]) => warningText(`hpa-bridge: added to container ${c}: ${v.join(', ')}`));
+  for (const n of notes) warnings.push(warningText(`hpa-bridge: ${n}`));
   if (warnings.length > MAX_WARNINGS) return [...warnings.slice(0, MAX_WARNINGS - 1), `hpa-bridge: and ${warnings.length - MAX_WARNINGS + 1} more`];
   return warnings;
 }

@@ -113,6 +113,19 @@ describe('POST /mutate', () => {
     assert.deepEqual(logs.map((l) => `${l.level} ${l.message} ${String(l.fields?.kind)}`), ['warn admission review allowed unchanged v1/ConfigMap']);
   });
 
+  test('fixture 01 with metadata.annotations "x" is allowed without a patch, and logged as a warning naming the field', async () => {
+    logs.length = 0;
+    const review = admissionFixtureReview('admissionreview-01-kubewarden-deploy-limits-only');
+    (dig(review, 'request', 'object', 'metadata') as Json).annotations = 'x';
+    const res = await post(JSON.stringify(review)).expect(200);
+    assert.deepEqual(res.body, {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: '31403b86-f972-423e-8adb-c4bd79dc15cc', allowed: true, warnings: ['hpa-bridge: no defaults added: metadata.annotations is a string, not an object'] },
+    });
+    assert.deepEqual(logs.map((l) => `${l.level} ${l.message} ${String(l.fields?.skipped)}`), ['warn admission review allowed unchanged metadata.annotations is a string, not an object']);
+  });
+
   test('a v1beta1 review is answered as v1beta1', async () => {
     const res = await post(JSON.stringify(reviewOf(deployment(), { apiVersion: 'admission.k8s.io/v1beta1' }))).expect(200);
     assert.equal((res.body as Json).apiVersion, 'admission.k8s.io/v1beta1');

@@ -1,7 +1,7 @@
 // Helpers for admission webhook tests: AdmissionReviews built around a
 // workload, fixtures, and patches decoded and applied the way the API server
 // applies them (a patch that does not apply is a failed request there).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import jsonpatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
@@ -84,6 +84,31 @@ export function admissionFixtureReview(name: string): Json {
 
 export function readWorkloadFixture(name: string): Json {
   return parseYaml(readFileSync(fixturePath(`workloads/${name}.yaml`), 'utf8')) as Json;
+}
+
+export interface RealWorkload {
+  /** The fixture it comes from. */
+  readonly name: string;
+  readonly kind: { group: string; version: string; kind: string };
+  readonly object: Json;
+}
+
+/** Every workload object in the admission and workload fixtures, with the kind its AdmissionRequest names. */
+export function realWorkloads(): RealWorkload[] {
+  const out: RealWorkload[] = [];
+  for (const file of readdirSync(fixturePath('admission')).filter((f) => f.endsWith('.json')).sort()) {
+    const name = file.slice(0, -'.json'.length);
+    const request = admissionFixtureReview(name).request as Json;
+    const object = request.object;
+    if (typeof object !== 'object' || object === null || Array.isArray(object)) continue;
+    out.push({ name, kind: request.kind as RealWorkload['kind'], object: object as Json });
+  }
+  for (const file of readdirSync(fixturePath('workloads')).filter((f) => f.endsWith('.yaml')).sort()) {
+    const name = file.slice(0, -'.yaml'.length);
+    const object = readWorkloadFixture(name);
+    out.push({ name, kind: kindOf(object), object });
+  }
+  return out;
 }
 
 export function clone<T>(v: T): T {

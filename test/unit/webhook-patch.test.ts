@@ -99,18 +99,6 @@ describe('where the resources map is created', () => {
     assert.deepEqual(resourcesOf(after), { requests: { 'nvidia.com/gpu': '1', memory: '1Gi', cpu: '100m' }, limits: { 'nvidia.com/gpu': '1' } });
   });
 
-  test('resources that are not an object are left alone with a note', () => {
-    const { result } = patch(deployment([container('app', 'big')]));
-    assert.deepEqual(result.ops, []);
-    assert.deepEqual(result.notes, ['container app: resources is not an object; left alone']);
-  });
-
-  test('requests that are not an object are left alone with a note', () => {
-    const { result } = patch(deployment([container('app', { requests: ['cpu'] })]));
-    assert.deepEqual(result.ops, []);
-    assert.deepEqual(result.notes, ['container app: requests or limits is not an object; left alone']);
-  });
-
   test('a container that already has cpu and memory requests gets nothing', () => {
     const { result } = patch(deployment([container('app', { requests: { cpu: '1m', memory: '1' } })]));
     assert.deepEqual(result, { ops: [], added: [], notes: [] });
@@ -141,16 +129,43 @@ describe('a limit without a request: request = min(default, limit)', () => {
     });
   }
 
-  test('a limit that is not a quantity leaves that resource alone and says so', () => {
-    const { result, after } = patch(deployment([container('app', { limits: { memory: 'lots' } })]));
-    assert.deepEqual(result.notes, ['container app: limits.memory "lots" is not a quantity; memory left alone']);
-    assert.deepEqual(resourcesOf(after), { limits: { memory: 'lots' }, requests: { cpu: '100m' } });
+  test('a limit that is not a quantity leaves the container alone and says so', () => {
+    const { result } = patch(deployment([container('app', { limits: { memory: 'lots' } })]));
+    assert.deepEqual(result, { ops: [], added: [], notes: ['container app: resources.limits[memory] "lots" is not a quantity; container left alone'] });
   });
 
-  test('a request that is not a quantity is kept and not defaulted over', () => {
-    const { result, after } = patch(deployment([container('app', { requests: { cpu: 'fast' } })]));
-    assert.deepEqual(result.ops, [{ op: 'add', path: `${C0}/resources/requests/memory`, value: '128Mi' }]);
-    assert.deepEqual(resourcesOf(after), { requests: { cpu: 'fast', memory: '128Mi' } });
+  test('a request that is not a quantity leaves the container alone', () => {
+    const { result } = patch(deployment([container('app', { requests: { cpu: 'fast' } })]));
+    assert.deepEqual(result, { ops: [], added: [], notes: ['container app: resources.requests[cpu] "fast" is not a quantity; container left alone'] });
+  });
+
+  // The API server rejects negative quantities (ValidateNonnegativeQuantity); min(default, limit) would be negative too.
+  test('a negative limit gives no request at all, rather than a negative one', () => {
+    const { result } = patch(deployment([container('app', { limits: { cpu: '-1' } })]));
+    assert.deepEqual(result, { ops: [], added: [], notes: ['container app: resources.limits[cpu] "-1" is negative; container left alone'] });
+  });
+
+  test('a negative limit of another resource still leaves the whole container alone', () => {
+    const { result } = patch(deployment([container('app', { limits: { 'ephemeral-storage': '-5Gi', cpu: '1' } }), container('next')]));
+    assert.deepEqual(result.ops, [{ op: 'add', path: '/spec/template/spec/containers/1/resources', value: { requests: { cpu: '100m', memory: '128Mi' } } }]);
+    assert.deepEqual(result.notes, ['container app: resources.limits[ephemeral-storage] "-5Gi" is negative; container left alone']);
+  });
+
+  test('a negative request is not scaled by limitRatio into a negative limit', () => {
+    const policy = policyOf('defaults:\n- match: {}\n  requests: {cpu: 100m, memory: 128Mi}\n  limitRatio: {memory: 2}\n');
+    const { result } = patch(deployment([container('app', { requests: { cpu: '1', memory: '-64Mi' } })]), policy);
+    assert.deepEqual(result, { ops: [], added: [], notes: ['container app: resources.requests[memory] "-64Mi" is negative; container left alone'] });
+  });
+
+  test('a negative limit in a container that an off entry covers is not reported', () => {
+    const policy = policyOf('defaults:\n- match: {}\n  requests: {cpu: 100m}\n- match: {containers: [legacy]}\n  off: true\n');
+    const { result } = patch(deployment([container('legacy', { limits: { cpu: '-1' } })]), policy);
+    assert.deepEqual(result, { ops: [], added: [], notes: [] });
+  });
+
+  test('a limit of "-0" is zero, not negative, and gives a zero request', () => {
+    const { after } = patch(deployment([container('app', { limits: { cpu: '-0' } })]));
+    assert.deepEqual(resourcesOf(after), { limits: { cpu: '-0' }, requests: { cpu: '-0', memory: '128Mi' } });
   });
 });
 
@@ -241,18 +256,6 @@ describe('which containers are covered', () => {
     const { result, after } = patch(object);
     assert.deepEqual(result.ops, [{ op: 'add', path: `${C0}/resources`, value: { requests: { cpu: '100m', memory: '128Mi' } } }]);
     assert.deepEqual(resourcesOf(after, 'containers', 1), { requests: { memory: '50Mi', cpu: '100m' }, limits: { memory: '100Mi' } });
-  });
-
-  test('a container without a name is left alone with a note', () => {
-    const { result } = patch(deployment([{ image: 'nginx' }, container('app', { requests: { cpu: '1', memory: '1' } })]));
-    assert.deepEqual(result, { ops: [], added: [], notes: ['containers[0] has no name; left alone'] });
-  });
-
-  test('containers that are not a list are left alone with a note', () => {
-    const object = deployment([]);
-    (dig(object, 'spec', 'template', 'spec') as Json).containers = 'app';
-    const { result } = patch(object);
-    assert.deepEqual(result, { ops: [], added: [], notes: ['containers is not a list; left alone'] });
   });
 
   test('a memory-only limit gives a cpu default and a memory default under the limit (workload-04)', () => {

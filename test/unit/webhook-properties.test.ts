@@ -8,12 +8,13 @@ import fc from 'fast-check';
 import { reviewAdmission } from '../../webhook/review.js';
 import { DEFAULT_RESOURCES, type DefaultsPolicy } from '../../rules/defaults.js';
 import { compareQuantities, parseQuantity, tryParseQuantity } from '../../rules/kube-quantity.js';
-import { applyOps, decodePatch, dig, policyOf, responseOf, reviewOf, type Json, type JsonPatchOperation } from '../support/admission.js';
+import { applyOps, clone, decodePatch, dig, FALLBACK_POLICY, policyOf, realWorkloads, responseOf, reviewOf, type Json, type JsonPatchOperation, type RealWorkload } from '../support/admission.js';
 
 const RUNS = { numRuns: 300 } as const;
 
-// Names a JSON Pointer must escape, next to ordinary ones.
-const NAMES = ['app', 'istio-proxy', 'a~b', 'x/y', '~1', 'c/~0', 'sidecar', 'worker'] as const;
+// Names a JSON Pointer must escape, next to ordinary ones, and one long enough
+// to be cut in a warning, of astral characters that take two UTF-16 units.
+const NAMES = ['app', 'istio-proxy', 'a~b', 'x/y', '~1', 'c/~0', 'sidecar', 'worker', `a${'𝒜'.repeat(100)}`] as const;
 const RESOURCES = ['cpu', 'memory', 'ephemeral-storage', 'hugepages-2Mi', 'nvidia.com/gpu'] as const;
 const DEFAULTED = new Set<string>(DEFAULT_RESOURCES);
 const KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'] as const;
@@ -217,6 +218,8 @@ const has = (m: unknown, k: string): boolean => typeof m === 'object' && m !== n
 /** Splits a JSON Pointer back into segments. */
 const segments = (path: string): string[] => path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 
+const RECORD_PATH = '/metadata/annotations/hpa-bridge.io~1defaults-added';
+
 describe('webhook properties', () => {
   test('(a) every patch applies with validation, and only adds where nothing (or null) was', () => {
     fc.assert(
@@ -347,6 +350,21 @@ describe('webhook properties', () => {
     );
   });
 
+  test('(d3) an UPDATE that drops what CREATE added but keeps the record gets no operation for the record', () => {
+    fc.assert(
+      fc.property(object, anyPolicy, (obj, { policy }) => {
+        fc.pre(obj.kind !== 'Pod');
+        const created = run(obj, policy).after;
+        const replaced = { ...clone(obj), metadata: created.metadata };
+        const response = responseOf(reviewAdmission(reviewOf(replaced, { operation: 'UPDATE', oldObject: created }), policy).review);
+        const ops = decodePatch(response) ?? [];
+        assert.deepEqual(ops.filter((op) => op.path === RECORD_PATH), []);
+        assert.deepStrictEqual(applyOps(replaced, ops), created);
+      }),
+      { ...RUNS, seed: 0x5eed0c },
+    );
+  });
+
   test('(k) values that do not parse or barely parse never make the review throw, and what was there stays', () => {
     fc.assert(
       fc.property(objectOf(wildValue), fc.oneof(anyPolicy, fc.constant(TENFOLD)), (obj, { policy }) => {
@@ -360,6 +378,25 @@ describe('webhook properties', () => {
         });
       }),
       { ...RUNS, seed: 0x5eed0b },
+    );
+  });
+
+  test('(k2) whatever values were there, every request and limit the webhook adds is a quantity of at least 0', () => {
+    fc.assert(
+      fc.property(objectOf(wildValue), fc.oneof(anyPolicy, fc.constant(TENFOLD)), (obj, { policy }) => {
+        const before = containers(obj);
+        containers(run(obj, policy).after).forEach((c, i) => {
+          const old = before[i] as ContainerView;
+          for (const field of ['requests', 'limits'] as const) {
+            for (const [r, v] of entriesOf(c[field])) {
+              if (has(old[field], r)) continue;
+              const q = tryParseQuantity(v);
+              assert.ok(q && q.nano >= 0n, `${c.where}: added ${field}.${r}=${JSON.stringify(v)} next to ${JSON.stringify({ requests: old.requests, limits: old.limits })}`);
+            }
+          }
+        });
+      }),
+      { ...RUNS, seed: 0x5eed0d },
     );
   });
 
@@ -380,14 +417,182 @@ describe('webhook properties', () => {
     );
   });
 
-  test('(h) every warning is at most 120 characters and what was added is recorded', () => {
+  test('(h) every warning is at most 120 code points, splits no surrogate pair, and what was added is recorded', () => {
     fc.assert(
       fc.property(object, anyPolicy, (obj, { policy }) => {
         const { response, ops, after } = run(obj, policy);
-        for (const w of (response.warnings ?? []) as string[]) assert.ok(w.length <= 120, w);
+        for (const w of (response.warnings ?? []) as string[]) {
+          // The API server counts runes, so code points; a lone surrogate would reach the client as U+FFFD.
+          assert.ok([...w].length <= 120, w);
+          assert.ok(!/\p{Cs}/u.test(w), `a lone surrogate in ${JSON.stringify(w)}`);
+        }
         if (ops) assert.equal(typeof dig(after, 'metadata', 'annotations', 'hpa-bridge.io/defaults-added'), 'string');
       }),
       { ...RUNS, seed: 0x5eed08 },
+    );
+  });
+});
+
+// Real workloads (the admission and workload fixtures) with nodes replaced by
+// values of other JSON types. The API server only sends objects it decoded
+// into its own types, so this is about senders that are not one: whatever
+// arrives, the review must not throw, and must never replace what is there.
+
+type Segment = string | number;
+type NodeShape = 'object' | 'list' | 'string' | 'quantity';
+
+const REAL = realWorkloads();
+
+/** Every node under the root, as paths. */
+function nodePaths(v: unknown, path: Segment[] = []): Segment[][] {
+  const out: Segment[][] = path.length ? [path] : [];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...nodePaths(x, [...path, i])));
+  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) out.push(...nodePaths(x, [...path, k]));
+  return out;
+}
+
+const startsWith = (s: readonly Segment[], prefix: readonly Segment[]): boolean => prefix.every((p, i) => s[i] === p);
+const samePath = (s: readonly Segment[], other: readonly Segment[]): boolean => s.length === other.length && startsWith(s, other);
+
+function resourcesShape(rest: readonly Segment[]): NodeShape | undefined {
+  if (rest.length === 0) return 'object';
+  if (rest[0] !== 'requests' && rest[0] !== 'limits') return undefined;
+  return rest.length === 1 ? 'object' : rest.length === 2 ? 'quantity' : undefined;
+}
+
+/** The shape the webhook needs at a path it reads, by the rules of docs/webhook.md; undefined for paths it does not read. */
+function readShape(kind: string, path: readonly Segment[]): NodeShape | undefined {
+  const podSpec = kind === 'Pod' ? ['spec'] : kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template', 'spec'] : ['spec', 'template', 'spec'];
+  const template = podSpec.slice(0, -1);
+  if (samePath(path, ['metadata'])) return 'object';
+  for (const map of ['labels', 'annotations']) {
+    if (startsWith(path, ['metadata', map])) return path.length === 2 ? 'object' : path.length === 3 ? 'string' : undefined;
+  }
+  for (let i = 1; i <= podSpec.length; i++) if (samePath(path, podSpec.slice(0, i))) return 'object';
+  if (template.length && startsWith(path, [...template, 'metadata'])) {
+    const rest = path.slice(template.length + 1);
+    if (rest.length === 0) return 'object';
+    if (rest[0] === 'labels') return rest.length === 1 ? 'object' : rest.length === 2 ? 'string' : undefined;
+    return undefined;
+  }
+  if (!startsWith(path, podSpec)) return undefined;
+  const rest = path.slice(podSpec.length);
+  if (rest[0] === 'resources') return resourcesShape(rest.slice(1));
+  if (rest[0] !== 'containers' && rest[0] !== 'initContainers') return undefined;
+  if (rest.length === 1) return 'list';
+  if (rest.length === 2) return 'object';
+  if (rest.length === 3 && (rest[2] === 'name' || rest[2] === 'restartPolicy')) return 'string';
+  if (rest[2] === 'resources') return resourcesShape(rest.slice(3));
+  return undefined;
+}
+
+function fits(shape: NodeShape, v: unknown): boolean {
+  if (shape === 'object') return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (shape === 'list') return Array.isArray(v);
+  if (shape === 'string') return typeof v === 'string';
+  return typeof v === 'string' || typeof v === 'number';
+}
+
+/** A field path the way Kubernetes writes one: `spec.containers[0].resources.limits[cpu]`. */
+function fieldPath(path: readonly Segment[]): string {
+  return path
+    .map((s, i) => {
+      if (typeof s === 'number') return `[${s}]`;
+      const parent = path[i - 1];
+      if (parent === 'labels' || parent === 'annotations' || parent === 'requests' || parent === 'limits') return `[${s}]`;
+      return i === 0 ? s : `.${s}`;
+    })
+    .join('');
+}
+
+const REPLACEMENTS: readonly unknown[] = ['x', '', '-1', 7, -1, 0.5, true, false, null, [], [{}], ['a'], {}, { name: 'x' }, { requests: 'x' }];
+
+function replaced(obj: Json, path: readonly Segment[], value: unknown): Json {
+  const copy = clone(obj);
+  (dig(copy, ...path.slice(0, -1)) as Record<Segment, unknown>)[path[path.length - 1] as Segment] = value;
+  return copy;
+}
+
+/** Every leaf (scalar, null, empty list or map) of a document, with its path. */
+function leaves(v: unknown, path: Segment[] = []): [Segment[], unknown][] {
+  const children: [Segment, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : typeof v === 'object' && v !== null ? Object.entries(v) : [];
+  if (children.length === 0) return [[path, v]];
+  return children.flatMap(([k, x]) => leaves(x, [...path, k]));
+}
+
+function reviewReal(kind: RealWorkload['kind'], obj: Json): { response: Json; ops: JsonPatchOperation[] | undefined } {
+  const review = reviewOf(obj, { kind });
+  const response = responseOf(reviewAdmission(review, FALLBACK_POLICY).review);
+  assert.equal(response.allowed, true);
+  return { response, ops: decodePatch(response) };
+}
+
+/** A real workload and 1-3 of its nodes, half of them among the nodes the webhook reads. */
+const mutatedReal = fc
+  .constantFrom(...REAL)
+  .chain((w) => {
+    const all = nodePaths(w.object);
+    const read = all.filter((p) => readShape(w.kind.kind, p) !== undefined);
+    const pick = fc.oneof(fc.constantFrom(...read), fc.constantFrom(...all));
+    return fc.record({ w: fc.constant(w), changes: fc.array(fc.tuple(pick, fc.constantFrom(...REPLACEMENTS)), { minLength: 1, maxLength: 3 }) });
+  })
+  .map(({ w, changes }) => {
+    let obj = w.object;
+    // A change under a node an earlier change replaced has nothing to land on.
+    for (const [path, value] of changes) {
+      const parent = dig(obj, ...path.slice(0, -1));
+      if (typeof parent === 'object' && parent !== null) obj = replaced(obj, path, value);
+    }
+    return { w, obj, changes };
+  });
+
+/** A real workload with one node the webhook reads replaced by a value of another JSON type (not null, which means absent). */
+const wrongTyped = fc
+  .constantFrom(...REAL)
+  .chain((w) => {
+    const read = nodePaths(w.object).flatMap((p) => {
+      const shape = readShape(w.kind.kind, p);
+      return shape ? [{ path: p, shape }] : [];
+    });
+    return fc.record({ w: fc.constant(w), node: fc.constantFrom(...read), value: fc.constantFrom(...REPLACEMENTS) });
+  })
+  .filter(({ node, value }) => value !== null && !fits(node.shape, value));
+
+describe('real workloads with nodes of the wrong type', () => {
+  test('(m) with up to three nodes replaced, the review never throws; any patch applies with validation and only adds where nothing (or null) was', () => {
+    fc.assert(
+      fc.property(mutatedReal, ({ w, obj }) => {
+        const { ops } = reviewReal(w.kind, obj);
+        if (!ops) return;
+        const after = applyOps(obj, ops);
+        for (const op of ops) {
+          assert.equal(op.op, 'add');
+          const target = dig(obj, ...segments(op.path));
+          assert.ok(target === undefined || target === null || (op.path === RECORD_PATH && typeof target === 'string'), `${op.path} already holds ${JSON.stringify(target)}`);
+        }
+        for (const [path, value] of leaves(obj)) {
+          if (path.length === 3 && startsWith(path, ['metadata', 'annotations', 'hpa-bridge.io/defaults-added'])) continue;
+          // null and empty members may be filled; everything else must still be there, unchanged.
+          if (value === null || (typeof value === 'object' && Object.keys(value).length === 0)) continue;
+          assert.deepStrictEqual(dig(after, ...path), value, `${fieldPath(path)} changed`);
+        }
+      }),
+      { numRuns: 500, seed: 0x5eed10 },
+    );
+  });
+
+  test('(n) with one node the webhook reads replaced by a value of the wrong type, there is no patch and a warning names that node', () => {
+    fc.assert(
+      fc.property(wrongTyped, ({ w, node, value }) => {
+        const { response, ops } = reviewReal(w.kind, replaced(w.object, node.path, value));
+        assert.equal(ops, undefined, `patch: ${JSON.stringify(ops)}`);
+        const warnings = (response.warnings ?? []) as string[];
+        const expected = `hpa-bridge: no defaults added: ${fieldPath(node.path)} is `;
+        // A long path is cut with the rest of the warning at 120 code points.
+        const names = (x: string): boolean => x.startsWith(expected) || (x.endsWith('…') && [...x].length === 120 && expected.startsWith(x.slice(0, -1)));
+        assert.ok(warnings.some(names), `${JSON.stringify(warnings)} does not start with ${expected}`);
+      }),
+      { numRuns: 500, seed: 0x5eed11 },
     );
   });
 });

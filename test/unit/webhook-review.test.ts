@@ -317,12 +317,12 @@ describe('operations and kinds', () => {
 describe('malformed objects are allowed unchanged with a warning', () => {
   test('spec.template.spec.containers as a string', () => {
     const object = deployment({ containers: 'nginx' });
-    assert.deepEqual(unpatched(answer(reviewOf(object))), ['hpa-bridge: containers is not a list; left alone']);
+    assert.deepEqual(unpatched(answer(reviewOf(object))), ['hpa-bridge: no defaults added: spec.template.spec.containers is a string, not a list']);
   });
 
-  test('no pod spec at /spec/template/spec', () => {
-    const object = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: 'x' } };
-    assert.deepEqual(unpatched(answer(reviewOf(object))), ['hpa-bridge: no defaults added: the object has no pod spec at /spec/template/spec']);
+  test('no pod spec at spec.template.spec', () => {
+    const object = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { metadata: {} } } };
+    assert.deepEqual(unpatched(answer(reviewOf(object))), ['hpa-bridge: no defaults added: the object has no pod spec at spec.template.spec']);
   });
 
   test('no object at all', () => {
@@ -336,16 +336,108 @@ describe('malformed objects are allowed unchanged with a warning', () => {
     });
   });
 
-  test('a container whose resources are a string, next to one that is fine', () => {
-    const object = deployment({ containers: [{ name: 'bad', resources: 'lots' }, { name: 'good', resources: { requests: { cpu: '1', memory: '1Gi' } } }] });
-    assert.deepEqual(unpatched(answer(reviewOf(object))), ['hpa-bridge: container bad: resources is not an object; left alone']);
+  test('a container whose resources are a string leaves the whole object alone, the container next to it too', () => {
+    const object = deployment({ containers: [{ name: 'bad', resources: 'lots' }, { name: 'good' }] });
+    assert.deepEqual(unpatched(answer(reviewOf(object))), ['hpa-bridge: no defaults added: spec.template.spec.containers[0].resources is a string, not an object']);
+  });
+});
+
+/** The AdmissionReview of a fixture, with `value` set at `path` of its object (undefined deletes the member). */
+function fixtureWith(review: Json, path: readonly (string | number)[], value: unknown): Json {
+  const object = (review.request as Json).object;
+  const parent = dig(object, ...path.slice(0, -1)) as Record<string | number, unknown>;
+  const last = path[path.length - 1] as string | number;
+  if (value === undefined) delete parent[last];
+  else parent[last] = value;
+  return review;
+}
+
+const FIXTURE_01 = 'admissionreview-01-kubewarden-deploy-limits-only';
+const FIXTURE_06 = 'admissionreview-06-connaisseur-pod-initcontainer';
+const fixture01 = (): Json => admissionFixtureReview(FIXTURE_01);
+const fixture06 = (): Json => admissionFixtureReview(FIXTURE_06);
+const sidecarWorkload = (): Json => reviewOf(readWorkloadFixture('workload-03-native-sidecar-initcontainer'));
+const cronJob = (): Json =>
+  reviewOf({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'nightly', namespace: 'shop' },
+    spec: { schedule: '@daily', jobTemplate: { spec: { template: { metadata: { labels: { app: 'nightly' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'run', image: 'busybox' }] } } } } },
+  });
+const C0_PATH = ['spec', 'template', 'spec', 'containers', 0] as const;
+
+describe('a node of the wrong JSON type: allowed unchanged, with a warning naming it', () => {
+  test('fixture 01 with metadata.annotations "x" gets no patch, so "x" is not replaced', () => {
+    const review = fixtureWith(fixture01(), ['metadata', 'annotations'], 'x');
+    assert.deepEqual(unpatched(answer(review)), ['hpa-bridge: no defaults added: metadata.annotations is a string, not an object']);
   });
 
-  test('a limit that is not a quantity is reported next to what was added', () => {
-    const object = deployment({ containers: [{ name: 'app', resources: { limits: { memory: '1 Gi' } } }] });
-    const a = answer(reviewOf(object));
-    assert.deepEqual(a.response.warnings, ['hpa-bridge: added to container app: cpu=100m', 'hpa-bridge: container app: limits.memory "1 Gi" is not a quantity; memory left alone']);
-    assert.deepEqual(dig(a.after, 'spec', 'template', 'spec', 'containers', 0, 'resources'), { limits: { memory: '1 Gi' }, requests: { cpu: '100m' } });
+  test('fixture 01 with metadata "x" gets no patch, so "x" is not replaced', () => {
+    const review = fixtureWith(fixture01(), ['metadata'], 'x');
+    assert.deepEqual(unpatched(answer(review)), ['hpa-bridge: no defaults added: metadata is a string, not an object']);
+  });
+
+  const cases: { review: () => Json; path: readonly (string | number)[]; value: unknown; reason: string }[] = [
+    { review: fixture01, path: ['metadata', 'annotations', 'io.kubewarden.policy.echo.create'], value: true, reason: 'metadata.annotations[io.kubewarden.policy.echo.create] is a boolean, not a string' },
+    { review: fixture01, path: ['metadata', 'labels'], value: ['app'], reason: 'metadata.labels is a list, not an object' },
+    { review: fixture06, path: ['metadata', 'labels', 'app'], value: 1, reason: 'metadata.labels[app] is a number, not a string' },
+    { review: fixture01, path: ['spec'], value: [], reason: 'spec is a list, not an object' },
+    { review: fixture01, path: ['spec', 'template'], value: 'x', reason: 'spec.template is a string, not an object' },
+    { review: fixture01, path: ['spec', 'template', 'metadata'], value: 7, reason: 'spec.template.metadata is a number, not an object' },
+    { review: fixture01, path: ['spec', 'template', 'metadata', 'labels'], value: 'app=nginx', reason: 'spec.template.metadata.labels is a string, not an object' },
+    { review: fixture01, path: ['spec', 'template', 'metadata', 'labels', 'app'], value: { name: 'nginx' }, reason: 'spec.template.metadata.labels[app] is an object, not a string' },
+    { review: fixture01, path: ['spec', 'template', 'spec'], value: true, reason: 'spec.template.spec is a boolean, not an object' },
+    { review: fixture01, path: ['spec', 'template', 'spec', 'containers'], value: {}, reason: 'spec.template.spec.containers is an object, not a list' },
+    { review: fixture01, path: C0_PATH, value: 'nginx', reason: 'spec.template.spec.containers[0] is a string, not an object' },
+    { review: fixture01, path: C0_PATH, value: null, reason: 'spec.template.spec.containers[0] is null, not an object' },
+    { review: fixture01, path: [...C0_PATH, 'name'], value: 5, reason: 'spec.template.spec.containers[0].name is a number, not a string' },
+    { review: fixture01, path: [...C0_PATH, 'name'], value: undefined, reason: 'spec.template.spec.containers[0].name is missing' },
+    { review: fixture01, path: [...C0_PATH, 'resources'], value: 'lots', reason: 'spec.template.spec.containers[0].resources is a string, not an object' },
+    { review: fixture01, path: [...C0_PATH, 'resources', 'limits'], value: ['1'], reason: 'spec.template.spec.containers[0].resources.limits is a list, not an object' },
+    { review: fixture01, path: [...C0_PATH, 'resources', 'requests'], value: 'cpu=1', reason: 'spec.template.spec.containers[0].resources.requests is a string, not an object' },
+    { review: fixture01, path: [...C0_PATH, 'resources', 'limits', 'cpu'], value: {}, reason: 'spec.template.spec.containers[0].resources.limits[cpu] is an object, not a quantity' },
+    { review: fixture01, path: [...C0_PATH, 'resources', 'limits', 'memory'], value: true, reason: 'spec.template.spec.containers[0].resources.limits[memory] is a boolean, not a quantity' },
+    { review: fixture01, path: [...C0_PATH, 'resources', 'limits', 'cpu'], value: null, reason: 'spec.template.spec.containers[0].resources.limits[cpu] is null, not a quantity' },
+    { review: fixture01, path: [...C0_PATH, 'restartPolicy'], value: 1, reason: 'spec.template.spec.containers[0].restartPolicy is a number, not a string' },
+    { review: fixture01, path: ['spec', 'template', 'spec', 'resources'], value: 'x', reason: 'spec.template.spec.resources is a string, not an object' },
+    { review: fixture01, path: ['spec', 'template', 'spec', 'resources'], value: { requests: [] }, reason: 'spec.template.spec.resources.requests is a list, not an object' },
+    { review: sidecarWorkload, path: ['spec', 'template', 'spec', 'initContainers'], value: 'logshipper', reason: 'spec.template.spec.initContainers is a string, not a list' },
+    { review: sidecarWorkload, path: ['spec', 'template', 'spec', 'initContainers', 0, 'restartPolicy'], value: true, reason: 'spec.template.spec.initContainers[0].restartPolicy is a boolean, not a string' },
+    { review: fixture06, path: ['spec'], value: 'x', reason: 'spec is a string, not an object' },
+    // An ordinary init container is not defaulted, but a malformed one still makes the object malformed.
+    { review: fixture06, path: ['spec', 'initContainers', 0, 'resources'], value: 'x', reason: 'spec.initContainers[0].resources is a string, not an object' },
+    { review: cronJob, path: ['spec', 'jobTemplate'], value: 'x', reason: 'spec.jobTemplate is a string, not an object' },
+    { review: cronJob, path: ['spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels'], value: [], reason: 'spec.jobTemplate.spec.template.metadata.labels is a list, not an object' },
+  ];
+  for (const c of cases) {
+    test(`${c.reason}`, () => {
+      const review = fixtureWith(c.review(), c.path, c.value);
+      assert.deepEqual(unpatched(answer(review)), [`hpa-bridge: no defaults added: ${c.reason}`]);
+    });
+  }
+});
+
+describe('negative and unparsable quantities', () => {
+  test('fixture 01 with a cpu limit of "-1" is allowed unchanged with a warning, never a negative request', () => {
+    const review = fixtureWith(fixture01(), [...C0_PATH, 'resources', 'limits', 'cpu'], '-1');
+    assert.deepEqual(unpatched(answer(review)), ['hpa-bridge: container nginx: resources.limits[cpu] "-1" is negative; container left alone']);
+  });
+
+  test('a negative JSON number limit is treated like a negative string', () => {
+    const review = fixtureWith(fixture01(), [...C0_PATH, 'resources', 'limits', 'memory'], -1);
+    assert.deepEqual(unpatched(answer(review)), ['hpa-bridge: container nginx: resources.limits[memory] -1 is negative; container left alone']);
+  });
+
+  test('a negative request is left alone, and other containers still get defaults', () => {
+    const a = answer(reviewOf(deployment({ containers: [{ name: 'bad', resources: { requests: { memory: '-1Gi' } } }, { name: 'good' }] })));
+    assert.deepEqual(decodePatch(a.response)?.[0], { op: 'add', path: '/spec/template/spec/containers/1/resources', value: { requests: DEFAULTS } });
+    assert.deepEqual(dig(a.after, 'spec', 'template', 'spec', 'containers', 0, 'resources'), { requests: { memory: '-1Gi' } });
+    assert.deepEqual(a.response.warnings, ['hpa-bridge: added to container good: cpu=100m, memory=128Mi', 'hpa-bridge: container bad: resources.requests[memory] "-1Gi" is negative; container left alone']);
+  });
+
+  test('a limit that is not a quantity leaves its container alone', () => {
+    const a = answer(reviewOf(deployment({ containers: [{ name: 'app', resources: { limits: { memory: '1 Gi' } } }] })));
+    assert.deepEqual(unpatched(a), ['hpa-bridge: container app: resources.limits[memory] "1 Gi" is not a quantity; container left alone']);
   });
 });
 
@@ -466,6 +558,15 @@ describe('the record annotation', () => {
     assert.equal(dig(a.after, 'metadata', 'annotations', RECORD_ANNOTATION), 'app: requests cpu=100m memory=128Mi');
   });
 
+  test('an UPDATE that gets dropped requests back leaves a record that already says so alone', () => {
+    const created = answer(fixture01()).after;
+    const replaced = clone(created);
+    delete (dig(replaced, ...C0_PATH, 'resources') as Json).requests;
+    const a = answer(reviewOf(replaced, { operation: 'UPDATE', oldObject: created }));
+    assert.deepEqual(decodePatch(a.response), [{ op: 'add', path: '/spec/template/spec/containers/0/resources/requests', value: DEFAULTS }]);
+    assert.deepEqual(a.after, created);
+  });
+
   test('annotations: null is replaced by a map', () => {
     const a = answer(reviewOf(deployment({ containers }, { annotations: null })));
     assert.deepEqual(dig(a.after, 'metadata', 'annotations'), { [RECORD_ANNOTATION]: 'app: requests cpu=100m memory=128Mi' });
@@ -497,12 +598,34 @@ describe('warnings', () => {
   test('a warning about a long container name is cut to 120 characters', () => {
     const name = 'c'.repeat(63);
     const a = answer(reviewOf(deployment({ containers: [{ name, resources: { limits: { memory: 'x'.repeat(100) } } }] })));
-    const warnings = a.response.warnings as string[];
-    assert.deepEqual(
-      warnings.map((w) => w.length),
-      [`hpa-bridge: added to container ${name}: cpu=100m`.length, 120],
-    );
-    assert.equal(warnings[1], `hpa-bridge: container ${name}: limits.memory "${'x'.repeat(17)}…`);
+    assert.deepEqual(a.response.warnings, [`hpa-bridge: container ${name}: resources.limits[memory] "${'x'.repeat(6)}…`]);
+  });
+
+  test('a warning is measured in code points, as the API server counts runes: 116 of them are not cut', () => {
+    const name = `a${'𝒜'.repeat(60)}`;
+    const warnings = answer(reviewOf(deployment({ containers: [{ name }] }))).response.warnings;
+    assert.deepEqual(warnings, [`hpa-bridge: added to container ${name}: cpu=100m, memory=128Mi`]);
+  });
+
+  test('a warning is cut at 120 code points without splitting a surrogate pair', () => {
+    // 32 UTF-16 units before the name's astral characters, so a cut at an odd unit count would fall inside a pair.
+    const name = `a${'𝒜'.repeat(100)}`;
+    const warnings = answer(reviewOf(deployment({ containers: [{ name }] }))).response.warnings as string[];
+    assert.equal(warnings.length, 1);
+    const warning = warnings[0] as string;
+    assert.ok(!/\p{Cs}/u.test(warning), `a lone surrogate in ${JSON.stringify(warning)}`);
+    assert.equal([...warning].length, 120);
+    assert.equal(warning, `hpa-bridge: added to container a${'𝒜'.repeat(87)}…`);
+  });
+
+  test('a control character in a container name is escaped, since the API server drops a warning that has one', () => {
+    const warnings = answer(reviewOf(deployment({ containers: [{ name: 'app\nx\u0085' }] }))).response.warnings;
+    assert.deepEqual(warnings, ['hpa-bridge: added to container app\\u000ax\\u0085: cpu=100m, memory=128Mi']);
+  });
+
+  test('a lone surrogate in a container name is shown as U+FFFD, as the API server would decode it', () => {
+    const warnings = answer(reviewOf(deployment({ containers: [{ name: 'app\ud800' }] }))).response.warnings;
+    assert.deepEqual(warnings, ['hpa-bridge: added to container app\ufffd: cpu=100m, memory=128Mi']);
   });
 
   test('more than ten warnings end with a count of the rest', () => {
