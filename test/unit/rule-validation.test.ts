@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { compileRuleTexts } from '../../rules/load.js';
 import { formatDiagnostic } from '../../rules/diagnostics.js';
 import { readFixture } from '../support/fixtures.js';
+import { compileYaml, formatted } from '../support/rules.js';
 
 interface Case {
   readonly files: readonly string[];
@@ -137,4 +138,36 @@ describe('malformed rule files', () => {
       assert.deepEqual(result.errors.map(formatDiagnostic), c.errors);
     });
   }
+});
+
+describe('patterns the matching engine rejects', () => {
+  // RE2 bounds a pattern's nesting and compiled size so matching stays linear
+  // in time and bounded in memory; a pattern past either bound cannot be
+  // matched at all, so it is an error at load time, not at the first relist.
+  const ruleWith = (field: string): string => `rules:
+- seriesQuery: 'up{namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+${field}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+`;
+  const deep = `${'('.repeat(600)}a${')*'.repeat(600)}`;
+  const large = 'a{1000}'.repeat(4000);
+
+  test('a name.matches nested deeper than RE2 allows is an error at the pattern', () => {
+    const result = compileYaml(ruleWith(`  name: {matches: "${deep}", as: "x"}`));
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [`rules.yaml:4:20: error: rules[0].name.matches: invalid name.matches regex "${deep}": expression nests too deeply at offset 0`]);
+  });
+
+  test('a name.matches that compiles to more than RE2 allows is an error at the pattern', () => {
+    const result = compileYaml(ruleWith(`  name: {matches: "${large}", as: "x"}`));
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [`rules.yaml:4:20: error: rules[0].name.matches: invalid name.matches regex "${large}": expression too large at offset 0`]);
+  });
+
+  test('a series filter nested deeper than RE2 allows is an error at the filter', () => {
+    const result = compileYaml(ruleWith(`  seriesFilters:\n  - isNot: '${deep}'`));
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [`rules.yaml:5:13: error: rules[0].seriesFilters[0].isNot: invalid series filter regex "${deep}": expression nests too deeply at offset 0`]);
+  });
 });
