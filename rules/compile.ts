@@ -483,15 +483,38 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
   };
 }
 
+/**
+ * The example query to parse. A rule whose own labels cannot serve the
+ * example request (a custom rule that maps no resource, an external rule
+ * without a namespace mapping) still has a metricsQuery that is sent once the
+ * rule is mapped, or marked cluster-wide; it is rendered as if its `namespace`
+ * and `pod` labels were mapped, which changes the matchers only, never
+ * whether the query parses.
+ */
+function renderExampleQuery(rule: CompiledRule, catalog: ResourceCatalog): string {
+  try {
+    return exampleRequest(rule).render();
+  } catch (e) {
+    if (!(e instanceof QueryBuildError) || e.reason !== 'rule-cannot-serve') throw e;
+    const standIn = new ResourceLabels(
+      [
+        { label: 'namespace', groupResource: NAMESPACES },
+        { label: 'pod', groupResource: { group: '', resource: 'pods' } },
+      ],
+      undefined,
+      catalog,
+    );
+    return exampleRequest({ ...rule, resources: standIn }).render();
+  }
+}
+
 /** Renders the example query and parses it as PromQL, so a broken query is a load error, not a 503 at 3 a.m. */
 function checkRenderedQuery(ctx: Context, rule: CompiledRule, located: Located<string>, path: string): boolean {
-  if (rule.kind === 'custom' && rule.resources.overrides.length === 0 && !rule.resources.template) return true;
   let query: string;
   try {
-    query = exampleRequest(rule).render();
+    query = renderExampleQuery(rule, ctx.catalog);
   } catch (e) {
     if (e instanceof QueryBuildError) {
-      if (e.reason === 'rule-cannot-serve') return true; // reported above as a mapping problem
       ctx.diagnostics.error(located.at, path, 'bad-template', e.message);
       return false;
     }

@@ -171,3 +171,40 @@ ${field}
     assert.deepEqual(formatted(result).errors, [`rules.yaml:5:13: error: rules[0].seriesFilters[0].isNot: invalid series filter regex "${deep}": expression nests too deeply at offset 0`]);
   });
 });
+
+describe('PromQL of rules that cannot serve the example request', () => {
+  // Such a rule is loaded (with a warning) so that existing configs migrate
+  // unmodified, and its metricsQuery is sent once it is mapped or marked
+  // cluster-wide; a query that can never parse is an error now.
+  test('an external rule without resources whose metricsQuery is not PromQL is an error at the query', () => {
+    const result = compileYaml(`externalRules:
+- seriesQuery: up
+  metricsQuery: "sum(<<.Series>>{<<.LabelMatchers>>}"
+`);
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [
+      'rules.yaml:3:17: error: externalRules[0].metricsQuery: invalid PromQL: unexpected end of query; the query rendered for an example request is: sum(up{a="b",namespace="default"}',
+    ]);
+  });
+
+  test('a custom rule that maps no resource and whose metricsQuery is not PromQL is an error at the query', () => {
+    const result = compileYaml(`rules:
+- seriesQuery: 'http_requests_total{namespace!=""}'
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]) by (<<.GroupBy>>)'
+`);
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [
+      'rules.yaml:3:17: error: rules[0].metricsQuery: invalid PromQL near "by (pod)"; the query rendered for an example request is: sum(rate(http_requests_total{namespace="default",pod=~"example-pod-1|example-pod-2"}[2m]) by (pod)',
+    ]);
+  });
+
+  test('an external rule without resources whose metricsQuery parses loads with its namespace warning only', () => {
+    const result = compileYaml(`externalRules:
+- seriesQuery: up
+  metricsQuery: "sum(<<.Series>>{<<.LabelMatchers>>})"
+`);
+    assert.ok(result.ruleSet);
+    assert.deepEqual(formatted(result).errors, []);
+    assert.deepEqual(result.warnings.map((w) => w.code), ['external-namespace']);
+  });
+});
