@@ -357,11 +357,44 @@ interface SeriesSet {
   readonly count: number;
 }
 
+// 3c: series names that are all distinct, so the rule regex runs once per
+// series. Half end in `_total`; the other half are 49 to 52 characters of
+// letters and underscores that do not, the input on which a backtracking
+// engine tries every split of `^([a-z]+_?)+_total$` (half a minute each at 45
+// characters).
+const DISTINCT_NAMES = 200_000;
+const DISTINCT_PREFIX = 'names_';
+const NESTED_QUANTIFIER_PATTERN = '^([a-z]+_?)+_total$';
+// Anchored too, so that `$0` is the whole name and both rules publish the
+// same metrics.
+const TRIVIAL_PATTERN = '^.*_total$';
+
+function distinctName(i: number): string {
+  let letters = '';
+  for (let n = i; letters === '' || n > 0; n = Math.floor(n / 26)) letters += String.fromCharCode(97 + (n % 26));
+  return i % 2 === 0 ? `${DISTINCT_PREFIX}${letters}_requests_total` : `${DISTINCT_PREFIX}${letters}_container_network_receive_packets_dropped`;
+}
+
+function distinctNamesRules(pattern: string): string {
+  return `rules:
+- seriesQuery: '{__name__=~"${DISTINCT_PREFIX}.+",namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name:
+    matches: "${pattern}"
+    as: "$0"
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
+`;
+}
+
 /**
- * OpenMetrics for `promtool tsdb create-blocks-from openmetrics`: half
- * http_requests_total, half container_cpu_usage_seconds_total (the example
- * rules' two series queries), two samples each, 100 and 70 minutes ago so they
- * sit before the head block and inside a 3 h --metrics-max-age.
+ * OpenMetrics for `promtool tsdb create-blocks-from openmetrics`: for each set
+ * half http_requests_total, half container_cpu_usage_seconds_total (the
+ * example rules' two series queries), then DISTINCT_NAMES series with a name
+ * each; two samples each, 100 and 70 minutes ago so they sit before the head
+ * block and inside a 3 h --metrics-max-age.
  */
 async function writeOpenMetrics(file: string, sets: readonly SeriesSet[]): Promise<void> {
   const out = createWriteStream(file);
@@ -387,6 +420,16 @@ async function writeOpenMetrics(file: string, sets: readonly SeriesSet[]): Promi
       await write(chunk);
     }
   }
+  let chunk = '';
+  for (let i = 0; i < DISTINCT_NAMES; i++) {
+    const series = `${distinctName(i)}{namespace="ns-${i % 500}",pod="pod-${i}"}`;
+    chunk += `${series} ${i} ${t1}\n${series} ${i + 60} ${t2}\n`;
+    if (chunk.length > 1 << 20) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  await write(chunk);
   await write('# EOF\n');
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
@@ -397,7 +440,7 @@ async function discoverySection(results: Results, work: string): Promise<void> {
     { prefix: 'small_', count: 20_000 },
   ];
   const om = join(work, 'series.om');
-  log('writing 220,000 series as OpenMetrics');
+  log(`writing ${220_000 + DISTINCT_NAMES} series as OpenMetrics`);
   await writeOpenMetrics(om, sets);
   const prom = await startPrometheus({ scrapeTargets: [], waitForTargets: false, readyTimeoutMs: 60_000 });
   try {
@@ -424,6 +467,7 @@ async function discoverySection(results: Results, work: string): Promise<void> {
     for (const { prefix } of sets) {
       for (const name of ['http_requests_total', 'container_cpu_usage_seconds_total']) total += await prom.queryScalar(`count(count_over_time(${prefix}${name}[3h]))`);
     }
+    total += await prom.queryScalar(`count(count_over_time({__name__=~"${DISTINCT_PREFIX}.+"}[3h]))`);
     log(`Prometheus holds ${total} series`);
 
     const small = join(work, 'small-rules.yaml');
@@ -462,7 +506,21 @@ async function discoverySection(results: Results, work: string): Promise<void> {
       const r = await runChild<DiscoveryResult>('discovery-child.js', { rules, prometheusUrl: prom.url, maxAgeSeconds }, 300_000);
       runs[label] = { ...r, seriesApiSeconds, seriesApiMB: bytes.reduce((a, b) => a + b, 0) / 2 ** 20 };
     }
-    results.raw.discovery = { backfillSeconds, promtool: out.trim().slice(-500), totalSeries: total, runs };
+    // 3c: the same distinct names under a nested-quantifier rule and under a
+    // trivial one, which publish the same metrics; alternated, best of two
+    // each, since the regex is a small part of a relist this size.
+    const patternRuns: Record<string, DiscoveryResult> = {};
+    for (let round = 0; round < 2; round++) {
+      for (const [label, pattern] of [['trivial', TRIVIAL_PATTERN], ['nested', NESTED_QUANTIFIER_PATTERN]] as const) {
+        const file = join(work, `distinct-names-${label}.yaml`);
+        await writeFile(file, distinctNamesRules(pattern));
+        log(`discovery of ${DISTINCT_NAMES} distinct names, name.matches ${pattern}, round ${round + 1}`);
+        const r = await runChild<DiscoveryResult>('discovery-child.js', { rules: [file], prometheusUrl: prom.url, maxAgeSeconds }, 300_000);
+        const best = patternRuns[label];
+        if (best === undefined || r.relistSeconds < best.relistSeconds) patternRuns[label] = r;
+      }
+    }
+    results.raw.discovery = { backfillSeconds, promtool: out.trim().slice(-500), totalSeries: total, runs, patternRuns };
     results.rows.discovery = Object.entries(runs).map(([label, r]) => ({
       id: label === '200k' ? '3' : '3b',
       measurement: `Discovery relist, ${label === '200k' ? '200,000' : '20,000'} series (${f(r.seriesApiMB)} MB of /api/v1/series), ${r.customMetrics} metrics found${r.errors.length ? `, errors: ${r.errors.join('; ')}` : ''}`,
@@ -472,6 +530,18 @@ async function discoverySection(results: Results, work: string): Promise<void> {
       target: label === '200k' ? '≤ 10 s, peak RSS ≤ 250 MB' : '(reported)',
       met: label === '200k' ? r.errors.length === 0 && r.relistSeconds <= 10 && r.maxRssMB <= 250 : undefined,
     }));
+    const nested = patternRuns['nested'] as DiscoveryResult;
+    const trivial = patternRuns['trivial'] as DiscoveryResult;
+    const errors = [...nested.errors, ...trivial.errors];
+    results.rows.discovery.push({
+      id: '3c',
+      measurement: `Discovery relist, ${DISTINCT_NAMES.toLocaleString('en-US')} distinct series names (half end in \`_total\`, half are 49–52 characters that do not), rule \`name.matches: "${NESTED_QUANTIFIER_PATTERN}"\`${errors.length ? `, errors: ${errors.join('; ')}` : ''}`,
+      value: `${f(nested.relistSeconds, 2)} s, ${nested.customMetrics} metrics found, peak RSS ${f(nested.maxRssMB, 0)} MB`,
+      baseline: `the same names with \`name.matches: "${TRIVIAL_PATTERN}"\`: ${f(trivial.relistSeconds, 2)} s, ${trivial.customMetrics} metrics found`,
+      ratio: `${f(nested.relistSeconds / trivial.relistSeconds, 2)}× time`,
+      target: '≤ 2× the trivial rule, the same metrics',
+      met: errors.length === 0 && nested.customMetrics === trivial.customMetrics && nested.relistSeconds <= 2 * trivial.relistSeconds,
+    });
   } finally {
     await prom.stop();
   }
@@ -750,7 +820,10 @@ ${bounds(r)}
   create-blocks-from openmetrics\`, 70–100 minutes old, and read with
   \`--metrics-max-age 3h\`. A child process starts the server, waits for the start-up
   relist, then times \`discovery.relist()\`; peak RSS is its \`maxRSS\`. The baseline
-  is the same \`/api/v1/series\` calls with the body read and dropped.
+  is the same \`/api/v1/series\` calls with the body read and dropped. For 3c,
+  ${DISTINCT_NAMES.toLocaleString('en-US')} more series each have a name of their own, so the rule's
+  regex runs once per series; the same relist with \`name.matches: "${TRIVIAL_PATTERN}"\`,
+  which publishes the same metrics, is the baseline (the two alternate, best of two each).
 - **Webhook (5).** Fixture 04 (a Deployment CREATE) with five containers without
   resources, so every review returns a patch. Baseline: an express HTTPS endpoint
   that parses the review and answers \`allowed: true\`. The load is a closed loop, so

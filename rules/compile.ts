@@ -8,7 +8,8 @@ import { parseGoTemplate, TemplateError, type ParsedTemplate } from './go-templa
 import { defaultNameAs, type SeriesFilter } from './naming.js';
 import { checkPromQL, unquote } from './promql.js';
 import { METRICS_QUERY_FIELDS, QueryBuildError, renderExternalQuery, renderMetricsQuery, type QueryTemplate } from './query.js';
-import { compileRe2, Re2SyntaxError, templateReferences, type CompiledRegex } from './re2.js';
+import { GoRegexp, templateReferences } from './go-regexp.js';
+import { Re2SyntaxError } from './re2.js';
 import {
   compileResourceTemplate,
   formatGroupResource,
@@ -44,7 +45,7 @@ export interface CompiledRule extends QueryTemplate {
   readonly origin: RuleOrigin;
   readonly seriesQuery: string;
   readonly seriesFilters: readonly SeriesFilter[];
-  readonly nameMatches: CompiledRegex;
+  readonly nameMatches: GoRegexp;
   readonly nameAs: string;
   readonly metricsQuerySource: string;
   /** The metric name when it does not depend on discovery (a fixed `as`). */
@@ -136,9 +137,9 @@ function where(o: RuleOrigin | SourcePosition): string {
   return `${o.file}:${o.line}:${o.column}`;
 }
 
-function compileRegex(ctx: Context, located: Located<string>, path: string, what: string): CompiledRegex | undefined {
+function compileRegex(ctx: Context, located: Located<string>, path: string, what: string): GoRegexp | undefined {
   try {
-    return compileRe2(located.value);
+    return GoRegexp.compile(located.value);
   } catch (e) {
     if (e instanceof Re2SyntaxError) {
       ctx.diagnostics.error(located.positionOf(e.offset), path, 'bad-regex', `invalid ${what} regex ${JSON.stringify(located.value)}: ${e.message}`);
@@ -266,7 +267,7 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
   const name = objectField(rule, 'name');
   const matches = stringField(name, 'matches');
   const as = stringField(name, 'as');
-  let nameMatches: CompiledRegex | undefined = compileRe2('.*');
+  let nameMatches: GoRegexp | undefined = GoRegexp.compile('.*');
   if (matches && matches.value !== '') {
     nameMatches = compileRegex(ctx, matches, `${path}.name.matches`, 'name.matches');
     if (!nameMatches) ok = false;
@@ -353,7 +354,7 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
 }
 
 /** Warns about `$name` references that expand to nothing, the classic `$1_total` mistake. */
-function checkNameReferences(ctx: Context, as: Located<string>, matches: CompiledRegex, path: string): void {
+function checkNameReferences(ctx: Context, as: Located<string>, matches: GoRegexp, path: string): void {
   const groups = matches.groupNames.length - 1;
   for (const ref of templateReferences(as.value)) {
     if (typeof ref === 'number' && ref <= groups) continue;
@@ -482,15 +483,38 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
   };
 }
 
+/**
+ * The example query to parse. A rule whose own labels cannot serve the
+ * example request (a custom rule that maps no resource, an external rule
+ * without a namespace mapping) still has a metricsQuery that is sent once the
+ * rule is mapped, or marked cluster-wide; it is rendered as if its `namespace`
+ * and `pod` labels were mapped, which changes the matchers only, never
+ * whether the query parses.
+ */
+function renderExampleQuery(rule: CompiledRule, catalog: ResourceCatalog): string {
+  try {
+    return exampleRequest(rule).render();
+  } catch (e) {
+    if (!(e instanceof QueryBuildError) || e.reason !== 'rule-cannot-serve') throw e;
+    const standIn = new ResourceLabels(
+      [
+        { label: 'namespace', groupResource: NAMESPACES },
+        { label: 'pod', groupResource: { group: '', resource: 'pods' } },
+      ],
+      undefined,
+      catalog,
+    );
+    return exampleRequest({ ...rule, resources: standIn }).render();
+  }
+}
+
 /** Renders the example query and parses it as PromQL, so a broken query is a load error, not a 503 at 3 a.m. */
 function checkRenderedQuery(ctx: Context, rule: CompiledRule, located: Located<string>, path: string): boolean {
-  if (rule.kind === 'custom' && rule.resources.overrides.length === 0 && !rule.resources.template) return true;
   let query: string;
   try {
-    query = exampleRequest(rule).render();
+    query = renderExampleQuery(rule, ctx.catalog);
   } catch (e) {
     if (e instanceof QueryBuildError) {
-      if (e.reason === 'rule-cannot-serve') return true; // reported above as a mapping problem
       ctx.diagnostics.error(located.at, path, 'bad-template', e.message);
       return false;
     }

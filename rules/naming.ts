@@ -1,15 +1,15 @@
 // From a Prometheus series name to the metric name a rule publishes.
-import { expandTemplate, type CompiledRegex } from './re2.js';
+import type { GoRegexp } from './go-regexp.js';
 
 export interface SeriesFilter {
-  readonly regex: CompiledRegex;
+  readonly regex: GoRegexp;
   /** true for `is`, false for `isNot`. */
   readonly keep: boolean;
 }
 
 export interface NameMapping {
   readonly seriesFilters: readonly SeriesFilter[];
-  readonly nameMatches: CompiledRegex;
+  readonly nameMatches: GoRegexp;
   /** The expansion template, with the reference's default already applied. */
   readonly nameAs: string;
 }
@@ -21,16 +21,16 @@ export interface NameMapping {
  */
 export function metricNameForSeries(rule: NameMapping, seriesName: string): string | undefined {
   for (const f of rule.seriesFilters) {
-    if (f.regex.regex.test(seriesName) !== f.keep) return undefined;
+    if (f.regex.test(seriesName) !== f.keep) return undefined;
   }
-  const m = rule.nameMatches.regex.exec(seriesName);
+  const m = rule.nameMatches.findSubmatchIndex(seriesName);
   if (!m) return undefined;
-  const name = expandTemplate(rule.nameAs, rule.nameMatches, seriesName, m);
+  const name = rule.nameMatches.expand(rule.nameAs, m);
   return name === '' ? undefined : name;
 }
 
 /** The default `as`: the whole match without groups, the group with one. */
-export function defaultNameAs(matches: CompiledRegex): string | undefined {
+export function defaultNameAs(matches: GoRegexp): string | undefined {
   const groups = matches.groupNames.length - 1;
   if (groups === 0) return '$0';
   if (groups === 1) return '$1';

@@ -2,7 +2,7 @@
 // before they ever reach Prometheus.
 import { parser } from '@prometheus-io/lezer-promql';
 import { unquoteString } from './go-strings.js';
-import { compileRe2, quoteMeta } from './re2.js';
+import { GoRegexp, quoteMeta } from './go-regexp.js';
 
 /**
  * A PromQL double-quoted string literal. PromQL strings follow Go's escape
@@ -102,7 +102,7 @@ export function checkPromQL(query: string): PromQLProblem[] {
   for (const m of matchers) {
     if (m.op === '=~' || m.op === '!~') {
       try {
-        compileRe2(m.value);
+        GoRegexp.compile(m.value);
       } catch (e) {
         problems.push({ offset: m.offset, message: `regex for label ${m.label} does not compile: ${(e as Error).message}`, severity: 'error' });
       }

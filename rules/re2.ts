@@ -1,26 +1,12 @@
-// RE2 regular expressions (the syntax of Go's `regexp` package, which the
-// prometheus-adapter rule files are written in) translated into JavaScript
-// RegExps with the same meaning.
+// RE2 syntax (the syntax of Go's `regexp` package, which the
+// prometheus-adapter rule files are written in), checked by a parser that
+// follows Go's regexp/syntax/parse.go: the same patterns are accepted, the
+// same ones are rejected, with Go's error texts and the offset of the text at
+// fault, so a rule file's mistake is reported at its file:line:col.
 //
-// The translation is done by a real parser that follows Go's
-// regexp/syntax/parse.go: the same tokens are accepted, the same ones are
-// rejected (with Go's error texts), and every construct is emitted in a form
-// whose JavaScript meaning is exactly the RE2 one. Several RE2 constructs look
-// like JavaScript but mean something else, which is why nothing here is passed
-// through verbatim:
-//
-// - `.` excludes only "\n" in RE2; JavaScript's `.` also excludes "\r",
-//   U+2028 and U+2029.
-// - `\s` is [\t\n\f\r ] in RE2; JavaScript's `\s` has \v and Unicode spaces.
-// - `(?m)^` and `(?m)$` only treat "\n" as a line end in RE2; JavaScript's
-//   m flag also breaks lines at "\r", U+2028 and U+2029.
-// - `(?i)` folds a class before negating it in RE2 (`(?i)\P{Lu}` matches
-//   neither "A" nor "a"); JavaScript's i flag with the u flag negates first.
-//
-// So the JavaScript flags are always just `u`; dot-all, multi-line and case
-// folding are compiled into the pattern itself. That also gives flags that
-// change mid-pattern (`a(?i)b`, `(?i:x)`, `(?-s)`) for free, which Node 20
-// has no inline-modifier syntax for.
+// This module only checks. Matching is go-regexp.ts's job, on re2js, whose
+// time is linear in the input whatever the pattern; a backtracking engine
+// (JavaScript's RegExp) can take minutes on a pattern like `^([a-z]+_?)+$`.
 
 export class Re2SyntaxError extends Error {
   override name = 'Re2SyntaxError';
@@ -28,12 +14,6 @@ export class Re2SyntaxError extends Error {
   constructor(message: string, readonly offset: number) {
     super(message);
   }
-}
-
-export interface CompiledRegex {
-  readonly source: string;
-  readonly regex: RegExp;
-  readonly groupNames: readonly (string | undefined)[];
 }
 
 // Go's regexp/syntax error codes, word for word.
@@ -52,7 +32,7 @@ const ERR = {
   unexpectedParen: 'unexpected )',
   nestingDepth: 'expression nests too deeply',
   // Go's regexp accepts a repeated name (and SubexpIndex picks the first);
-  // RE2 itself rejects it, and so do JavaScript named groups on Node 20.
+  // RE2 rejects it, and so does re2js, the engine that matches here.
   duplicateName: 'duplicate capture group name',
   // Perl/PCRE/JavaScript features that RE2 leaves out on purpose (they need
   // backtracking). Go reports most of these as a generic syntax error; a
@@ -69,70 +49,15 @@ const ERR = {
   unicodeEscape: 'invalid escape sequence (RE2 writes code points as \\x{...})',
 } as const;
 
-function syntaxError(code: string, offset: number, expr: string): Re2SyntaxError {
+export function re2SyntaxError(code: string, offset: number, expr: string): Re2SyntaxError {
   return new Re2SyntaxError(`${code}: \`${expr}\` at offset ${offset}`, offset);
 }
 
-// ---------------------------------------------------------------------------
-// Character sets as sorted, merged code point ranges.
-
-type Range = readonly [number, number];
-
 const MAX_RUNE = 0x10ffff;
-const FULL: readonly Range[] = [[0, MAX_RUNE]];
 
-function normalize(ranges: readonly Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0] || b[1] - a[1]);
-  const out: [number, number][] = [];
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1];
-    if (last !== undefined && lo <= last[1] + 1) {
-      if (hi > last[1]) last[1] = hi;
-    } else {
-      out.push([lo, hi]);
-    }
-  }
-  return out;
-}
-
-function complement(ranges: readonly Range[]): Range[] {
-  const out: Range[] = [];
-  let next = 0;
-  for (const [lo, hi] of normalize(ranges)) {
-    if (lo > next) out.push([next, lo - 1]);
-    next = hi + 1;
-  }
-  if (next <= MAX_RUNE) out.push([next, MAX_RUNE]);
-  return out;
-}
-
-function sameRanges(a: readonly Range[], b: readonly Range[]): boolean {
-  return a.length === b.length && a.every((r, i) => r[0] === b[i]?.[0] && r[1] === b[i]?.[1]);
-}
-
-// Go's perl_groups.go: the Perl classes are ASCII-only in RE2.
-const PERL_CLASSES: ReadonlyMap<string, readonly Range[]> = new Map([
-  ['d', [[0x30, 0x39]]],
-  ['s', [[0x09, 0x0a], [0x0c, 0x0d], [0x20, 0x20]]],
-  ['w', [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]]],
-]);
-
-const POSIX_CLASSES: ReadonlyMap<string, readonly Range[]> = new Map<string, readonly Range[]>([
-  ['alnum', [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]]],
-  ['alpha', [[0x41, 0x5a], [0x61, 0x7a]]],
-  ['ascii', [[0x00, 0x7f]]],
-  ['blank', [[0x09, 0x09], [0x20, 0x20]]],
-  ['cntrl', [[0x00, 0x1f], [0x7f, 0x7f]]],
-  ['digit', [[0x30, 0x39]]],
-  ['graph', [[0x21, 0x7e]]],
-  ['lower', [[0x61, 0x7a]]],
-  ['print', [[0x20, 0x7e]]],
-  ['punct', [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]]],
-  // POSIX space has \v; Perl's \s does not.
-  ['space', [[0x09, 0x0d], [0x20, 0x20]]],
-  ['upper', [[0x41, 0x5a]]],
-  ['word', [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]]],
-  ['xdigit', [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]]],
+// The [[:name:]] classes Go's regexp accepts (perl_groups.go).
+const POSIX_CLASSES = new Set([
+  'alnum', 'alpha', 'ascii', 'blank', 'cntrl', 'digit', 'graph', 'lower', 'print', 'punct', 'space', 'upper', 'word', 'xdigit',
 ]);
 
 // The \p{...} names Go's regexp accepts: unicode.Categories, unicode.Scripts
@@ -171,294 +96,28 @@ const SCRIPTS = new Set([
   'Zanabazar_Square',
 ]);
 
-// A Unicode class as JavaScript property names (their union), or as plain
-// ranges when JavaScript has no property with the same members.
-type UnicodeClass = { readonly props: readonly string[] } | { readonly ranges: readonly Range[] };
-
-function lookupUnicodeClass(name: string): UnicodeClass | undefined {
-  if (name === 'Any') return { ranges: FULL };
-  // Go's C is Cc|Cf|Co|Cs; JavaScript's \p{C} also has the unassigned Cn.
-  if (name === 'C') return { props: ['Cc', 'Cf', 'Co', 'Cs'] };
-  if (CATEGORIES.has(name)) return { props: [name] };
-  if (SCRIPTS.has(name)) return { props: [`Script=${name}`] };
-  return undefined;
-}
-
-const propTesters = new Map<string, RegExp | null>();
-
-// One regex that matches a single character in the union of `props`; null
-// when this JavaScript runtime's Unicode tables lack one of them.
-function propTester(props: readonly string[]): RegExp | null {
-  const key = props.join(',');
-  let tester = propTesters.get(key);
-  if (tester === undefined) {
-    try {
-      tester = new RegExp(`^[${props.map((p) => `\\p{${p}}`).join('')}]$`, 'u');
-    } catch {
-      tester = null;
-    }
-    propTesters.set(key, tester);
-  }
-  return tester;
-}
-
 // ---------------------------------------------------------------------------
-// Simple case folding, the relation (?i) uses in RE2 (Go's unicode.SimpleFold
-// orbits). Node exposes no case-folding table, so one is derived: characters
-// linked by single-character upper/lower mappings form candidate groups, and
-// each group is split by what the engine's own /ui matching considers equal
-// (JavaScript's i+u flags use the same Unicode simple case folding). The links
-// are found once, on the first case-insensitive pattern; groups are split on
-// first use.
-
-// Go's maxFold: no character above U+1E943 takes part in case folding.
-const MAX_FOLD = 0x1e943;
-// A character outside this property has no case mapping, so links no others.
-const CASE_MAPPED = /^\p{Changes_When_Casemapped}$/u;
-
-interface CaseLinks {
-  readonly links: ReadonlyMap<number, readonly number[]>;
-  readonly members: readonly number[]; // every linked code point, ascending
-}
-
-let caseLinks: CaseLinks | undefined;
-const orbits = new Map<number, readonly number[] | null>();
-
-function getCaseLinks(): CaseLinks {
-  if (caseLinks !== undefined) return caseLinks;
-  const links = new Map<number, number[]>();
-  const link = (a: number, b: number): void => {
-    for (const [x, y] of [[a, b], [b, a]] as const) {
-      const list = links.get(x);
-      if (list === undefined) links.set(x, [y]);
-      else list.push(y);
-    }
-  };
-  for (let cp = 0; cp <= MAX_FOLD; cp++) {
-    if (cp >= 0xd800 && cp <= 0xdfff) continue;
-    const s = String.fromCodePoint(cp);
-    if (!CASE_MAPPED.test(s)) continue;
-    for (const mapped of [s.toLowerCase(), s.toUpperCase()]) {
-      if (mapped === s) continue;
-      const m = mapped.codePointAt(0);
-      if (m !== undefined && String.fromCodePoint(m) === mapped) link(cp, m);
-    }
-  }
-  caseLinks = { links, members: [...links.keys()].sort((a, b) => a - b) };
-  return caseLinks;
-}
-
-// The characters equal to `cp` under simple case folding, itself included;
-// undefined when there are none besides itself.
-function orbitOf(cp: number): readonly number[] | undefined {
-  const cached = orbits.get(cp);
-  if (cached !== undefined) return cached ?? undefined;
-  const { links } = getCaseLinks();
-  if (!links.has(cp)) return undefined;
-  const component: number[] = [];
-  const seen = new Set([cp]);
-  const stack = [cp];
-  while (stack.length > 0) {
-    const next = stack.pop() as number;
-    component.push(next);
-    for (const other of links.get(next) ?? []) {
-      if (!seen.has(other)) {
-        seen.add(other);
-        stack.push(other);
-      }
-    }
-  }
-  component.sort((a, b) => a - b);
-  const groups: { tester: RegExp; members: number[] }[] = [];
-  for (const member of component) {
-    const ch = String.fromCodePoint(member);
-    const group = groups.find((g) => g.tester.test(ch));
-    if (group !== undefined) group.members.push(member);
-    else groups.push({ tester: new RegExp(`^${escapeLiteral(member)}$`, 'ui'), members: [member] });
-  }
-  for (const g of groups) {
-    for (const member of g.members) orbits.set(member, g.members.length > 1 ? g.members : null);
-  }
-  return orbits.get(cp) ?? undefined;
-}
-
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-// Go's appendFoldedRange: the ranges plus everything that folds to them.
-function foldRanges(ranges: readonly Range[]): Range[] {
-  const { members } = getCaseLinks();
-  const out: Range[] = [...ranges];
-  for (const [lo, hi] of ranges) {
-    for (let i = lowerBound(members, lo); i < members.length; i++) {
-      const cp = members[i] as number;
-      if (cp > hi) break;
-      for (const other of orbitOf(cp) ?? []) out.push([other, other]);
-    }
-  }
-  return normalize(out);
-}
-
-// Go folds \p{...} with unicode.FoldCategory/FoldScript: the characters
-// outside the class whose case variants are inside it.
-function foldExtrasOf(props: readonly string[]): Range[] {
-  const tester = propTester(props);
-  if (tester === null) return [];
-  const extras: Range[] = [];
-  for (const cp of getCaseLinks().members) {
-    if (!tester.test(String.fromCodePoint(cp))) continue;
-    for (const other of orbitOf(cp) ?? []) {
-      if (!tester.test(String.fromCodePoint(other))) extras.push([other, other]);
-    }
-  }
-  return normalize(extras);
-}
-
-// ---------------------------------------------------------------------------
-// JavaScript output.
-
-// Non-ASCII characters written as themselves; marks, spaces, controls and
-// unassigned code points are written as \u{...} so the output stays readable.
-const VISIBLE = /^[\p{L}\p{N}\p{P}\p{S}]$/u;
-const SYNTAX_CHARS = new Set('^$\\.*+?()[]{}|/');
-const CLASS_SYNTAX_CHARS = new Set('\\]-[^');
-
-function escapeControl(cp: number): string | undefined {
-  switch (cp) {
-    case 0x09: return '\\t';
-    case 0x0a: return '\\n';
-    case 0x0b: return '\\v';
-    case 0x0c: return '\\f';
-    case 0x0d: return '\\r';
-  }
-  if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && !VISIBLE.test(String.fromCodePoint(cp)))) {
-    return `\\u{${cp.toString(16).toUpperCase()}}`;
-  }
-  return undefined;
-}
-
-// In 'u' mode only syntax characters may be escaped ("\-" outside a class or
-// "\_" is a SyntaxError), so escaping is decided per character.
-function escapeLiteral(cp: number): string {
-  const ch = String.fromCodePoint(cp);
-  if (SYNTAX_CHARS.has(ch)) return `\\${ch}`;
-  return escapeControl(cp) ?? ch;
-}
-
-function escapeClassChar(cp: number): string {
-  const ch = String.fromCodePoint(cp);
-  if (CLASS_SYNTAX_CHARS.has(ch)) return `\\${ch}`;
-  return escapeControl(cp) ?? ch;
-}
-
-function rangesBody(ranges: readonly Range[]): string {
-  let body = '';
-  for (const [lo, hi] of ranges) {
-    body += escapeClassChar(lo);
-    if (hi === lo + 1) body += escapeClassChar(hi);
-    else if (hi > lo) body += `-${escapeClassChar(hi)}`;
-  }
-  return body;
-}
-
-// A class written out with ranges only; picks whichever of [..] and [^..]
-// is shorter, so `.` comes out as [^\n] rather than two long ranges.
-function emitRanges(ranges: readonly Range[]): string {
-  const set = normalize(ranges);
-  const first = set[0];
-  if (set.length === 0) return '[]';
-  if (sameRanges(set, FULL)) return '[^]';
-  if (set.length === 1 && first !== undefined && first[0] === first[1]) return escapeLiteral(first[0]);
-  const inverse = complement(set);
-  return inverse.length < set.length ? `[^${rangesBody(inverse)}]` : `[${rangesBody(set)}]`;
-}
-
-// The complement of (props ∪ minus): what a folded \P{...} stands for.
-interface NegatedProps {
-  readonly props: readonly string[];
-  readonly minus: readonly Range[];
-}
-
-interface ClassSpec {
-  ranges: Range[];
-  props: string[];
-  negatedProps: NegatedProps[];
-}
-
-function propEscapes(props: readonly string[], negate = false): string {
-  return props.map((p) => `\\${negate ? 'P' : 'p'}{${p}}`).join('');
-}
-
-// Emits one JavaScript atom matching exactly one character of the class
-// (negated as a whole when `negated`, after any folding, as Go does).
-function emitClass(spec: ClassSpec, negated: boolean): string {
-  const ranges = normalize(spec.ranges);
-  if (spec.props.length === 0 && spec.negatedProps.length === 0) {
-    return emitRanges(negated ? complement(ranges) : ranges);
-  }
-  const only = spec.negatedProps[0];
-  if (ranges.length === 0 && spec.props.length === 0 && spec.negatedProps.length === 1 && only !== undefined) {
-    // A lone \P{..} (possibly folded): complement(X ∪ minus), or X ∪ minus
-    // when the whole class is negated again.
-    const body = propEscapes(only.props) + rangesBody(only.minus);
-    if (!negated && only.props.length === 1 && only.minus.length === 0) return propEscapes(only.props, true);
-    return `[${negated ? '' : '^'}${body}]`;
-  }
-  const simpleNegated = spec.negatedProps.filter((n) => n.props.length === 1 && n.minus.length === 0);
-  const complexNegated = spec.negatedProps.filter((n) => !(n.props.length === 1 && n.minus.length === 0));
-  const body = rangesBody(ranges) + propEscapes(spec.props) +
-    simpleNegated.map((n) => propEscapes(n.props, true)).join('');
-  if (complexNegated.length === 0) {
-    if (!negated && ranges.length === 0 && spec.props.length + simpleNegated.length === 1) return body;
-    return `[${negated ? '^' : ''}${body}]`;
-  }
-  // Without the v flag a JavaScript class cannot subtract, so a folded or
-  // multi-property negation becomes "any character that is not ...".
-  const alternatives: string[] = [];
-  if (body !== '') alternatives.push(`[${body}]`);
-  for (const n of complexNegated) alternatives.push(`(?![${propEscapes(n.props)}${rangesBody(n.minus)}])[^]`);
-  const union = `(?:${alternatives.join('|')})`;
-  return negated ? `(?:(?!${union})[^])` : union;
-}
-
-// ---------------------------------------------------------------------------
-// Parse tree. Only what the output and Go's repeat-size rule need.
+// Parse tree. Only what Go's repeat-size rule needs.
 
 type Node =
-  | { readonly t: 'lit'; readonly cp: number }
-  | { readonly t: 'class'; readonly src: string }
-  | { readonly t: 'assert'; readonly src: string }
-  | { readonly t: 'group'; readonly capture: boolean; readonly jsName: string | undefined; readonly alts: Node[][] }
+  | { readonly t: 'atom' }
+  | { readonly t: 'group'; readonly alts: Node[][] }
   | {
       readonly t: 'repeat';
       readonly sub: Node;
       readonly min: number;
       readonly max: number; // -1: unbounded
-      readonly greedy: boolean;
       readonly counted: boolean; // written x{n,m}, Go's OpRepeat
     };
 
-interface Flags {
-  fold: boolean; // i
-  multiLine: boolean; // m
-  dotNL: boolean; // s
-  nonGreedy: boolean; // U
-}
+const ATOM: Node = { t: 'atom' };
 
 // Go's maxRepeat: the largest count in x{n,m}, and the largest product of
 // nested counts.
 const MAX_REPEAT = 1000;
 
-// Go bounds the parse tree's height at 1000; counting group nesting is a
-// close, slightly more lenient, stand-in that also bounds our recursion.
+// Go bounds the parse tree's height at 1000 (checked again when re2js
+// compiles); counting group nesting here bounds this parser's recursion.
 const MAX_NESTING = 1000;
 
 // Go's repeatIsValid: nested counted repetitions may not multiply to more
@@ -475,38 +134,6 @@ function repeatIsValid(node: Node, n: number): boolean {
   if (node.t === 'repeat') return repeatIsValid(node.sub, budget);
   if (node.t === 'group') return node.alts.every((seq) => seq.every((sub) => repeatIsValid(sub, budget)));
   return true;
-}
-
-function emitNode(node: Node): string {
-  switch (node.t) {
-    case 'lit':
-      return escapeLiteral(node.cp);
-    case 'class':
-    case 'assert':
-      return node.src;
-    case 'group': {
-      const body = node.alts.map(emitSeq).join('|');
-      if (!node.capture) return `(?:${body})`;
-      return node.jsName !== undefined ? `(?<${node.jsName}>${body})` : `(${body})`;
-    }
-    case 'repeat': {
-      // JavaScript cannot quantify an assertion or a quantified atom
-      // directly (`^*`, `a**`), both of which RE2 can express (`(?:^)*`).
-      const sub = node.sub.t === 'assert' || node.sub.t === 'repeat' ? `(?:${emitNode(node.sub)})` : emitNode(node.sub);
-      let q: string;
-      if (!node.counted && node.min === 0 && node.max === -1) q = '*';
-      else if (!node.counted && node.min === 1 && node.max === -1) q = '+';
-      else if (!node.counted && node.min === 0 && node.max === 1) q = '?';
-      else if (node.max === node.min) q = `{${node.min}}`;
-      else if (node.max === -1) q = `{${node.min},}`;
-      else q = `{${node.min},${node.max}}`;
-      return sub + q + (node.greedy ? '' : '?');
-    }
-  }
-}
-
-function emitSeq(seq: readonly Node[]): string {
-  return seq.map(emitNode).join('');
 }
 
 // ---------------------------------------------------------------------------
@@ -527,7 +154,7 @@ function unhex(ch: string | undefined): number {
 
 const REPEAT_BRACES = /\{(0|[1-9][0-9]*)(?:(,)(0|[1-9][0-9]*)?)?\}/y;
 const VALID_CAPTURE_NAME = /^[A-Za-z0-9_]+$/;
-const JS_GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PERL_CLASS_LETTER = /^[dswDSW]$/;
 
 interface Escape {
   readonly cp: number;
@@ -536,9 +163,7 @@ interface Escape {
 
 class Parser {
   private pos = 0;
-  private flags: Flags = { fold: false, multiLine: false, dotNL: false, nonGreedy: false };
   private depth = 0;
-  readonly groupNames: (string | undefined)[] = [undefined];
   private readonly names = new Set<string>();
 
   constructor(private readonly src: string) {}
@@ -560,9 +185,9 @@ class Parser {
           i++;
           continue;
         }
-        throw syntaxError(ERR.invalidUTF8, i, s.slice(i));
+        throw re2SyntaxError(ERR.invalidUTF8, i, s.slice(i));
       }
-      if (u >= 0xdc00 && u <= 0xdfff) throw syntaxError(ERR.invalidUTF8, i, s.slice(i));
+      if (u >= 0xdc00 && u <= 0xdfff) throw re2SyntaxError(ERR.invalidUTF8, i, s.slice(i));
     }
   }
 
@@ -585,7 +210,7 @@ class Parser {
     let lastRepeat: { start: number; lazy: boolean } | undefined;
     for (;;) {
       if (this.pos >= s.length) {
-        if (openAt !== undefined) throw syntaxError(ERR.missingParen, openAt, s.slice(openAt));
+        if (openAt !== undefined) throw re2SyntaxError(ERR.missingParen, openAt, s.slice(openAt));
         alts.push(seq);
         return alts;
       }
@@ -599,7 +224,7 @@ class Parser {
           break;
         }
         case ')':
-          if (openAt === undefined) throw syntaxError(ERR.unexpectedParen, start, s.slice(start));
+          if (openAt === undefined) throw re2SyntaxError(ERR.unexpectedParen, start, s.slice(start));
           this.pos++;
           alts.push(seq);
           return alts;
@@ -609,23 +234,14 @@ class Parser {
           this.pos++;
           break;
         case '^':
-          // RE2's `^` is start of text unless (?m); JavaScript's m flag would
-          // also start lines after \r, U+2028 and U+2029.
-          seq.push({ t: 'assert', src: this.flags.multiLine ? '(?<![^\\n])' : '^' });
-          this.pos++;
-          break;
         case '$':
-          // Without (?m), RE2's `$` is the very end of the text (unlike
-          // Perl's, it does not match before a final "\n"), like JavaScript's.
-          seq.push({ t: 'assert', src: this.flags.multiLine ? '(?![^\\n])' : '$' });
-          this.pos++;
-          break;
         case '.':
-          seq.push({ t: 'class', src: this.flags.dotNL ? '[^]' : '[^\\n]' });
+          seq.push(ATOM);
           this.pos++;
           break;
         case '[':
-          seq.push(this.parseClass());
+          this.parseClass();
+          seq.push(ATOM);
           break;
         case '*':
         case '+':
@@ -638,14 +254,14 @@ class Parser {
             const parsed = this.parseRepeatBraces(start);
             if (parsed === undefined) {
               // RE2: a `{` that does not start a valid repeat is a literal.
-              seq.push({ t: 'lit', cp: 0x7b });
+              seq.push(ATOM);
               this.pos++;
               break;
             }
             ({ min, max } = parsed);
             this.pos = parsed.end;
             if (min < 0 || min > MAX_REPEAT || max > MAX_REPEAT || (max >= 0 && min > max)) {
-              throw syntaxError(ERR.invalidRepeatSize, start, s.slice(start, this.pos));
+              throw re2SyntaxError(ERR.invalidRepeatSize, start, s.slice(start, this.pos));
             }
           } else {
             min = ch === '+' ? 1 : 0;
@@ -658,13 +274,13 @@ class Parser {
             // `a*+` is a possessive quantifier in Perl and Java; Go reports
             // it as a nested repetition like `a**`.
             const code = ch === '+' && !lastRepeat.lazy ? ERR.possessive : ERR.invalidRepeatOp;
-            throw syntaxError(code, lastRepeat.start, s.slice(lastRepeat.start, this.pos));
+            throw re2SyntaxError(code, lastRepeat.start, s.slice(lastRepeat.start, this.pos));
           }
           const sub = seq.pop();
-          if (sub === undefined) throw syntaxError(ERR.missingRepeatArgument, start, s.slice(start, this.pos));
-          const node: Node = { t: 'repeat', sub, min, max, greedy: lazy === this.flags.nonGreedy, counted };
+          if (sub === undefined) throw re2SyntaxError(ERR.missingRepeatArgument, start, s.slice(start, this.pos));
+          const node: Node = { t: 'repeat', sub, min, max, counted };
           if (counted && (min >= 2 || max >= 2) && !repeatIsValid(node, MAX_REPEAT)) {
-            throw syntaxError(ERR.invalidRepeatSize, start, s.slice(start, this.pos));
+            throw re2SyntaxError(ERR.invalidRepeatSize, start, s.slice(start, this.pos));
           }
           seq.push(node);
           repeat = { start, lazy };
@@ -673,22 +289,12 @@ class Parser {
         case '\\':
           this.parseBackslash(seq);
           break;
-        default: {
-          const cp = this.codePointAt(start);
-          this.pos += this.width(cp);
-          seq.push(this.literal(cp));
-        }
+        default:
+          this.pos += this.width(this.codePointAt(start));
+          seq.push(ATOM);
       }
       lastRepeat = repeat;
     }
-  }
-
-  private literal(cp: number): Node {
-    if (this.flags.fold) {
-      const orbit = orbitOf(cp);
-      if (orbit !== undefined) return { t: 'class', src: emitRanges(orbit.map((c) => [c, c] as const)) };
-    }
-    return { t: 'lit', cp };
   }
 
   // Go's parseRepeat: {n}, {n,} or {n,m}, decimal without leading zeros.
@@ -719,8 +325,7 @@ class Parser {
       return this.parseFlags(open);
     }
     this.pos++;
-    this.groupNames.push(undefined);
-    return { t: 'group', capture: true, jsName: undefined, alts: this.parseGroupBody(open, this.flags) };
+    return { t: 'group', alts: this.parseGroupBody(open) };
   }
 
   // Perl/PCRE group syntax RE2 does not have, reported by name instead of
@@ -728,7 +333,7 @@ class Parser {
   private rejectUnsupportedGroup(open: number): void {
     const rest = this.src.slice(open + 2);
     const fail = (code: string, length: number): never => {
-      throw syntaxError(code, open, this.src.slice(open, open + 2 + length));
+      throw re2SyntaxError(code, open, this.src.slice(open, open + 2 + length));
     };
     if (rest.startsWith('=') || rest.startsWith('!')) fail(ERR.lookAround, 1);
     if (rest.startsWith('<=') || rest.startsWith('<!')) fail(ERR.lookAround, 2);
@@ -744,24 +349,20 @@ class Parser {
   private parseNamedGroup(open: number, nameStart: number): Node {
     const s = this.src;
     const end = s.indexOf('>', open);
-    if (end < 0) throw syntaxError(ERR.invalidNamedCapture, open, s.slice(open));
+    if (end < 0) throw re2SyntaxError(ERR.invalidNamedCapture, open, s.slice(open));
     const name = s.slice(open + nameStart, end);
     const capture = s.slice(open, end + 1);
-    if (!VALID_CAPTURE_NAME.test(name)) throw syntaxError(ERR.invalidNamedCapture, open, capture);
-    if (this.names.has(name)) throw syntaxError(ERR.duplicateName, open, capture);
+    if (!VALID_CAPTURE_NAME.test(name)) throw re2SyntaxError(ERR.invalidNamedCapture, open, capture);
+    if (this.names.has(name)) throw re2SyntaxError(ERR.duplicateName, open, capture);
     this.names.add(name);
-    this.groupNames.push(name);
     this.pos = end + 1;
-    // Go allows names such as "1x" that are not JavaScript identifiers; such
-    // a group is emitted unnamed and found through groupNames instead.
-    const jsName = JS_GROUP_NAME.test(name) ? name : undefined;
-    return { t: 'group', capture: true, jsName, alts: this.parseGroupBody(open, this.flags) };
+    return { t: 'group', alts: this.parseGroupBody(open) };
   }
 
-  // Go's parsePerlFlags for (?flags) and (?flags:...).
+  // Go's parsePerlFlags for (?flags) and (?flags:...). The flags change what
+  // matches, never what is valid, so only their syntax is checked.
   private parseFlags(open: number): Node | undefined {
     const s = this.src;
-    const flags = { ...this.flags };
     let p = open + 2;
     let sign = 1;
     let sawFlag = false;
@@ -770,19 +371,9 @@ class Parser {
       p += this.width(this.codePointAt(p));
       switch (c) {
         case 'i':
-          flags.fold = sign > 0;
-          sawFlag = true;
-          continue;
         case 'm':
-          flags.multiLine = sign > 0;
-          sawFlag = true;
-          continue;
         case 's':
-          flags.dotNL = sign > 0;
-          sawFlag = true;
-          continue;
         case 'U':
-          flags.nonGreedy = sign > 0;
           sawFlag = true;
           continue;
         case '-':
@@ -794,24 +385,17 @@ class Parser {
         case ')':
           if (sign < 0 && !sawFlag) break;
           this.pos = p;
-          if (c === ')') {
-            // A bare (?flags) lasts until the end of the enclosing group.
-            this.flags = flags;
-            return undefined;
-          }
-          return { t: 'group', capture: false, jsName: undefined, alts: this.parseGroupBody(open, flags) };
+          if (c === ')') return undefined;
+          return { t: 'group', alts: this.parseGroupBody(open) };
       }
       break;
     }
-    throw syntaxError(ERR.invalidPerlOp, open, s.slice(open, p));
+    throw re2SyntaxError(ERR.invalidPerlOp, open, s.slice(open, p));
   }
 
-  private parseGroupBody(open: number, flags: Flags): Node[][] {
-    if (++this.depth > MAX_NESTING) throw syntaxError(ERR.nestingDepth, open, this.src.slice(open, open + 1));
-    const outer = this.flags;
-    this.flags = { ...flags };
+  private parseGroupBody(open: number): Node[][] {
+    if (++this.depth > MAX_NESTING) throw re2SyntaxError(ERR.nestingDepth, open, this.src.slice(open, open + 1));
     const alts = this.parseAlternation(open);
-    this.flags = outer;
     this.depth--;
     return alts;
   }
@@ -819,81 +403,44 @@ class Parser {
   private parseBackslash(seq: Node[]): void {
     const s = this.src;
     const start = this.pos;
-    const next = s[start + 1];
-    switch (next) {
+    switch (s[start + 1]) {
       case 'A':
-        seq.push({ t: 'assert', src: '^' });
-        this.pos += 2;
-        return;
       case 'z':
-        seq.push({ t: 'assert', src: '$' });
-        this.pos += 2;
-        return;
-      // Go's \b and \B are ASCII word boundaries whatever the flags, which is
-      // what JavaScript's are without the i flag.
       case 'b':
-        seq.push({ t: 'assert', src: '\\b' });
-        this.pos += 2;
-        return;
       case 'B':
-        seq.push({ t: 'assert', src: '\\B' });
+        seq.push(ATOM);
         this.pos += 2;
         return;
       case 'C':
-        throw syntaxError(ERR.invalidEscape, start, '\\C');
+        throw re2SyntaxError(ERR.invalidEscape, start, '\\C');
       case 'Q': {
-        // \Q...\E: everything up to the first \E (or the end) is literal.
+        // \Q...\E: everything up to the first \E (or the end) is literal,
+        // one atom per character (so `\Q\E*` has nothing to repeat).
         const close = s.indexOf('\\E', start + 2);
         const end = close < 0 ? s.length : close;
-        for (let i = start + 2; i < end;) {
-          const cp = this.codePointAt(i);
-          seq.push(this.literal(cp));
-          i += this.width(cp);
-        }
+        for (let i = start + 2; i < end; i += this.width(this.codePointAt(i))) seq.push(ATOM);
         this.pos = close < 0 ? s.length : close + 2;
         return;
       }
       case 'p':
-      case 'P': {
-        const spec: ClassSpec = { ranges: [], props: [], negatedProps: [] };
-        this.pos = this.parseUnicodeClass(start, spec);
-        seq.push({ t: 'class', src: emitClass(spec, false) });
+      case 'P':
+        this.pos = this.parseUnicodeClass(start);
+        seq.push(ATOM);
         return;
-      }
     }
-    const perl: ClassSpec = { ranges: [], props: [], negatedProps: [] };
-    const perlEnd = this.perlClass(start, perl);
-    if (perlEnd >= 0) {
-      seq.push({ t: 'class', src: emitClass(perl, false) });
-      this.pos = perlEnd;
+    if (PERL_CLASS_LETTER.test(s[start + 1] ?? '')) {
+      this.pos = start + 2;
+      seq.push(ATOM);
       return;
     }
-    const esc = this.parseEscape(start, false);
-    this.pos = esc.end;
-    seq.push(this.literal(esc.cp));
-  }
-
-  // \d \D \s \S \w \W at a backslash: adds the class to `spec` and returns
-  // the position after it, or -1 when there is none.
-  private perlClass(at: number, spec: ClassSpec): number {
-    const letter = this.src[at + 1] ?? '';
-    if (!/^[dswDSW]$/.test(letter)) return -1;
-    const base = PERL_CLASSES.get(letter.toLowerCase()) as readonly Range[];
-    this.addGroup(spec, base, letter !== letter.toLowerCase());
-    return at + 2;
-  }
-
-  // Go's appendGroup: fold first, then negate.
-  private addGroup(spec: ClassSpec, base: readonly Range[], negate: boolean): void {
-    const folded = this.flags.fold ? foldRanges(base) : base;
-    spec.ranges.push(...(negate ? complement(folded) : folded));
+    this.pos = this.parseEscape(start, false).end;
+    seq.push(ATOM);
   }
 
   // Go's parseUnicodeClass, at a backslash followed by p or P. Returns the
   // position after it.
-  private parseUnicodeClass(at: number, spec: ClassSpec): number {
+  private parseUnicodeClass(at: number): number {
     const s = this.src;
-    let negate = s[at + 1] === 'P';
     let name: string;
     let end: number;
     if (at + 2 >= s.length) {
@@ -905,50 +452,24 @@ class Parser {
       name = s.slice(at + 2, end);
     } else {
       const close = s.indexOf('}', at);
-      if (close < 0) throw syntaxError(ERR.invalidCharRange, at, s.slice(at));
+      if (close < 0) throw re2SyntaxError(ERR.invalidCharRange, at, s.slice(at));
       name = s.slice(at + 3, close);
       end = close + 1;
     }
     // \p{^Greek} is \P{Greek}, and \P{^Greek} is \p{Greek}.
-    if (name.startsWith('^')) {
-      negate = !negate;
-      name = name.slice(1);
-    }
-    const cls = lookupUnicodeClass(name);
-    if (cls === undefined) throw syntaxError(ERR.invalidCharRange, at, s.slice(at, end));
-    if ('ranges' in cls) {
-      this.addGroup(spec, cls.ranges, negate);
-      return end;
-    }
-    if (propTester(cls.props) === null) {
-      throw new Re2SyntaxError(
-        `Unicode class \`${s.slice(at, end)}\` is valid RE2 but unknown to this JavaScript runtime at offset ${at}`,
-        at,
-      );
-    }
-    const extras = this.flags.fold ? foldExtrasOf(cls.props) : [];
-    if (negate) {
-      spec.negatedProps.push({ props: cls.props, minus: extras });
-    } else {
-      spec.props.push(...cls.props);
-      spec.ranges.push(...extras);
-    }
+    if (name.startsWith('^')) name = name.slice(1);
+    if (name !== 'Any' && !CATEGORIES.has(name) && !SCRIPTS.has(name)) throw re2SyntaxError(ERR.invalidCharRange, at, s.slice(at, end));
     return end;
   }
 
   // Go's parseClass, at `[`.
-  private parseClass(): Node {
+  private parseClass(): void {
     const s = this.src;
     const open = this.pos;
     let p = open + 1;
-    let negated = false;
-    if (s[p] === '^') {
-      negated = true;
-      p++;
-    }
-    const spec: ClassSpec = { ranges: [], props: [], negatedProps: [] };
+    if (s[p] === '^') p++;
     const classChar = (): number => {
-      if (p >= s.length) throw syntaxError(ERR.missingBracket, open, s.slice(open));
+      if (p >= s.length) throw re2SyntaxError(ERR.missingBracket, open, s.slice(open));
       if (s[p] === '\\') {
         const esc = this.parseEscape(p, true);
         p = esc.end;
@@ -968,48 +489,39 @@ class Parser {
         const close = s.indexOf(':]', p + 2);
         if (close >= 0) {
           const name = s.slice(p, close + 2);
-          const negate = name[2] === '^';
-          const base = POSIX_CLASSES.get(name.slice(negate ? 3 : 2, -2));
-          if (base === undefined) throw syntaxError(ERR.invalidCharRange, p, name);
-          this.addGroup(spec, base, negate);
+          if (!POSIX_CLASSES.has(name.slice(name[2] === '^' ? 3 : 2, -2))) throw re2SyntaxError(ERR.invalidCharRange, p, name);
           p = close + 2;
           continue;
         }
       }
       if (s[p] === '\\' && (s[p + 1] === 'p' || s[p + 1] === 'P')) {
-        p = this.parseUnicodeClass(p, spec);
+        p = this.parseUnicodeClass(p);
         continue;
       }
-      if (s[p] === '\\') {
-        const end = this.perlClass(p, spec);
-        if (end >= 0) {
-          p = end;
-          continue;
-        }
+      if (s[p] === '\\' && PERL_CLASS_LETTER.test(s[p + 1] ?? '')) {
+        p += 2;
+        continue;
       }
       const rangeStart = p;
       const lo = classChar();
-      let hi = lo;
       // [a-] is "a" or "-"; a range needs something other than `]` after `-`.
       if (s.length - p >= 2 && s[p] === '-' && s[p + 1] !== ']') {
         p++;
-        hi = classChar();
-        if (hi < lo) throw syntaxError(ERR.invalidCharRange, rangeStart, s.slice(rangeStart, p));
+        const hi = classChar();
+        if (hi < lo) throw re2SyntaxError(ERR.invalidCharRange, rangeStart, s.slice(rangeStart, p));
       }
-      spec.ranges.push(...(this.flags.fold ? foldRanges([[lo, hi]]) : [[lo, hi] as const]));
     }
     this.pos = p + 1;
-    return { t: 'class', src: emitClass(spec, negated) };
   }
 
   // Go's parseEscape for a backslash at `at` that stands for one character.
   private parseEscape(at: number, inClass: boolean): Escape {
     const s = this.src;
-    if (at + 1 >= s.length) throw syntaxError(ERR.trailingBackslash, at, '\\');
+    if (at + 1 >= s.length) throw re2SyntaxError(ERR.trailingBackslash, at, '\\');
     const c = this.codePointAt(at + 1);
     let p = at + 1 + this.width(c);
     const invalid = (code: string = ERR.invalidEscape): never => {
-      throw syntaxError(inClass ? ERR.invalidEscape : code, at, s.slice(at, p));
+      throw re2SyntaxError(inClass ? ERR.invalidEscape : code, at, s.slice(at, p));
     };
     // Escaped ASCII punctuation is always itself (Go also allows \_).
     if (c < 0x80 && !isAlnum(c)) return { cp: c, end: p };
@@ -1069,139 +581,11 @@ class Parser {
 }
 
 /**
- * Compiles an RE2 (Go regexp) pattern into an equivalent JavaScript RegExp.
- * Throws Re2SyntaxError, with the offset of the offending text, for anything
- * Go's regexp.Compile rejects and for Perl features RE2 lacks.
+ * Checks an RE2 (Go regexp) pattern. Throws Re2SyntaxError, with the offset
+ * of the offending text, for anything Go's regexp.Compile rejects by its
+ * syntax and for Perl features RE2 lacks. Size and height limits, which
+ * depend on the compiled form, are left to the engine that compiles it.
  */
-export function compileRe2(pattern: string): CompiledRegex {
-  const parser = new Parser(pattern);
-  const alts = parser.parse();
-  const js = alts.map(emitSeq).join('|');
-  let regex: RegExp;
-  try {
-    regex = new RegExp(js, 'u');
-  } catch (e) {
-    // Every construct is emitted in a form valid in 'u' mode, so this is a
-    // translation bug, not a user error.
-    throw new Error(`internal error translating RE2 pattern \`${pattern}\` to \`${js}\`: ${String(e)}`);
-  }
-  return { source: pattern, regex, groupNames: Object.freeze([...parser.groupNames]) };
-}
-
-// ---------------------------------------------------------------------------
-// Templates: Go's (*Regexp).Expand / ExpandString.
-
-interface TemplateRef {
-  readonly name: string;
-  readonly num: number; // -1 when the name is not a group number
-  readonly end: number;
-}
-
-const NAME_CHAR = /^[\p{L}\p{Nd}_]$/u;
-
-// Go's extract: `$name` or `${name}` at `at`, where a name is the longest run
-// of letters, digits and underscores. So `$1_total` names a group called
-// "1_total" (usually absent), while `${1}_total` is group 1.
-function extractRef(template: string, at: number): TemplateRef | undefined {
-  if (template.length - at < 2) return undefined;
-  let p = at + 1;
-  const brace = template[p] === '{';
-  if (brace) p++;
-  const nameStart = p;
-  while (p < template.length) {
-    const cp = template.codePointAt(p) as number;
-    const ch = String.fromCodePoint(cp);
-    if (!NAME_CHAR.test(ch)) break;
-    p += ch.length;
-  }
-  if (p === nameStart) return undefined;
-  const name = template.slice(nameStart, p);
-  if (brace) {
-    if (template[p] !== '}') return undefined;
-    p++;
-  }
-  let num = 0;
-  for (const ch of name) {
-    if (ch < '0' || ch > '9' || num >= 1e8) {
-      num = -1;
-      break;
-    }
-    num = num * 10 + (ch.charCodeAt(0) - 0x30);
-  }
-  // `$01` is not group 1: Go reads a number only without leading zeros.
-  if (name[0] === '0' && name.length > 1) num = -1;
-  return { name, num, end: p };
-}
-
-/**
- * Go's (*Regexp).ExpandString: `$$` is a literal `$`; `$n`/`${n}` is group n;
- * `$name`/`${name}` is the leftmost group of that name that took part in the
- * match; unknown or unmatched groups expand to ""; a `$` that does not start a
- * valid reference is copied as is. `match` must be `re.regex.exec(input)`.
- */
-export function expandTemplate(template: string, re: CompiledRegex, input: string, match: RegExpExecArray): string {
-  if (typeof match.input === 'string' && match.input !== input) {
-    throw new Error('expandTemplate: the match was not made against the given input');
-  }
-  let out = '';
-  let i = 0;
-  for (;;) {
-    const dollar = template.indexOf('$', i);
-    if (dollar < 0) return out + template.slice(i);
-    out += template.slice(i, dollar);
-    if (template[dollar + 1] === '$') {
-      out += '$';
-      i = dollar + 2;
-      continue;
-    }
-    const ref = extractRef(template, dollar);
-    if (ref === undefined) {
-      out += '$';
-      i = dollar + 1;
-      continue;
-    }
-    i = ref.end;
-    if (ref.num >= 0) {
-      out += match[ref.num] ?? '';
-      continue;
-    }
-    for (let g = 0; g < re.groupNames.length; g++) {
-      const value = match[g];
-      if (re.groupNames[g] === ref.name && value !== undefined) {
-        out += value;
-        break;
-      }
-    }
-  }
-}
-
-/**
- * The group references in a template, in order of first use and without
- * repeats: numbers for `$1`/`${1}`, names for everything else (including
- * `$1_per_second`, which Go reads as a group named "1_per_second").
- */
-export function templateReferences(template: string): (number | string)[] {
-  const refs: (number | string)[] = [];
-  let i = 0;
-  for (;;) {
-    const dollar = template.indexOf('$', i);
-    if (dollar < 0) return refs;
-    if (template[dollar + 1] === '$') {
-      i = dollar + 2;
-      continue;
-    }
-    const ref = extractRef(template, dollar);
-    if (ref === undefined) {
-      i = dollar + 1;
-      continue;
-    }
-    i = ref.end;
-    const value = ref.num >= 0 ? ref.num : ref.name;
-    if (!refs.includes(value)) refs.push(value);
-  }
-}
-
-/** Go's regexp.QuoteMeta: escapes every character that is special in RE2. */
-export function quoteMeta(s: string): string {
-  return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+export function checkRe2Syntax(pattern: string): void {
+  new Parser(pattern).parse();
 }

@@ -4,7 +4,7 @@
 // `--object-source prometheus`) the catalog below stands in for API discovery;
 // in a cluster the adapter supplies one built from discovery.
 import { executeGoTemplate, parseGoTemplate, type ParsedTemplate } from './go-template.js';
-import { compileRe2, type CompiledRegex } from './re2.js';
+import { GoRegexp } from './go-regexp.js';
 
 export interface GroupResource {
   /** API group; '' for the core group. */
@@ -159,7 +159,7 @@ export class ResourceTemplateError extends Error {}
  */
 export interface ResourceTemplate {
   readonly template: ParsedTemplate;
-  readonly extractor: CompiledRegex;
+  readonly extractor: GoRegexp;
 }
 
 export const RESOURCE_TEMPLATE_FIELDS = ['Group', 'Resource'] as const;
@@ -169,9 +169,9 @@ export function compileResourceTemplate(text: string): ResourceTemplate {
   const template = parseGoTemplate(text, { fields: RESOURCE_TEMPLATE_FIELDS });
   const pattern = executeGoTemplate(template, { Group: '(?P<group>.+?)', Resource: '(?P<resource>.+?)' });
   if (pattern === '') throw new ResourceTemplateError('the template renders an empty label name');
-  let extractor: CompiledRegex;
+  let extractor: GoRegexp;
   try {
-    extractor = compileRe2(`^${pattern}$`);
+    extractor = GoRegexp.compile(`^${pattern}$`);
   } catch (e) {
     throw new ResourceTemplateError(`the template cannot be read back from labels: ${(e as Error).message}`);
   }
@@ -218,15 +218,15 @@ export class ResourceLabels {
     const override = this.byLabel.get(label);
     if (override) return override;
     if (!this.template) return undefined;
-    const m = this.template.extractor.regex.exec(label);
+    const m = this.template.extractor.findSubmatchIndex(label);
     if (!m) return undefined;
     const names = this.template.extractor.groupNames;
-    const resource = m[names.indexOf('resource')];
+    const resource = m.group(names.indexOf('resource'));
     const groupIndex = names.indexOf('group');
     if (!resource) return undefined;
     // A template without <<.Group>> says nothing about the group, so any
     // group matches, core first, as a RESTMapper resolves an empty group.
-    const group = groupIndex >= 0 ? (m[groupIndex] ?? '') : undefined;
+    const group = groupIndex >= 0 ? (m.group(groupIndex) ?? '') : undefined;
     const hits = this.catalog.find(group, resource);
     const hit = hits.find((r) => r.group === '') ?? hits[0];
     if (hit) return { group: hit.group, resource: hit.resource };

@@ -2,8 +2,17 @@
 // entry applies to which container.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILTIN_FALLBACK, resolveDefaults, type DefaultsPolicy, type DefaultsTarget } from '../../rules/defaults.js';
+import {
+  BUILTIN_FALLBACK,
+  matchNamespace,
+  resolveDefaults,
+  type CriterionResult,
+  type DefaultsMatch,
+  type DefaultsPolicy,
+  type DefaultsTarget,
+} from '../../rules/defaults.js';
 import { compileYaml, formatted } from '../support/rules.js';
+import { callInWorker } from '../support/worker.js';
 
 function policyOf(yaml: string): DefaultsPolicy {
   const result = compileYaml(yaml);
@@ -147,4 +156,29 @@ describe('defaults: which entry applies', () => {
     { name: 'an off entry stops the chain', t: target({ namespace: 'quiet' }), want: {} },
   ];
   for (const c of cases) test(c.name, () => assert.deepEqual(chosen(p, c.t), c.want));
+});
+
+describe('defaults: name globs', () => {
+  const matchOf = (namespaces: string[]): DefaultsMatch => ({ namespaces, selector: [], containers: [], kinds: [] });
+  const cases: { name: string; glob: string; value: string; want: CriterionResult }[] = [
+    { name: 'a star matches any run of characters, including none', glob: 'team-*', value: 'team-', want: 'match' },
+    { name: 'a question mark matches exactly one character', glob: 'team-?', value: 'team-ab', want: 'no-match' },
+    { name: 'a dot in a glob is a literal dot', glob: 'a.*', value: 'ab', want: 'no-match' },
+    { name: 'a glob matches the whole name, not a part of it', glob: 'prod-*', value: 'preprod-1', want: 'no-match' },
+  ];
+  for (const c of cases) test(c.name, () => assert.equal(matchNamespace(matchOf([c.glob]), c.value), c.want));
+
+  // Each `*` of a backtracking regex tries every position, so `*a` repeated k
+  // times costs about 63^k steps against a 63-character name that ends
+  // without the final `b`: seconds at six stars, and the webhook answers
+  // nothing meanwhile.
+  test('a glob with many stars gives up on a long name it does not match within moments', { timeout: 30_000 }, async () => {
+    const result = await callInWorker<CriterionResult>(
+      new URL('../../rules/defaults.js', import.meta.url),
+      'matchNamespace',
+      [matchOf(['*a*a*a*a*a*a*a*b']), 'a'.repeat(63)],
+      5_000,
+    );
+    assert.equal(result, 'no-match');
+  });
 });

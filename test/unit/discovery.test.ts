@@ -11,6 +11,7 @@ import { formatDiagnostic } from '../../rules/diagnostics.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';
 import { compileYaml } from '../support/rules.js';
 import { FakeMetricsSource, gate, RecordingLogger, seriesSummary } from '../support/fakes.js';
+import { callInWorker } from '../support/worker.js';
 
 const catalog = new StaticResourceCatalog();
 
@@ -283,6 +284,46 @@ describe('buildRegistry', () => {
   test('customMetricKey names the parent resource with its group', () => {
     assert.equal(customMetricKey({ group: 'apps', resource: 'deployments' }, 'm'), 'deployments.apps/m');
     assert.equal(customMetricKey({ group: '', resource: 'pods' }, 'm'), 'pods/m');
+  });
+});
+
+describe('rule regexes against series names from Prometheus', () => {
+  // `([a-z]+_?)+` can split a run of letters in exponentially many ways, and a
+  // backtracking engine tries every split before giving up on a name without
+  // `_total`: about 2.7 times longer per extra character, half a minute at 45.
+  const nestedQuantifierRule = `rules:
+- seriesQuery: '{namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  name: {matches: "^([a-z]+_?)+_total$", as: "$0"}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+`;
+
+  test('a nested-quantifier name.matches gives up on a 45-character name it does not match within moments', { timeout: 30_000 }, async () => {
+    const keys = await callInWorker<string[]>(
+      new URL('../support/rules.js', import.meta.url),
+      'publishedMetricKeys',
+      [nestedQuantifierRule, { container_network_receive_packets_dropped_now: ['namespace', 'pod'], http_requests_total: ['namespace', 'pod'] }],
+      5_000,
+    );
+    assert.deepEqual(keys, ['namespaces/http_requests_total', 'pods/http_requests_total']);
+  });
+
+  test('a nested-quantifier series filter gives up on a 45-character name it does not match within moments', { timeout: 30_000 }, async () => {
+    const keys = await callInWorker<string[]>(
+      new URL('../support/rules.js', import.meta.url),
+      'publishedMetricKeys',
+      [
+        `externalRules:
+- seriesQuery: 'queue_depth'
+  seriesFilters: [{isNot: '^(\\w+_?)+_total$'}]
+  resources: {namespaced: false}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+`,
+        { container_network_receive_packets_dropped_now: [], queue_depth_total: [] },
+      ],
+      5_000,
+    );
+    assert.deepEqual(keys, ['external/container_network_receive_packets_dropped_now']);
   });
 });
 

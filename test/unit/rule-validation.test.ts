@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { compileRuleTexts } from '../../rules/load.js';
 import { formatDiagnostic } from '../../rules/diagnostics.js';
 import { readFixture } from '../support/fixtures.js';
+import { compileYaml, formatted } from '../support/rules.js';
 
 interface Case {
   readonly files: readonly string[];
@@ -137,4 +138,73 @@ describe('malformed rule files', () => {
       assert.deepEqual(result.errors.map(formatDiagnostic), c.errors);
     });
   }
+});
+
+describe('patterns the matching engine rejects', () => {
+  // RE2 bounds a pattern's nesting and compiled size so matching stays linear
+  // in time and bounded in memory; a pattern past either bound cannot be
+  // matched at all, so it is an error at load time, not at the first relist.
+  const ruleWith = (field: string): string => `rules:
+- seriesQuery: 'up{namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+${field}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+`;
+  const deep = `${'('.repeat(600)}a${')*'.repeat(600)}`;
+  const large = 'a{1000}'.repeat(4000);
+
+  test('a name.matches nested deeper than RE2 allows is an error at the pattern', () => {
+    const result = compileYaml(ruleWith(`  name: {matches: "${deep}", as: "x"}`));
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [`rules.yaml:4:20: error: rules[0].name.matches: invalid name.matches regex "${deep}": expression nests too deeply at offset 0`]);
+  });
+
+  test('a name.matches that compiles to more than RE2 allows is an error at the pattern', () => {
+    const result = compileYaml(ruleWith(`  name: {matches: "${large}", as: "x"}`));
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [`rules.yaml:4:20: error: rules[0].name.matches: invalid name.matches regex "${large}": expression too large at offset 0`]);
+  });
+
+  test('a series filter nested deeper than RE2 allows is an error at the filter', () => {
+    const result = compileYaml(ruleWith(`  seriesFilters:\n  - isNot: '${deep}'`));
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [`rules.yaml:5:13: error: rules[0].seriesFilters[0].isNot: invalid series filter regex "${deep}": expression nests too deeply at offset 0`]);
+  });
+});
+
+describe('PromQL of rules that cannot serve the example request', () => {
+  // Such a rule is loaded (with a warning) so that existing configs migrate
+  // unmodified, and its metricsQuery is sent once it is mapped or marked
+  // cluster-wide; a query that can never parse is an error now.
+  test('an external rule without resources whose metricsQuery is not PromQL is an error at the query', () => {
+    const result = compileYaml(`externalRules:
+- seriesQuery: up
+  metricsQuery: "sum(<<.Series>>{<<.LabelMatchers>>}"
+`);
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [
+      'rules.yaml:3:17: error: externalRules[0].metricsQuery: invalid PromQL: unexpected end of query; the query rendered for an example request is: sum(up{a="b",namespace="default"}',
+    ]);
+  });
+
+  test('a custom rule that maps no resource and whose metricsQuery is not PromQL is an error at the query', () => {
+    const result = compileYaml(`rules:
+- seriesQuery: 'http_requests_total{namespace!=""}'
+  metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]) by (<<.GroupBy>>)'
+`);
+    assert.equal(result.ruleSet, undefined);
+    assert.deepEqual(formatted(result).errors, [
+      'rules.yaml:3:17: error: rules[0].metricsQuery: invalid PromQL near "by (pod)"; the query rendered for an example request is: sum(rate(http_requests_total{namespace="default",pod=~"example-pod-1|example-pod-2"}[2m]) by (pod)',
+    ]);
+  });
+
+  test('an external rule without resources whose metricsQuery parses loads with its namespace warning only', () => {
+    const result = compileYaml(`externalRules:
+- seriesQuery: up
+  metricsQuery: "sum(<<.Series>>{<<.LabelMatchers>>})"
+`);
+    assert.ok(result.ruleSet);
+    assert.deepEqual(formatted(result).errors, []);
+    assert.deepEqual(result.warnings.map((w) => w.code), ['external-namespace']);
+  });
 });
