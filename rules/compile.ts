@@ -6,7 +6,7 @@ import { buildDefaultsPolicy, compileDefaultsSection, type DefaultsEntry, type D
 import { DiagnosticList, type SourcePosition } from './diagnostics.js';
 import { parseGoTemplate, TemplateError, type ParsedTemplate } from './go-template.js';
 import { defaultNameAs, type SeriesFilter } from './naming.js';
-import { checkPromQL, unquote } from './promql.js';
+import { checkPromQL, isPrometheusLabelName, unquote } from './promql.js';
 import { METRICS_QUERY_FIELDS, QueryBuildError, renderExternalQuery, renderMetricsQuery, type QueryTemplate } from './query.js';
 import { GoRegexp, templateReferences } from './go-regexp.js';
 import { Re2SyntaxError } from './re2.js';
@@ -194,7 +194,7 @@ function compileResourceMapping(
       ok = false;
       continue;
     }
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(entry.key)) {
+    if (!isPrometheusLabelName(entry.key)) {
       ctx.diagnostics.error(entry.keyAt, entryPath, 'bad-label-name', `"${entry.key}" is not a valid Prometheus label name`);
       ok = false;
       continue;
