@@ -460,8 +460,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) });
   const metricsApi = createMetricsApi({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds });
   const guard = auth?.guard({ skipPaths: ['/mutate'] });
-  const writeAnswer = (req: IncomingMessage, res: ServerResponse, { code, body, contentType }: Answer): void => {
-    res.writeHead(code, { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  const writeAnswer = (req: IncomingMessage, res: ServerResponse, { code, body, contentType, headers }: Answer): void => {
+    res.writeHead(code, { ...headers, 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   const answerMetrics = async (req: IncomingMessage, res: ServerResponse, url: string): Promise<void> => {
@@ -473,7 +473,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       writeAnswer(req, res, { code: status.code, body: JSON.stringify(status) });
       return;
     }
-    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, { ...(req.headers.accept !== undefined ? { accept: req.headers.accept } : {}) }));
+    const { accept, 'if-none-match': ifNoneMatch } = req.headers;
+    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, { ...(accept !== undefined ? { accept } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) }));
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
