@@ -16,7 +16,8 @@ import type { ObjectLister } from '../adapter/objects/types.js';
 import { PrometheusClient } from '../adapter/prometheus.js';
 import { MetricsProvider } from '../adapter/provider.js';
 import { CachingMetricsSource } from '../adapter/query-cache.js';
-import { createMetricsApi, sendJson, statusHandlers, type Answer } from '../adapter/router.js';
+import { answerOpenApi } from '../adapter/openapi.js';
+import { createMetricsApi, statusHandlers, type Answer } from '../adapter/router.js';
 import { toStatus } from '../adapter/errors.js';
 import { formatDiagnostic } from '../rules/diagnostics.js';
 import { parseDurationSeconds } from '../rules/promql.js';
@@ -448,8 +449,12 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   };
   app.get('/readyz', readiness);
   app.get('/healthz', readiness);
-  app.get(['/openapi/v2', '/openapi/v3'], (_req, res) => {
-    sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'no OpenAPI document is served', reason: 'NotFound', code: 404 });
+  // Behind authentication and authorization like any non-health path:
+  // kube-aggregator downloads these as system:aggregator, which the
+  // system:discovery ClusterRole lets get /openapi and /openapi/*.
+  app.get(/^\/openapi\/v[23](\/.*)?$/, (req, res) => {
+    const { accept, 'if-none-match': ifNoneMatch } = req.headers;
+    writeAnswer(req, res, answerOpenApi(req.method, req.originalUrl, { ...(accept !== undefined ? { accept } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) }));
   });
   app.use(...statusHandlers(log));
 
