@@ -42,12 +42,12 @@ const OBJECT_REFERENCE = 'io.k8s.api.core.v1.ObjectReference';
 const customName = (version: string, kind: string): string => `io.k8s.metrics.pkg.apis.custom_metrics.${version}.${kind}`;
 const externalName = (kind: string): string => `io.k8s.metrics.pkg.apis.external_metrics.v1beta1.${kind}`;
 
-const string = (description: string): Schema => ({ type: 'string', description });
-const int64 = (description: string): Schema => ({ type: 'integer', format: 'int64', description });
-const int32 = (description: string): Schema => ({ type: 'integer', format: 'int32', description });
-const stringArray = (description: string): Schema => ({ type: 'array', items: { type: 'string' }, description });
-const KIND = string('The REST kind of this object, in CamelCase.');
-const API_VERSION = string('The versioned schema of this representation of the object.');
+const stringProp = (description: string): Schema => ({ type: 'string', description });
+const int64Prop = (description: string): Schema => ({ type: 'integer', format: 'int64', description });
+const int32Prop = (description: string): Schema => ({ type: 'integer', format: 'int32', description });
+const stringsProp = (description: string): Schema => ({ type: 'array', items: { type: 'string' }, description });
+const KIND = stringProp('The REST kind of this object, in CamelCase.');
+const API_VERSION = stringProp('The versioned schema of this representation of the object.');
 const gvk = (group: string, version: string, kind: string): Json => [{ group, kind, version }];
 
 /** Every schema, by name. */
@@ -62,10 +62,10 @@ function schemas(ref: Ref): Record<string, Schema> {
       type: 'object',
       description: 'Metadata of a list.',
       properties: {
-        continue: string('A token to fetch more results, when the list was truncated.'),
-        remainingItemCount: int64('How many items a truncated list left out, when known.'),
-        resourceVersion: string('The version of the list, for watches and caching.'),
-        selfLink: string('Deprecated and never set.'),
+        continue: stringProp('A token to fetch more results, when the list was truncated.'),
+        remainingItemCount: int64Prop('How many items a truncated list left out, when known.'),
+        resourceVersion: stringProp('The version of the list, for watches and caching.'),
+        selfLink: stringProp('Deprecated and never set.'),
       },
     },
     [LABEL_SELECTOR_REQUIREMENT]: {
@@ -73,9 +73,9 @@ function schemas(ref: Ref): Record<string, Schema> {
       description: 'One requirement on the value of a label.',
       required: ['key', 'operator'],
       properties: {
-        key: string('The label key the requirement applies to.'),
-        operator: string('In, NotIn, Exists or DoesNotExist.'),
-        values: stringArray('The values for In and NotIn; empty for Exists and DoesNotExist.'),
+        key: stringProp('The label key the requirement applies to.'),
+        operator: stringProp('In, NotIn, Exists or DoesNotExist.'),
+        values: stringsProp('The values for In and NotIn; empty for Exists and DoesNotExist.'),
       },
     },
     [LABEL_SELECTOR]: {
@@ -92,30 +92,30 @@ function schemas(ref: Ref): Record<string, Schema> {
       description: 'A reference to the object a metric describes.',
       'x-kubernetes-map-type': 'atomic',
       properties: {
-        apiVersion: string('API version of the object; v1 for core resources.'),
-        fieldPath: string('A field within the object; not set here.'),
-        kind: string('Kind of the object, such as Pod or Deployment.'),
-        name: string('Name of the object.'),
-        namespace: string('Namespace of the object; absent for cluster-scoped objects.'),
-        resourceVersion: string('Version of the object; not set here.'),
-        uid: string('UID of the object; not set here.'),
+        apiVersion: stringProp('API version of the object; v1 for core resources.'),
+        fieldPath: stringProp('A field within the object; not set here.'),
+        kind: stringProp('Kind of the object, such as Pod or Deployment.'),
+        name: stringProp('Name of the object.'),
+        namespace: stringProp('Namespace of the object; absent for cluster-scoped objects.'),
+        resourceVersion: stringProp('Version of the object; not set here.'),
+        uid: stringProp('UID of the object; not set here.'),
       },
     },
     [STATUS_CAUSE]: {
       type: 'object',
       description: 'One cause of an error.',
-      properties: { field: string('The field at fault, when known.'), message: string('What went wrong.'), reason: string('A machine-readable cause.') },
+      properties: { field: stringProp('The field at fault, when known.'), message: stringProp('What went wrong.'), reason: stringProp('A machine-readable cause.') },
     },
     [STATUS_DETAILS]: {
       type: 'object',
       description: 'More about an error.',
       properties: {
         causes: { type: 'array', items: ref(STATUS_CAUSE), description: 'The causes of the error.' },
-        group: string('API group of the object concerned.'),
-        kind: string('Kind of the object concerned.'),
-        name: string('Name of the object concerned.'),
-        retryAfterSeconds: int32('When set, how long to wait before retrying.'),
-        uid: string('UID of the object concerned.'),
+        group: stringProp('API group of the object concerned.'),
+        kind: stringProp('Kind of the object concerned.'),
+        name: stringProp('Name of the object concerned.'),
+        retryAfterSeconds: int32Prop('When set, how long to wait before retrying.'),
+        uid: stringProp('UID of the object concerned.'),
       },
     },
     [STATUS]: {
@@ -124,13 +124,13 @@ function schemas(ref: Ref): Record<string, Schema> {
       'x-kubernetes-group-version-kind': gvk('', 'v1', 'Status'),
       properties: {
         apiVersion: API_VERSION,
-        code: int32('The HTTP status code.'),
+        code: int32Prop('The HTTP status code.'),
         details: ref(STATUS_DETAILS),
         kind: KIND,
-        message: string('What went wrong and what to do about it.'),
+        message: stringProp('What went wrong and what to do about it.'),
         metadata: ref(LIST_META),
-        reason: string('A machine-readable reason, such as NotFound or BadRequest.'),
-        status: string('Failure.'),
+        reason: stringProp('A machine-readable reason, such as NotFound or BadRequest.'),
+        status: stringProp('Failure.'),
       },
     },
     [API_RESOURCE]: {
@@ -138,16 +138,16 @@ function schemas(ref: Ref): Record<string, Schema> {
       description: 'A resource of a group-version: here `<resource>/<metric>` for custom metrics and the bare metric name for external metrics.',
       required: ['name', 'singularName', 'namespaced', 'kind', 'verbs'],
       properties: {
-        categories: stringArray('Groups of resources this one belongs to.'),
-        group: string('Group of the kind returned, when it differs from the group-version listed.'),
-        kind: string('Kind returned: MetricValueList or ExternalMetricValueList.'),
-        name: string('Plural name of the resource.'),
+        categories: stringsProp('Groups of resources this one belongs to.'),
+        group: stringProp('Group of the kind returned, when it differs from the group-version listed.'),
+        kind: stringProp('Kind returned: MetricValueList or ExternalMetricValueList.'),
+        name: stringProp('Plural name of the resource.'),
         namespaced: { type: 'boolean', description: 'Whether the resource lives in namespaces.' },
-        shortNames: stringArray('Short names of the resource.'),
-        singularName: string('Singular name of the resource; empty here.'),
-        storageVersionHash: string('Hash of the storage version; not set here.'),
-        verbs: stringArray('Verbs the resource supports: get.'),
-        version: string('Version of the kind returned, when it differs from the group-version listed.'),
+        shortNames: stringsProp('Short names of the resource.'),
+        singularName: stringProp('Singular name of the resource; empty here.'),
+        storageVersionHash: stringProp('Hash of the storage version; not set here.'),
+        verbs: stringsProp('Verbs the resource supports: get.'),
+        version: stringProp('Version of the kind returned, when it differs from the group-version listed.'),
       },
     },
     [API_RESOURCE_LIST]: {
@@ -157,7 +157,7 @@ function schemas(ref: Ref): Record<string, Schema> {
       required: ['groupVersion', 'resources'],
       properties: {
         apiVersion: API_VERSION,
-        groupVersion: string('The group-version listed.'),
+        groupVersion: stringProp('The group-version listed.'),
         kind: KIND,
         resources: { type: 'array', items: ref(API_RESOURCE), description: 'The resources.' },
       },
@@ -170,10 +170,10 @@ function schemas(ref: Ref): Record<string, Schema> {
         apiVersion: API_VERSION,
         kind: KIND,
         metricLabels: { type: 'object', additionalProperties: { type: 'string' }, description: 'The labels of this value.' },
-        metricName: string('Name of the metric.'),
+        metricName: stringProp('Name of the metric.'),
         timestamp: ref(TIME),
         value: ref(QUANTITY),
-        window: int64('Seconds of the window a rate was computed over, when the rule has one.'),
+        window: int64Prop('Seconds of the window a rate was computed over, when the rule has one.'),
       },
     },
     [externalName('ExternalMetricValueList')]: {
@@ -196,18 +196,18 @@ function schemas(ref: Ref): Record<string, Schema> {
         apiVersion: API_VERSION,
         describedObject: ref(OBJECT_REFERENCE),
         kind: KIND,
-        metricName: string('Name of the metric.'),
+        metricName: stringProp('Name of the metric.'),
         selector: ref(LABEL_SELECTOR),
         timestamp: ref(TIME),
         value: ref(QUANTITY),
-        window: int64('Seconds of the window a rate was computed over, when the rule has one.'),
+        window: int64Prop('Seconds of the window a rate was computed over, when the rule has one.'),
       },
     },
     [customName('v1beta2', 'MetricIdentifier')]: {
       type: 'object',
       description: 'A metric: its name and the metric selector it was read with.',
       required: ['name'],
-      properties: { name: string('Name of the metric.'), selector: ref(LABEL_SELECTOR) },
+      properties: { name: stringProp('Name of the metric.'), selector: ref(LABEL_SELECTOR) },
     },
     [customName('v1beta2', 'MetricValue')]: {
       type: 'object',
@@ -220,7 +220,7 @@ function schemas(ref: Ref): Record<string, Schema> {
         metric: ref(customName('v1beta2', 'MetricIdentifier')),
         timestamp: ref(TIME),
         value: ref(QUANTITY),
-        windowSeconds: int64('Seconds of the window a rate was computed over, when the rule has one.'),
+        windowSeconds: int64Prop('Seconds of the window a rate was computed over, when the rule has one.'),
       },
     },
   };

@@ -3,6 +3,7 @@
 // every error becomes a Kubernetes Status in one place. The composition
 // root writes answers with plain node:http, and express's error handlers
 // below serve the app's other routes.
+import type { IncomingHttpHeaders } from 'node:http';
 import type express from 'express';
 import type { Response } from 'express';
 import NodeCache from 'node-cache';
@@ -74,6 +75,12 @@ export interface RequestContext {
   readonly ifNoneMatch?: string;
   /** Aborted when nobody waits for the answer any more. */
   readonly signal?: AbortSignal;
+}
+
+/** The request headers an answer depends on (content negotiation, conditional requests). */
+export function headerContext(headers: IncomingHttpHeaders): RequestContext {
+  const { accept, 'if-none-match': ifNoneMatch } = headers;
+  return { ...(accept !== undefined ? { accept } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) };
 }
 
 export interface MetricsApi {

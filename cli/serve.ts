@@ -17,7 +17,7 @@ import { PrometheusClient } from '../adapter/prometheus.js';
 import { MetricsProvider } from '../adapter/provider.js';
 import { CachingMetricsSource } from '../adapter/query-cache.js';
 import { answerOpenApi } from '../adapter/openapi.js';
-import { createMetricsApi, statusHandlers, type Answer } from '../adapter/router.js';
+import { createMetricsApi, headerContext, statusHandlers, type Answer } from '../adapter/router.js';
 import { toStatus } from '../adapter/errors.js';
 import { formatDiagnostic } from '../rules/diagnostics.js';
 import { parseDurationSeconds } from '../rules/promql.js';
@@ -453,8 +453,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   // kube-aggregator downloads these as system:aggregator, which the
   // system:discovery ClusterRole lets get /openapi and /openapi/*.
   app.get(/^\/openapi\/v[23](\/.*)?$/, (req, res) => {
-    const { accept, 'if-none-match': ifNoneMatch } = req.headers;
-    writeAnswer(req, res, answerOpenApi(req.method, req.originalUrl, { ...(accept !== undefined ? { accept } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) }));
+    writeAnswer(req, res, answerOpenApi(req.method, req.originalUrl, headerContext(req.headers)));
   });
   app.use(...statusHandlers(log));
 
@@ -478,8 +477,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       writeAnswer(req, res, { code: status.code, body: JSON.stringify(status) });
       return;
     }
-    const { accept, 'if-none-match': ifNoneMatch } = req.headers;
-    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, { ...(accept !== undefined ? { accept } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) }));
+    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, headerContext(req.headers)));
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
