@@ -85,7 +85,7 @@ function jsonClauseTarget(c: AcceptClause): { convert?: GroupVersionKind } | und
 export const AGGREGATED_DISCOVERY_VERSIONS = ['v2', 'v2beta1'] as const;
 export type AggregatedDiscoveryVersion = (typeof AGGREGATED_DISCOVERY_VERSIONS)[number];
 
-/** The Content-Type of aggregated discovery, parameters in the order apiserver writes them and client-go 1.27-1.29 compares them (as a whole string). */
+/** The Content-Type of aggregated discovery, parameters in the order apiserver writes them and client-go 1.27 and 1.28 compare them (as a whole string). */
 export function aggregatedDiscoveryContentType(version: AggregatedDiscoveryVersion): string {
   return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
 }

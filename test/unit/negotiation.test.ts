@@ -114,7 +114,7 @@ describe('GET /apis', () => {
     });
   });
 
-  test('the aggregated Content-Type is written exactly as kubectl 1.27-1.29 compare it', () => {
+  test('the aggregated Content-Type is written exactly as kubectl 1.27 and 1.28 compare it', () => {
     assert.equal(aggregatedDiscoveryContentType('v2beta1'), V2BETA1);
     assert.equal(aggregatedDiscoveryContentType('v2'), V2);
   });
