@@ -3,6 +3,7 @@
 import type { Requirement } from '../rules/requirements.js';
 import { formatGroupResource } from '../rules/resources.js';
 import type { MetricRegistry } from './discovery.js';
+import type { AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, type CustomVersion } from './paths.js';
 import type { ExternalMetricValue, ObjectMetricValue } from './provider.js';
 
@@ -100,8 +101,17 @@ interface ApiResource {
   verbs: string[];
 }
 
-/** Discovery. The registry gives every metric of one resource the same scope (see buildRegistry). */
-export function apiResourceList(group: string, version: string, registry: MetricRegistry | undefined): unknown {
+/**
+ * The groups served, each with its versions in order of preference (the
+ * first is preferred, as the APIServices' versionPriority has it).
+ */
+export const SERVED_GROUPS: readonly { readonly name: string; readonly versions: readonly string[] }[] = [
+  { name: CUSTOM_GROUP, versions: ['v1beta2', 'v1beta1'] },
+  { name: EXTERNAL_GROUP, versions: ['v1beta1'] },
+];
+
+/** The resources of one group, sorted by name. The registry gives every metric of one resource the same scope (see buildRegistry). */
+function apiResources(group: string, registry: MetricRegistry | undefined): ApiResource[] {
   const resources: ApiResource[] = [];
   if (registry && group === CUSTOM_GROUP) {
     for (const m of registry.custom.values()) {
@@ -113,11 +123,16 @@ export function apiResourceList(group: string, version: string, registry: Metric
       resources.push({ name: m.metric, singularName: '', namespaced: true, kind: 'ExternalMetricValueList', verbs: ['get'] });
     }
   }
-  resources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources };
+  return resources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function apiGroup(name: string, versions: readonly string[], preferred: string): unknown {
+/** Discovery of one group-version: an APIResourceList. */
+export function apiResourceList(group: string, version: string, registry: MetricRegistry | undefined): unknown {
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources: apiResources(group, registry) };
+}
+
+function apiGroup(name: string, versions: readonly string[]): unknown {
+  const preferred = versions[0] ?? '';
   return {
     name,
     versions: versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
@@ -125,18 +140,105 @@ function apiGroup(name: string, versions: readonly string[], preferred: string):
   };
 }
 
+function servedGroup(name: string): { readonly name: string; readonly versions: readonly string[] } {
+  const group = SERVED_GROUPS.find((g) => g.name === name);
+  if (!group) throw new Error(`${name} is not a served group`);
+  return group;
+}
+
 export function customApiGroup(): unknown {
-  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(CUSTOM_GROUP, ['v1beta2', 'v1beta1'], 'v1beta2') as object) };
+  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(CUSTOM_GROUP, servedGroup(CUSTOM_GROUP).versions) as object) };
 }
 
 export function externalApiGroup(): unknown {
-  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(EXTERNAL_GROUP, ['v1beta1'], 'v1beta1') as object) };
+  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(EXTERNAL_GROUP, servedGroup(EXTERNAL_GROUP).versions) as object) };
 }
 
 export function apiGroupList(): unknown {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: SERVED_GROUPS.map((g) => apiGroup(g.name, g.versions)) };
+}
+
+/** metav1.GroupVersionKind; every field is always written (no omitempty). */
+interface GroupVersionKindDoc {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+interface ApiSubresourceDiscovery {
+  subresource: string;
+  responseKind: GroupVersionKindDoc;
+  verbs: string[];
+}
+
+interface ApiResourceDiscovery {
+  resource: string;
+  responseKind: GroupVersionKindDoc;
+  scope: 'Namespaced' | 'Cluster';
+  singularResource: string;
+  verbs: string[];
+  subresources?: ApiSubresourceDiscovery[];
+}
+
+/**
+ * The resources of one group-version in aggregated discovery, derived from
+ * the APIResourceList exactly as kube-apiserver derives them
+ * (k8s.io/apiserver endpoints.ConvertGroupVersionIntoToDiscovery, which
+ * kube-aggregator also applies to the per-version document of a server that
+ * serves no aggregated discovery):
+ *
+ * - an external metric is a resource of its own, kind ExternalMetricValueList;
+ * - a custom metric `pods/http_requests` is the subresource `http_requests`
+ *   of a parent resource `pods`. We serve nothing at the parent itself, so
+ *   it has no verbs and an empty responseKind: empty, never absent, since
+ *   client-go v0.26.0-v0.26.3 dereferences it without a check
+ *   (kubernetes/kubernetes#118361) and kube-aggregator 1.27.0-1.27.5 passes
+ *   it through unchanged. Clients list only what has verbs, so `kubectl
+ *   api-resources` shows the external metrics and no custom ones, the same
+ *   as with per-version discovery; the parent's scope is the metrics' scope,
+ *   one per resource (see buildRegistry).
+ *
+ * Group and version of responseKind stay empty, meaning "this
+ * group-version", as they are in the APIResourceList; so whichever way the
+ * aggregator learns our resources, it publishes the same document.
+ */
+function resourceDiscovery(resources: readonly ApiResource[]): ApiResourceDiscovery[] {
+  const out: ApiResourceDiscovery[] = [];
+  const parents = new Map<string, ApiResourceDiscovery>();
+  const scope = (r: ApiResource): ApiResourceDiscovery['scope'] => (r.namespaced ? 'Namespaced' : 'Cluster');
+  const kindOf = (kind: string): GroupVersionKindDoc => ({ group: '', version: '', kind });
+  for (const r of resources) {
+    const slash = r.name.indexOf('/');
+    if (slash === -1) {
+      out.push({ resource: r.name, responseKind: kindOf(r.kind), scope: scope(r), singularResource: r.singularName, verbs: [...r.verbs] });
+      continue;
+    }
+    const parentName = r.name.slice(0, slash);
+    let parent = parents.get(parentName);
+    if (!parent) {
+      parent = { resource: parentName, responseKind: kindOf(''), scope: scope(r), singularResource: '', verbs: [], subresources: [] };
+      parents.set(parentName, parent);
+      out.push(parent);
+    }
+    parent.subresources?.push({ subresource: r.name.slice(slash + 1), responseKind: kindOf(r.kind), verbs: [...r.verbs] });
+  }
+  return out;
+}
+
+/**
+ * Aggregated discovery (apidiscovery.k8s.io v2 or v2beta1, the same fields
+ * in both): every served group, preferred version first, with its resources.
+ * Freshness is always Current: the document is built from the registry in
+ * force, the one the per-version documents and the metric reads use.
+ */
+export function apiGroupDiscoveryList(version: AggregatedDiscoveryVersion, registry: MetricRegistry | undefined): unknown {
   return {
-    kind: 'APIGroupList',
-    apiVersion: 'v1',
-    groups: [apiGroup(CUSTOM_GROUP, ['v1beta2', 'v1beta1'], 'v1beta2'), apiGroup(EXTERNAL_GROUP, ['v1beta1'], 'v1beta1')],
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: `apidiscovery.k8s.io/${version}`,
+    metadata: {},
+    items: SERVED_GROUPS.map((g) => ({
+      metadata: { name: g.name },
+      versions: g.versions.map((v) => ({ version: v, resources: resourceDiscovery(apiResources(g.name, registry)), freshness: 'Current' })),
+    })),
   };
 }

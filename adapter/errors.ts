@@ -53,6 +53,12 @@ export class MethodNotAllowedError extends ApiError {
   readonly reason = 'MethodNotAllowed' as const;
 }
 
+/** No representation the Accept header allows can be served. */
+export class NotAcceptableError extends ApiError {
+  readonly code = 406;
+  readonly reason = 'NotAcceptable' as const;
+}
+
 /** A dependency (Prometheus, the Kubernetes API) failed or is not ready yet. */
 export class UnavailableError extends ApiError {
   readonly code = 503;

@@ -3,6 +3,7 @@
 // every error becomes a Kubernetes Status in one place. The composition
 // root writes answers with plain node:http, and express's error handlers
 // below serve the app's other routes.
+import type { IncomingHttpHeaders } from 'node:http';
 import type express from 'express';
 import type { Response } from 'express';
 import NodeCache from 'node-cache';
@@ -10,6 +11,7 @@ import type { Requirement } from '../rules/requirements.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import type { MetricRegistry } from './discovery.js';
 import {
+  apiGroupDiscoveryList,
   apiGroupList,
   apiResourceList,
   customApiGroup,
@@ -18,8 +20,10 @@ import {
   externalMetricValueList,
 } from './documents.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus } from './errors.js';
+import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
 import type { Logger } from './log.js';
+import { aggregatedDiscoveryContentType, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';
 import type { MetricsProvider } from './provider.js';
 
@@ -59,14 +63,24 @@ export interface Answer {
   readonly body: string;
   /** Defaults to application/json. */
   readonly contentType?: string;
+  /** More response headers (ETag, Vary, ...). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What a request carries besides its method and URL. */
 export interface RequestContext {
   /** The Accept header, for content negotiation. */
   readonly accept?: string;
+  /** The If-None-Match header, for documents served with an ETag. */
+  readonly ifNoneMatch?: string;
   /** Aborted when nobody waits for the answer any more. */
   readonly signal?: AbortSignal;
+}
+
+/** The request headers an answer depends on (content negotiation, conditional requests). */
+export function headerContext(headers: IncomingHttpHeaders): RequestContext {
+  const { accept, 'if-none-match': ifNoneMatch } = headers;
+  return { ...(accept !== undefined ? { accept } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) };
 }
 
 export interface MetricsApi {
@@ -105,19 +119,49 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
   };
   const ok = (body: unknown): Answer => ({ code: 200, body: JSON.stringify(body) });
 
-  const answerOrThrow = async (method: string, rawUrl: string): Promise<Answer> => {
+  // The aggregated document of the registry in force, per version: the
+  // aggregator asks every minute, mostly to be told 304.
+  let aggregated: { registry: MetricRegistry | undefined; byVersion: Map<AggregatedDiscoveryVersion, { body: string; etag: string }> } | undefined;
+  const aggregatedDiscovery = (version: AggregatedDiscoveryVersion, context: RequestContext): Answer => {
+    const registry = deps.registry();
+    let built = aggregated;
+    if (!built || built.registry !== registry) {
+      built = { registry, byVersion: new Map() };
+      aggregated = built;
+    }
+    let doc = built.byVersion.get(version);
+    if (!doc) {
+      const body = JSON.stringify(apiGroupDiscoveryList(version, registry));
+      doc = { body, etag: etagOf(documentHash(body)) };
+      built.byVersion.set(version, doc);
+    }
+    // As apiserver's ServeHTTPWithETag: the representation depends on Accept.
+    const headers = { ETag: doc.etag, Vary: 'Accept', 'Cache-Control': 'public' };
+    const contentType = aggregatedDiscoveryContentType(version);
+    if (ifNoneMatchHits(context.ifNoneMatch, doc.etag)) return { code: 304, body: '', contentType, headers };
+    return { code: 200, body: doc.body, contentType, headers };
+  };
+  const discoveryDocument = (context: RequestContext, build: () => unknown): Answer => {
+    negotiatePlainJson(context.accept);
+    return { ...ok(build()), headers: { Vary: 'Accept' } };
+  };
+
+  const answerOrThrow = async (method: string, rawUrl: string, context: RequestContext): Promise<Answer> => {
     if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(`method ${method} is not supported; the metrics APIs are read-only`);
     // Raw segments: `*` arrives as %2A and must be decoded exactly once.
     const raw = (rawUrl.split('?')[0] ?? '').replace(/^\/apis\/?/, '');
     const segments = raw === '' ? [] : raw.replace(/\/$/, '').split('/');
-    if (segments.length === 0) return ok(apiGroupList());
+    if (segments.length === 0) {
+      const format = negotiateRootDiscovery(context.accept);
+      return format.kind === 'aggregated' ? aggregatedDiscovery(format.version, context) : discoveryDocument(context, apiGroupList);
+    }
     if (segments.length === 1) {
-      if (segments[0] === CUSTOM_GROUP) return ok(customApiGroup());
-      if (segments[0] === EXTERNAL_GROUP) return ok(externalApiGroup());
+      if (segments[0] === CUSTOM_GROUP) return discoveryDocument(context, customApiGroup);
+      if (segments[0] === EXTERNAL_GROUP) return discoveryDocument(context, externalApiGroup);
       throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
     }
     const parsed = parseMetricsPath(segments, deps.catalog());
-    if (parsed.kind === 'discovery') return ok(apiResourceList(parsed.group, parsed.version, deps.registry()));
+    if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.registry()));
     const cached = answers?.get<string>(rawUrl);
     if (cached !== undefined) return { code: 200, body: cached };
     const url = new URL(rawUrl, 'http://localhost');
@@ -149,9 +193,9 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
 
   return {
     serves: (path) => path === '/apis' || path.startsWith('/apis/'),
-    answer: async (method, url) => {
+    answer: async (method, url, context = {}) => {
       try {
-        return await answerOrThrow(method, url);
+        return await answerOrThrow(method, url, context);
       } catch (e) {
         const status = toStatus(e);
         if (status.code >= 500) deps.log.warn('request failed', { path: url.split('?')[0], code: status.code, message: status.message });

@@ -16,7 +16,8 @@ import type { ObjectLister } from '../adapter/objects/types.js';
 import { PrometheusClient } from '../adapter/prometheus.js';
 import { MetricsProvider } from '../adapter/provider.js';
 import { CachingMetricsSource } from '../adapter/query-cache.js';
-import { createMetricsApi, sendJson, statusHandlers, type Answer } from '../adapter/router.js';
+import { answerOpenApi } from '../adapter/openapi.js';
+import { createMetricsApi, headerContext, statusHandlers, type Answer } from '../adapter/router.js';
 import { toStatus } from '../adapter/errors.js';
 import { formatDiagnostic } from '../rules/diagnostics.js';
 import { parseDurationSeconds } from '../rules/promql.js';
@@ -448,8 +449,11 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   };
   app.get('/readyz', readiness);
   app.get('/healthz', readiness);
-  app.get(['/openapi/v2', '/openapi/v3'], (_req, res) => {
-    sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'no OpenAPI document is served', reason: 'NotFound', code: 404 });
+  // Behind authentication and authorization like any non-health path:
+  // kube-aggregator downloads these as system:aggregator, which the
+  // system:discovery ClusterRole lets get /openapi and /openapi/*.
+  app.get(/^\/openapi\/v[23](\/.*)?$/, (req, res) => {
+    writeAnswer(req, res, answerOpenApi(req.method, req.originalUrl, headerContext(req.headers)));
   });
   app.use(...statusHandlers(log));
 
@@ -460,8 +464,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) });
   const metricsApi = createMetricsApi({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds });
   const guard = auth?.guard({ skipPaths: ['/mutate'] });
-  const writeAnswer = (req: IncomingMessage, res: ServerResponse, { code, body, contentType }: Answer): void => {
-    res.writeHead(code, { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  const writeAnswer = (req: IncomingMessage, res: ServerResponse, { code, body, contentType, headers }: Answer): void => {
+    res.writeHead(code, { ...headers, 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   const answerMetrics = async (req: IncomingMessage, res: ServerResponse, url: string): Promise<void> => {
@@ -473,7 +477,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       writeAnswer(req, res, { code: status.code, body: JSON.stringify(status) });
       return;
     }
-    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, { ...(req.headers.accept !== undefined ? { accept: req.headers.accept } : {}) }));
+    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, headerContext(req.headers)));
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

@@ -123,9 +123,20 @@ describe('metrics APIs against a real Prometheus', () => {
       assert.equal(res.body.groups[0].preferredVersion.version, 'v1beta2');
     });
 
-    test('OpenAPI documents answer 404 so the aggregator skips them', async () => {
-      await get('/openapi/v2').expect(404);
-      await get('/openapi/v3').expect(404);
+    test('the OpenAPI v2 document is served as JSON, and 304 for its ETag', async () => {
+      const res = await get('/openapi/v2').set('Accept', 'application/json').expect(200).expect('Content-Type', 'application/json');
+      assert.equal(res.body.swagger, '2.0');
+      await get('/openapi/v2').set('If-None-Match', String(res.headers.etag)).expect(304);
+    });
+
+    test('the OpenAPI v3 root names a document for each group-version, and each is served', async () => {
+      const root = await get('/openapi/v3').expect(200);
+      const urls = Object.values(root.body.paths as Record<string, { serverRelativeURL: string }>).map((p) => p.serverRelativeURL);
+      assert.equal(urls.length, 3);
+      for (const url of urls) {
+        const doc = await get(url).set('Accept', 'application/json').expect(200);
+        assert.equal(doc.body.openapi, '3.0.0');
+      }
     });
   });
 

@@ -41,7 +41,13 @@ describe('serve with delegated authentication', () => {
       'requestheader-group-headers': '["X-Remote-Group"]',
       'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
     });
-    double.setAccessDecision((spec) => spec.user === 'system:serviceaccount:kube-system:horizontal-pod-autoscaler');
+    // The HPA's bootstrap role, and system:discovery (bound to
+    // system:authenticated), which lets any user get /openapi and /openapi/*.
+    double.setAccessDecision(
+      (spec) =>
+        spec.user === 'system:serviceaccount:kube-system:horizontal-pod-autoscaler' ||
+        (spec.groups?.includes('system:authenticated') === true && /^\/openapi(\/.*)?$/.test(String(spec.nonResourceAttributes?.path)) && spec.nonResourceAttributes?.verb === 'get'),
+    );
     dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-serve-auth-'));
     await writeFile(join(dir, 'tls.crt'), serving.cert);
     await writeFile(join(dir, 'tls.key'), serving.key);
@@ -108,6 +114,19 @@ describe('serve with delegated authentication', () => {
   test('user headers without the front-proxy certificate are not trusted', async () => {
     const r = await call('/apis/custom.metrics.k8s.io/v1beta2', { headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
     assert.equal(r.status, 401);
+  });
+
+  test('the OpenAPI documents need credentials like any API path', async () => {
+    const r = await call('/openapi/v2', { headers: { Accept: 'application/json' } });
+    assert.equal(r.status, 401);
+  });
+
+  test("kube-aggregator's OpenAPI download as system:aggregator is authorized as a non-resource get", async () => {
+    const before = double.accessReviewCount();
+    const r = await call('/openapi/v2', { client: frontProxy, headers: { 'X-Remote-User': 'system:aggregator', Accept: 'application/json' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.swagger, '2.0');
+    assert.equal(double.accessReviewCount() - before, 1);
   });
 
   test('health checks and the webhook need no credentials', async () => {

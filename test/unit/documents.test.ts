@@ -2,8 +2,9 @@
 // k8s.io/metrics and apimachinery define, so a Go client decodes them as-is.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRegistry, type MetricRegistry } from '../../adapter/discovery.js';
+import type { MetricRegistry } from '../../adapter/discovery.js';
 import {
+  apiGroupDiscoveryList,
   apiGroupList,
   apiResourceList,
   customApiGroup,
@@ -15,9 +16,8 @@ import {
 } from '../../adapter/documents.js';
 import { parseLabelSelector } from '../../adapter/label-selector.js';
 import type { ExternalMetricValue, ObjectMetricValue } from '../../adapter/provider.js';
-import { StaticResourceCatalog } from '../../rules/resources.js';
-import { compileYaml, onlyRule } from '../support/rules.js';
-import { seriesSummary } from '../support/fakes.js';
+import { onlyRule } from '../support/rules.js';
+import { sampleRegistry } from '../support/registry.js';
 
 const T = new Date('2024-05-06T07:08:09.876Z');
 
@@ -208,43 +208,7 @@ describe('formatTime', () => {
 });
 
 describe('APIResourceList', () => {
-  const catalog = new StaticResourceCatalog();
-  const result = compileYaml(`rules:
-- seriesQuery: '{__name__=~"^http_.*",namespace!="",pod!=""}'
-  resources:
-    overrides:
-      namespace: {resource: namespace}
-      pod: {resource: pod}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-- seriesQuery: '{__name__=~"^kube_deployment_.*",namespace!="",deployment!=""}'
-  resources:
-    overrides:
-      namespace: {resource: namespace}
-      deployment: {group: apps, resource: deployment}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-- seriesQuery: 'node_load{node!=""}'
-  resources:
-    overrides:
-      node: {resource: node}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
-externalRules:
-- seriesQuery: '{__name__=~"^queue_.*",namespace!=""}'
-  resources:
-    overrides:
-      namespace: {resource: namespace}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
-`);
-  if (!result.ruleSet) throw new Error('rules did not load');
-  const registry = buildRegistry(
-    result.ruleSet,
-    new Map([
-      ['{__name__=~"^http_.*",namespace!="",pod!=""}', seriesSummary({ http_requests: ['namespace', 'pod'] })],
-      ['{__name__=~"^kube_deployment_.*",namespace!="",deployment!=""}', seriesSummary({ kube_deployment_replicas: ['deployment', 'namespace'] })],
-      ['node_load{node!=""}', seriesSummary({ node_load: ['node'] })],
-      ['{__name__=~"^queue_.*",namespace!=""}', seriesSummary({ queue_messages_ready: ['namespace', 'queue'], queue_age: ['namespace'] })],
-    ]),
-    catalog,
-  );
+  const registry = sampleRegistry();
   const entry = (name: string, namespaced: boolean, kind = 'MetricValueList') => ({ name, singularName: '', namespaced, kind, verbs: ['get'] });
 
   for (const version of ['v1beta1', 'v1beta2']) {
@@ -322,5 +286,60 @@ describe('API groups', () => {
   test('each group document is an APIGroup', () => {
     assert.deepEqual(customApiGroup(), { kind: 'APIGroup', apiVersion: 'v1', ...custom });
     assert.deepEqual(externalApiGroup(), { kind: 'APIGroup', apiVersion: 'v1', ...external });
+  });
+});
+
+describe('APIGroupDiscoveryList', () => {
+  const registry = sampleRegistry();
+  const none = { group: '', version: '', kind: '' };
+  const metric = (subresource: string) => ({ subresource, responseKind: { group: '', version: '', kind: 'MetricValueList' }, verbs: ['get'] });
+  // Each metric is a subresource of its resource, which itself serves nothing.
+  const customResources = [
+    { resource: 'deployments.apps', responseKind: none, scope: 'Namespaced', singularResource: '', verbs: [], subresources: [metric('kube_deployment_replicas')] },
+    { resource: 'namespaces', responseKind: none, scope: 'Cluster', singularResource: '', verbs: [], subresources: [metric('http_requests'), metric('kube_deployment_replicas')] },
+    { resource: 'nodes', responseKind: none, scope: 'Cluster', singularResource: '', verbs: [], subresources: [metric('node_load')] },
+    { resource: 'pods', responseKind: none, scope: 'Namespaced', singularResource: '', verbs: [], subresources: [metric('http_requests')] },
+  ];
+  const external = (resource: string) => ({
+    resource,
+    responseKind: { group: '', version: '', kind: 'ExternalMetricValueList' },
+    scope: 'Namespaced',
+    singularResource: '',
+    verbs: ['get'],
+  });
+
+  for (const version of ['v2', 'v2beta1'] as const) {
+    test(`${version} lists both groups, preferred version first, custom metrics as subresources and external metrics as resources`, () => {
+      assert.deepEqual(apiGroupDiscoveryList(version, registry), {
+        kind: 'APIGroupDiscoveryList',
+        apiVersion: `apidiscovery.k8s.io/${version}`,
+        metadata: {},
+        items: [
+          {
+            metadata: { name: 'custom.metrics.k8s.io' },
+            versions: [
+              { version: 'v1beta2', resources: customResources, freshness: 'Current' },
+              { version: 'v1beta1', resources: customResources, freshness: 'Current' },
+            ],
+          },
+          {
+            metadata: { name: 'external.metrics.k8s.io' },
+            versions: [{ version: 'v1beta1', resources: [external('queue_age'), external('queue_messages_ready')], freshness: 'Current' }],
+          },
+        ],
+      });
+    });
+  }
+
+  test('before discovery completes every group-version is listed, with no resources', () => {
+    const doc = apiGroupDiscoveryList('v2', undefined) as { items: { metadata: { name: string }; versions: { version: string; resources: unknown[] }[] }[] };
+    assert.deepEqual(
+      doc.items.flatMap((g) => g.versions.map((v) => [`${g.metadata.name}/${v.version}`, v.resources])),
+      [
+        ['custom.metrics.k8s.io/v1beta2', []],
+        ['custom.metrics.k8s.io/v1beta1', []],
+        ['external.metrics.k8s.io/v1beta1', []],
+      ],
+    );
   });
 });
