@@ -29,6 +29,7 @@ import { AUTH_FLAG_SPEC, authFlagsFrom, type AuthFlags } from '../adapter/auth/c
 import type { DelegatedAuth } from '../adapter/auth/index.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 import { classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
+import { healthAnswer, healthQuery, readinessChecks } from './readiness.js';
 
 export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH...] --prometheus-url URL [options]
 
@@ -431,20 +432,18 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     res.type('text/plain').send('ok');
   });
   const readiness = (req: express.Request, res: express.Response): void => {
-    const reasons: string[] = [];
-    if (!rules.status.loaded) reasons.push(`rules not loaded: ${rules.status.errors.map(formatDiagnostic).join('; ') || 'loading'}`);
-    if (!discovery.registry) {
-      reasons.push(discovery.status.errors.length ? `metric discovery has not succeeded yet: ${discovery.status.errors.join('; ')}` : 'first metric discovery not done');
-    }
-    const objectsReason = objects.notReadyReason();
-    if (objectsReason) reasons.push(objectsReason);
-    if (draining) reasons.push('shutting down');
-    const verbose = 'verbose' in req.query;
-    if (reasons.length > 0) {
-      res.status(503).type('text/plain').send(verbose ? `not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n` : 'not ready');
-      return;
-    }
-    res.type('text/plain').send(verbose ? 'ok: rules loaded, discovery done\n' : 'ok');
+    const checks = readinessChecks({
+      now: Date.now(),
+      ruleRoots: config.rules,
+      rules: rules.status,
+      servedRules: rules.rules,
+      discoveryDone: discovery.registry !== undefined,
+      discovery: discovery.status,
+      objectsNotReady: objects.notReadyReason(),
+      draining,
+    });
+    const answer = healthAnswer(req.path === '/healthz' ? 'healthz' : 'readyz', checks, healthQuery(req.query));
+    res.status(answer.status).type('text/plain').send(answer.body);
   };
   app.get('/readyz', readiness);
   app.get('/healthz', readiness);
