@@ -28,7 +28,7 @@ import { createWebhookHandler } from '../webhook/handler.js';
 import { AUTH_FLAG_SPEC, authFlagsFrom, type AuthFlags } from '../adapter/auth/config.js';
 import type { DelegatedAuth } from '../adapter/auth/index.js';
 import { parseArgs, UsageError, type Output } from './args.js';
-import { classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
+import { answerScrape, classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
 import { healthAnswer, healthQuery, readinessChecks } from './readiness.js';
 
 export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH...] --prometheus-url URL [options]
@@ -61,7 +61,9 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --metrics-max-age DUR            how far back series count as present (default: the relist interval)
   --cache-ttl DUR                  how long query results are reused (default 5s, 0 disables)
   --request-timeout DUR            deadline of each request (default 10s)
-  --metrics-port N                 plain-HTTP port for /metrics (default 8080, 0 picks a free port, -1 disables)
+  --metrics-port N                 plain-HTTP port for /metrics, with no authentication, on --bind-address
+                                   (default 8080, 0 picks a free port, -1 disables). /metrics is also on
+                                   the secure port, authorized as a non-resource get of /metrics
   --http-port N                    also serve the webhook (/mutate) and health checks on plain HTTP, for
                                    platforms that end TLS in front of the container (Knative); off by default
   --shutdown-grace DUR             how long SIGTERM waits for requests in flight (default 25s)
@@ -447,6 +449,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   };
   app.get('/readyz', readiness);
   app.get('/healthz', readiness);
+  // Behind the authentication above: a non-resource get of /metrics.
+  app.get('/metrics', (_req, res) => answerScrape(metrics.registry, res));
   app.get(['/openapi/v2', '/openapi/v3'], (_req, res) => {
     sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'no OpenAPI document is served', reason: 'NotFound', code: 404 });
   });
