@@ -9,12 +9,16 @@ const out = {
 };
 const argv = process.argv.slice(2);
 
+// A failure ends the process once what was written is out: a start-up that
+// failed half way may still hold connections (a ConfigMap watch, object
+// caches) that would keep it running with nothing to serve.
+const finish = (code) => {
+  process.exitCode = code;
+  if (code !== 0) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+};
+
 main(argv, out).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  finish,
   // main reports its own failures; this is the last resort, still one line.
-  (err) => {
-    process.exitCode = reportFailure(err, argv, out);
-  },
+  (err) => finish(reportFailure(err, argv, out)),
 );

@@ -393,7 +393,7 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   // Mistakes in files the flags name fail start-up at once, before anything runs.
   await checkRulePaths(config.rules);
-  const tls = await tlsMaterial(config, log);
+  let tls = config.tlsCertFile && config.tlsKeyFile ? await tlsMaterial(config, log) : undefined;
   let auth: DelegatedAuth | undefined;
   if (config.authentication === 'delegated') {
     const [{ startDelegatedAuth }, { kubeConnectionFor, missingKubeconfig }] = await Promise.all([import('../adapter/auth/index.js'), import('./kubernetes-source.js')]);
@@ -548,6 +548,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     }
   };
 
+  tls ??= await tlsMaterial(config, log);
   // Modern ciphers only: Node's defaults with TLS 1.2 as the floor.
   // Client certificates are requested, never required, and verified by the
   // authenticator against the current CAs (no `ca` here: a Go client sends no

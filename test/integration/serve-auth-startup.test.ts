@@ -194,6 +194,18 @@ describe('--authentication-skip-lookup and --authorization-always-allow-paths', 
     }
   });
 
+  test('a busy port after authentication has started still ends the process with one line', async () => {
+    const first = await startCli(serveArgs('--kubeconfig', kubeconfig), cleanEnv(dir));
+    try {
+      const port = new URL(first.url).port;
+      const args = serveArgs('--kubeconfig', kubeconfig, '--log-level', 'error').map((a, i, all) => (all[i - 1] === '--secure-port' ? port : a));
+      const r = await runCli(args, cleanEnv(dir), 10_000);
+      assert.deepEqual(oneLineProblems(r, 1, [`cannot listen on 127.0.0.1:${port}`]), [], r.stderr);
+    } finally {
+      await first.stop();
+    }
+  });
+
   test('a * anywhere but at the end of an always-allowed path is a usage error', async () => {
     const r = await runCli(serveArgs('--kubeconfig', kubeconfig, '--authorization-always-allow-paths', '/a*b'), cleanEnv(dir));
     assert.deepEqual(oneLineProblems(r, 2, ['--authorization-always-allow-paths', 'only trailing * allowed in "/a*b"']), [], r.stderr);
