@@ -1,17 +1,49 @@
 // Builds the Kubernetes-backed object source from the serve configuration:
 // in a cluster from the pod's service account, elsewhere from --kubeconfig.
+import { existsSync } from 'node:fs';
 import { kubeConfigFrom, type KubeConnection } from '../adapter/kube/client.js';
+import { defaultKubeconfigPaths } from '../adapter/kube/kubeconfig.js';
 import type { Logger } from '../adapter/log.js';
 import { KubernetesObjectSource } from '../adapter/objects/kubernetes.js';
+import { StartupError } from './errors.js';
 import type { ServeConfig } from './serve.js';
 
-/** --kubeconfig when given, else the pod's service account in a cluster, else kubectl's defaults. */
+/** Where the connection settings come from, for messages. */
+function kubeconfigOrigin(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv): string {
+  if (config.kubeconfig) return `--kubeconfig ${config.kubeconfig}`;
+  if (env.KUBERNETES_SERVICE_HOST) return 'the in-cluster service account';
+  const paths = defaultKubeconfigPaths(env);
+  return env.KUBECONFIG ? `kubeconfig ${paths.join(', ')} (from $KUBECONFIG)` : `kubeconfig ${paths.join(', ')}`;
+}
+
+/** Why no kubeconfig was found, when none was: the places that were looked at. */
+export function missingKubeconfig(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (config.kubeconfig || env.KUBERNETES_SERVICE_HOST) return undefined;
+  const paths = defaultKubeconfigPaths(env);
+  if (paths.some((p) => existsSync(p))) return undefined;
+  return `not in a cluster, and no ${paths.join(' or ')}${env.KUBECONFIG ? ' (from $KUBECONFIG)' : ''}`;
+}
+
+/**
+ * --kubeconfig when given, else the pod's service account in a cluster,
+ * else kubectl's defaults. Throws StartupError naming the kubeconfig when
+ * it cannot be used (missing, malformed, a plain-HTTP server without
+ * insecure-skip-tls-verify).
+ */
 export function kubeConnectionFor(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): KubeConnection {
-  if (config.kubeconfig) return kubeConfigFrom({ kubeconfigPath: config.kubeconfig });
-  return kubeConfigFrom(env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
+  try {
+    if (config.kubeconfig) return kubeConfigFrom({ kubeconfigPath: config.kubeconfig });
+    return kubeConfigFrom(env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});
+  } catch (e) {
+    throw new StartupError(`${kubeconfigOrigin(config, env)}: ${(e as Error).message}`);
+  }
 }
 
 export function createKubernetesObjectSource(config: ServeConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): KubernetesObjectSource {
+  const missing = missingKubeconfig(config, env);
+  if (missing) {
+    throw new StartupError(`--object-source kubernetes needs the Kubernetes API and found no kubeconfig: ${missing}; pass --kubeconfig FILE, or use --object-source prometheus`);
+  }
   const connection = kubeConnectionFor(config, env);
   const source = new KubernetesObjectSource(connection, { log: (message) => log.info(message, { component: 'object-source' }) });
   // Discovery runs in the background; /readyz reports it until it succeeds.

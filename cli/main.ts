@@ -3,8 +3,9 @@
 // own behalf.
 import { runDemo } from './demo.js';
 import { runLint } from './lint.js';
-import { runServe, StartupError } from './serve.js';
+import { runServe } from './serve.js';
 import { UsageError, type Output } from './args.js';
+import { debugRequested, oneLine, StartupError, unexpectedFailure } from './errors.js';
 
 export const USAGE = `Usage: hpa-bridge COMMAND [options]
 
@@ -41,16 +42,25 @@ export async function main(argv: readonly string[], out: Output): Promise<number
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      out.stderr(`hpa-bridge: ${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof StartupError) {
-      out.stderr(`hpa-bridge: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    return reportFailure(e, argv, out);
   }
+}
+
+const COMMANDS = new Set(['serve', 'lint', 'demo']);
+
+/** Writes one line about `e` (the stack too at --log-level debug) and returns the exit code. */
+export function reportFailure(e: unknown, argv: readonly string[], out: Output): number {
+  if (e instanceof UsageError) {
+    const command = argv[0] !== undefined && COMMANDS.has(argv[0]) ? ` ${argv[0]}` : '';
+    out.stderr(`hpa-bridge: ${oneLine(e.message)} (see 'hpa-bridge${command} --help')\n`);
+    return 2;
+  }
+  if (e instanceof StartupError) {
+    out.stderr(`hpa-bridge: ${oneLine(e.message)}\n`);
+    return 1;
+  }
+  out.stderr(unexpectedFailure(e, debugRequested(argv)));
+  return 1;
 }
 
 async function readVersion(): Promise<string> {

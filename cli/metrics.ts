@@ -1,12 +1,16 @@
-// hpa-bridge's own metrics (prom-client), served on a plain-HTTP port so
-// Prometheus can scrape them without going through the aggregator.
-import { createServer, type Server } from 'node:http';
+// hpa-bridge's own metrics (prom-client): at /metrics on the secure port,
+// behind authentication and a SubjectAccessReview (non-resource get of
+// /metrics, as every k8s.io/apiserver server serves them), and on a
+// plain-HTTP port without either, for scrape configs that predate the
+// secure one. Rules are labelled `file:line` relative to their --rules path.
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CompiledRule } from '../rules/compile.js';
 import type { MetricDiscovery } from '../adapter/discovery.js';
 import type { PrometheusError } from '../adapter/prometheus.js';
 import type { CachingMetricsSource } from '../adapter/query-cache.js';
+import { ruleLocation } from '../rules/location.js';
 import type { RuleStore } from '../rules/watch.js';
 import type { ReviewOutcome } from '../webhook/review.js';
 
@@ -82,7 +86,7 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
       duration.observe({ api, version }, seconds);
     },
     observeQuery(rule, seconds, error) {
-      const name = `${rule.origin.file}:${rule.origin.path}`;
+      const name = ruleLocation(rule.origin, rules.paths);
       queryDuration.observe({ rule: name }, seconds);
       if (error) queryErrors.inc({ rule: name, kind: error.kind });
     },
@@ -103,16 +107,21 @@ export function classifyPath(path: string): { api: string; version: string } {
   return { api: 'other', version: '' };
 }
 
+/** Writes the registry's exposition text, on either port. */
+export function answerScrape(registry: Registry, res: ServerResponse): void {
+  registry.metrics().then(
+    (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+    (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`cannot collect metrics: ${(e as Error).message}\n`),
+  );
+}
+
 export async function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: metrics are at /metrics\n');
       return;
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
-      (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`cannot collect metrics: ${(e as Error).message}\n`),
-    );
+    answerScrape(registry, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,7 +3,6 @@
 // owns TLS and listens on a port.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
@@ -26,10 +25,14 @@ import { RuleStore, RuleWatcher } from '../rules/watch.js';
 import { createWebhookHandler } from '../webhook/handler.js';
 // Only types and flag tables here: the Kubernetes client library costs about
 // 110 MB of memory, so it is loaded only when a mode that talks to the API runs.
-import { AUTH_FLAG_SPEC, authFlagsFrom, type AuthFlags } from '../adapter/auth/config.js';
+import { AUTH_FLAG_SPEC, AuthConfigError, authFlagsFrom, type AuthFlags } from '../adapter/auth/config.js';
 import type { DelegatedAuth } from '../adapter/auth/index.js';
+import { alwaysAllowPathMatcher } from '../adapter/auth/always-allow.js';
 import { parseArgs, UsageError, type Output } from './args.js';
-import { classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
+import { StartupError } from './errors.js';
+import { checkRulePaths, readFlagFile, readServingPair } from './startup-files.js';
+import { answerScrape, classifyPath, createMetrics, portOf, serveMetrics } from './metrics.js';
+import { healthAnswer, healthQuery, readinessChecks } from './readiness.js';
 
 export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH...] --prometheus-url URL [options]
 
@@ -44,7 +47,9 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
                                    kubernetes in a cluster, prometheus elsewhere)
   --kubeconfig FILE                kubeconfig for the Kubernetes API outside a cluster (default:
                                    $KUBECONFIG, then ~/.kube/config); exec and auth-provider
-                                   credential plugins work too
+                                   credential plugins work too. Without any, delegated authentication
+                                   needs --client-ca-file or --requestheader-client-ca-file and then
+                                   authorizes only system:masters and the always-allowed paths
   --authentication none|delegated  delegated (the default) checks callers as an aggregated API server
                                    must: front-proxy certificate, client certificate, TokenReview, then
                                    SubjectAccessReview; none is for local use only
@@ -57,11 +62,21 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --requestheader-group-headers LIST
   --requestheader-extra-headers-prefix LIST
   --requestheader-uid-headers LIST
+  --authentication-skip-lookup     never read the ConfigMap; only the flags above count
+  --authentication-tolerate-lookup-failure
+                                   start even when the ConfigMap cannot be read (it is retried in the
+                                   background); by default start-up fails, unless the front-proxy CA
+                                   comes from --requestheader-client-ca-file
+  --authorization-always-allow-paths LIST
+                                   non-resource paths served without credentials or SubjectAccessReview;
+                                   a trailing * matches a prefix (default /healthz,/readyz,/livez)
   --metrics-relist-interval DUR    how often discovery runs (default 1m)
   --metrics-max-age DUR            how far back series count as present (default: the relist interval)
   --cache-ttl DUR                  how long query results are reused (default 5s, 0 disables)
   --request-timeout DUR            deadline of each request (default 10s)
-  --metrics-port N                 plain-HTTP port for /metrics (default 8080, 0 picks a free port, -1 disables)
+  --metrics-port N                 plain-HTTP port for /metrics, with no authentication, on --bind-address
+                                   (default 8080, 0 picks a free port, -1 disables). /metrics is also on
+                                   the secure port, authorized as a non-resource get of /metrics
   --http-port N                    also serve the webhook (/mutate) and health checks on plain HTTP, for
                                    platforms that end TLS in front of the container (Knative); off by default
   --shutdown-grace DUR             how long SIGTERM waits for requests in flight (default 25s)
@@ -225,9 +240,31 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     ...httpPortOf(flags['http-port'] as number | undefined),
     shutdownGraceMs: duration('shutdown-grace', flags['shutdown-grace'], '25s') * 1000,
     prometheus: prometheusConnection(flags),
-    authFlags: authFlagsFrom(flags),
+    authFlags: usageOnAuthConfigError(() => checkedAuthFlags(flags)),
     anonymousAuth: (flags['anonymous-auth'] as boolean | undefined) ?? false,
   };
+}
+
+function checkedAuthFlags(flags: Readonly<Record<string, unknown>>): AuthFlags {
+  const auth = authFlagsFrom(flags);
+  if (auth.alwaysAllowPaths) {
+    try {
+      alwaysAllowPathMatcher(auth.alwaysAllowPaths);
+    } catch (e) {
+      throw new AuthConfigError(`--authorization-always-allow-paths: ${(e as Error).message}`);
+    }
+  }
+  return auth;
+}
+
+/** A malformed authentication flag is a command line that cannot be used. */
+function usageOnAuthConfigError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof AuthConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function metricsPortOf(value: number | undefined): { metricsPort?: number } {
@@ -268,8 +305,7 @@ function prometheusConnection(flags: Readonly<Record<string, unknown>>): Prometh
   };
 }
 
-/** A startup failure with a message for the operator, printed without a stack trace. */
-export class StartupError extends Error {}
+export { StartupError } from './errors.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -289,7 +325,7 @@ export interface RunningServer {
 
 async function tlsMaterial(config: ServeConfig, log: Logger): Promise<{ cert: string; key: string }> {
   if (config.tlsCertFile && config.tlsKeyFile) {
-    return { cert: await readFile(config.tlsCertFile, 'utf8'), key: await readFile(config.tlsKeyFile, 'utf8') };
+    return readServingPair({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile });
   }
   log.warn('no --tls-cert-file given: serving with a self-signed certificate; an APIService then needs insecureSkipTLSVerify');
   const { generate } = await import('selfsigned');
@@ -342,8 +378,8 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
     ...(password && c.username ? { Authorization: `Basic ${Buffer.from(`${c.username}:${password()}`).toString('base64')}` } : {}),
   });
   const tls = {
-    ...(c.caFile ? { ca: readFileSync(c.caFile, 'utf8') } : {}),
-    ...(c.clientCertFile && c.clientKeyFile ? { cert: readFileSync(c.clientCertFile, 'utf8'), key: readFileSync(c.clientKeyFile, 'utf8') } : {}),
+    ...(c.caFile ? { ca: readFlagFile('prometheus-ca-file', c.caFile) } : {}),
+    ...(c.clientCertFile && c.clientKeyFile ? { cert: readFlagFile('prometheus-client-cert', c.clientCertFile), key: readFlagFile('prometheus-client-key', c.clientKeyFile) } : {}),
   };
   return new PrometheusClient({
     url: config.prometheusUrl,
@@ -356,14 +392,33 @@ function prometheusClientFor(config: ServeConfig): PrometheusClient {
 
 /** Starts everything; resolves once the ports are listening. */
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
+  // Mistakes in files the flags name fail start-up at once, before anything runs.
+  await checkRulePaths(config.rules);
+  let tls = config.tlsCertFile && config.tlsKeyFile ? await tlsMaterial(config, log) : undefined;
   let auth: DelegatedAuth | undefined;
   if (config.authentication === 'delegated') {
-    const [{ startDelegatedAuth }, { kubeConnectionFor }] = await Promise.all([import('../adapter/auth/index.js'), import('./kubernetes-source.js')]);
-    const connection = kubeConnectionFor(config);
+    const [{ startDelegatedAuth }, { kubeConnectionFor, missingKubeconfig }] = await Promise.all([import('../adapter/auth/index.js'), import('./kubernetes-source.js')]);
+    const flags = config.authFlags ?? {};
+    // k8s.io/apiserver starts without the API server when its kubeconfig is
+    // optional and absent, serving what certificates and system:masters
+    // allow; that only makes sense with a CA to check certificates against.
+    const missing = missingKubeconfig(config);
+    if (missing && !flags.clientCAFile && !flags.requestheaderClientCAFile) {
+      throw new StartupError(
+        `--authentication delegated needs the Kubernetes API (TokenReview, SubjectAccessReview, the extension-apiserver-authentication ConfigMap) and found no kubeconfig: ${missing}; ` +
+          'pass --kubeconfig FILE, or --client-ca-file/--requestheader-client-ca-file to accept certificates only, or --authentication none for local runs',
+      );
+    }
+    const connection = missing ? undefined : kubeConnectionFor(config);
     try {
-      auth = await startDelegatedAuth({ connection, ...(config.authFlags ? { flags: config.authFlags } : {}), anonymous: config.anonymousAuth ?? false, log });
+      auth = await startDelegatedAuth({ ...(connection ? { connection } : {}), flags, anonymous: config.anonymousAuth ?? false, log });
     } catch (e) {
-      throw new StartupError(`delegated authentication could not start: ${(e as Error).message}`);
+      const hint =
+        e instanceof AuthConfigError
+          ? ''
+          : `; check that ${config.kubeconfig ? `--kubeconfig ${config.kubeconfig}` : 'the kubeconfig'} reaches the API server (${connection?.server ?? 'none'}), ` +
+            'or pass --authentication-tolerate-lookup-failure to start without the ConfigMap';
+      throw new StartupError(`delegated authentication could not start: ${(e as Error).message}${hint}`);
     }
   } else {
     log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
@@ -432,23 +487,23 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     res.type('text/plain').send('ok');
   });
   const readiness = (req: express.Request, res: express.Response): void => {
-    const reasons: string[] = [];
-    if (!rules.status.loaded) reasons.push(`rules not loaded: ${rules.status.errors.map(formatDiagnostic).join('; ') || 'loading'}`);
-    if (!discovery.registry) {
-      reasons.push(discovery.status.errors.length ? `metric discovery has not succeeded yet: ${discovery.status.errors.join('; ')}` : 'first metric discovery not done');
-    }
-    const objectsReason = objects.notReadyReason();
-    if (objectsReason) reasons.push(objectsReason);
-    if (draining) reasons.push('shutting down');
-    const verbose = 'verbose' in req.query;
-    if (reasons.length > 0) {
-      res.status(503).type('text/plain').send(verbose ? `not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n` : 'not ready');
-      return;
-    }
-    res.type('text/plain').send(verbose ? 'ok: rules loaded, discovery done\n' : 'ok');
+    const checks = readinessChecks({
+      now: Date.now(),
+      ruleRoots: config.rules,
+      rules: rules.status,
+      servedRules: rules.rules,
+      discoveryDone: discovery.registry !== undefined,
+      discovery: discovery.status,
+      objectsNotReady: objects.notReadyReason(),
+      draining,
+    });
+    const answer = healthAnswer(req.path === '/healthz' ? 'healthz' : 'readyz', checks, healthQuery(req.query));
+    res.status(answer.status).type('text/plain').send(answer.body);
   };
   app.get('/readyz', readiness);
   app.get('/healthz', readiness);
+  // Behind the authentication above: a non-resource get of /metrics.
+  app.get('/metrics', (_req, res) => answerScrape(metrics.registry, res));
   // Behind authentication and authorization like any non-health path:
   // kube-aggregator downloads these as system:aggregator, which the
   // system:discovery ClusterRole lets get /openapi and /openapi/*.
@@ -497,7 +552,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     }
   };
 
-  const tls = await tlsMaterial(config, log);
+  tls ??= await tlsMaterial(config, log);
   // Modern ciphers only: Node's defaults with TLS 1.2 as the floor.
   // Client certificates are requested, never required, and verified by the
   // authenticator against the current CAs (no `ca` here: a Go client sends no
@@ -543,7 +598,12 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const tlsPoll = config.tlsCertFile ? setInterval(() => void reloadTls(), 60_000) : undefined;
   tlsPoll?.unref();
 
-  const metricsServer = config.metricsPort !== undefined ? await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress) : undefined;
+  const metricsServer =
+    config.metricsPort !== undefined
+      ? await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress).catch((e: NodeJS.ErrnoException) => {
+          throw new StartupError(`--metrics-port ${config.metricsPort}: cannot listen on ${config.bindAddress}: ${e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message}; pick another port, or -1 to turn it off`);
+        })
+      : undefined;
   // The metrics APIs never go out over plain HTTP: only the webhook and health checks do.
   let plainServer: HttpServer | undefined;
   if (config.httpPort !== undefined) {

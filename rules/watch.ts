@@ -20,6 +20,8 @@ export interface ReloadStatus {
   readonly upToDate: boolean;
   /** Errors of the newest files when they could not be applied. */
   readonly errors: readonly Diagnostic[];
+  /** When the files on disk first failed to load since the last good load; undefined while up to date. */
+  readonly rejectedSince: Date | undefined;
   readonly warnings: readonly Diagnostic[];
   readonly reloads: { readonly succeeded: number; readonly failed: number };
   /** Seconds the last load attempt took. */
@@ -40,6 +42,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
     lastAttempt: undefined,
     upToDate: false,
     errors: [],
+    rejectedSince: undefined,
     warnings: [],
     reloads: { succeeded: 0, failed: 0 },
     lastDurationSeconds: undefined,
@@ -101,6 +104,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
         lastAttempt: now,
         upToDate: true,
         errors: [],
+        rejectedSince: undefined,
         warnings: result.warnings,
         reloads: { succeeded: succeeded + 1, failed },
         lastDurationSeconds: seconds,
@@ -112,6 +116,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
         lastAttempt: now,
         upToDate: false,
         errors: result.errors,
+        rejectedSince: this.state.rejectedSince ?? now,
         warnings: result.warnings,
         reloads: { succeeded, failed: failed + 1 },
         lastDurationSeconds: seconds,

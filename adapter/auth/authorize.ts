@@ -89,7 +89,12 @@ export class AuthorizationError extends Error {
 }
 
 export interface DelegatingAuthorizerOptions {
-  readonly client: KubeApi;
+  /**
+   * Where SubjectAccessReviews go. Without one, as k8s.io/apiserver without
+   * an authorization kubeconfig, only the always-allowed groups pass and
+   * every other request has no opinion, which ends in Forbidden.
+   */
+  readonly client?: KubeApi;
   /** --authorization-webhook-cache-authorized-ttl; default 10 s. */
   readonly allowTtlMs?: number;
   /** --authorization-webhook-cache-unauthorized-ttl; default 10 s. */
@@ -128,6 +133,7 @@ export class DelegatingAuthorizer implements Authorizer {
   /** Throws AuthorizationError when kube-apiserver could not be asked. */
   async authorize(user: UserInfo, attrs: RequestAttributes): Promise<Decision> {
     if (user.groups.some((g) => this.groups.has(g))) return { allowed: true, reason: '' };
+    if (!this.options.client) return { allowed: false, reason: '' };
     const spec = subjectAccessReviewSpec(user, attrs);
     const load = (): Promise<ReviewStatus> => this.review(spec);
     const status = shouldCache(attrs) ? await this.cache.getOrLoad(JSON.stringify(spec), load, (s) => (s.allowed ? this.allowTtlMs : this.denyTtlMs)) : await load();
@@ -141,7 +147,7 @@ export class DelegatingAuthorizer implements Authorizer {
     let status: Record<string, unknown>;
     try {
       status = await postReview(
-        this.options.client,
+        this.options.client as KubeApi,
         '/apis/authorization.k8s.io/v1/subjectaccessreviews',
         { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec },
         this.options.timeoutMs ?? 10_000,

@@ -207,6 +207,15 @@ export interface AuthFlags {
   readonly requestheaderExtraHeadersPrefix?: readonly string[];
   /** --requestheader-uid-headers */
   readonly requestheaderUidHeaders?: readonly string[];
+  /** --authentication-skip-lookup: never read the ConfigMap; only the flags count. */
+  readonly skipLookup?: boolean;
+  /**
+   * --authentication-tolerate-lookup-failure: start even when the ConfigMap
+   * cannot be read (it is retried in the background).
+   */
+  readonly tolerateLookupFailure?: boolean;
+  /** --authorization-always-allow-paths; absent means the default (always-allow.ts). */
+  readonly alwaysAllowPaths?: readonly string[];
 }
 
 /**
@@ -221,6 +230,9 @@ export const AUTH_FLAG_SPEC = {
   'requestheader-group-headers': 'list',
   'requestheader-extra-headers-prefix': 'list',
   'requestheader-uid-headers': 'list',
+  'authentication-skip-lookup': 'boolean',
+  'authentication-tolerate-lookup-failure': 'boolean',
+  'authorization-always-allow-paths': 'list',
 } as const;
 
 const LIST_FLAGS = {
@@ -257,11 +269,21 @@ export function authFlagsFrom(flags: Readonly<Record<string, unknown>>): AuthFla
       if (value === '') continue;
       for (const part of value.split(',')) {
         const t = part.trim();
-        if (t === '') throw new AuthConfigError(`empty value in "--${name}"`);
+        if (t === '') throw new AuthConfigError(`empty value in "--${name}": ${JSON.stringify(value)}; separate the values with single commas`);
         items.push(t);
       }
     }
     out[field] = items;
+  }
+  const flag = (name: string): boolean | undefined => (typeof flags[name] === 'boolean' ? (flags[name] as boolean) : undefined);
+  const skipLookup = flag('authentication-skip-lookup');
+  if (skipLookup !== undefined) out.skipLookup = skipLookup;
+  const tolerate = flag('authentication-tolerate-lookup-failure');
+  if (tolerate !== undefined) out.tolerateLookupFailure = tolerate;
+  const paths = flags['authorization-always-allow-paths'];
+  if (paths !== undefined) {
+    // pflag's StringSlice: comma-separated, repeatable; an empty value clears the list.
+    out.alwaysAllowPaths = (Array.isArray(paths) ? paths.map(String) : [String(paths)]).flatMap((v) => (v === '' ? [] : v.split(',').map((p) => p.trim())));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError, InternalError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { alwaysAllowPathMatcher, DEFAULT_ALWAYS_ALLOW_PATHS } from './always-allow.js';
 import { AuthorizationError, forbiddenError } from './authorize.js';
 import type { RequestHeaderConfig } from './config.js';
 import { authenticationHeaderNames } from './headers.js';
@@ -15,10 +16,11 @@ import { decodedPath, requestAttributes } from './request-info.js';
 import type { Authentication, Authenticator, Authorizer, UserInfo } from './types.js';
 
 /**
- * Paths served without authentication or authorization: the probes the
- * kubelet calls without credentials (k8s.io/apiserver's AlwaysAllowPaths).
+ * Paths served without authentication or authorization by default: the
+ * probes the kubelet calls without credentials (k8s.io/apiserver's
+ * AlwaysAllowPaths default).
  */
-export const HEALTH_PATHS: readonly string[] = ['/healthz', '/livez', '/readyz'];
+export const HEALTH_PATHS: readonly string[] = DEFAULT_ALWAYS_ALLOW_PATHS;
 
 /** The standard front-proxy headers, removed from every authenticated request. */
 const STANDARD_HEADERS: Pick<RequestHeaderConfig, 'usernameHeaders' | 'uidHeaders' | 'groupHeaders' | 'extraHeaderPrefixes'> = {
@@ -33,9 +35,14 @@ export interface DelegatedAuthOptions {
   readonly authorizer: Authorizer;
   readonly log: Logger;
   /**
-   * More paths that skip authentication and authorization, in addition to
-   * HEALTH_PATHS: an exact path, or a prefix ending in `*` as in
-   * --authorization-always-allow-paths. For example `/mutate`, whose caller
+   * --authorization-always-allow-paths: non-resource paths served without a
+   * SubjectAccessReview, and here without authentication too; default
+   * HEALTH_PATHS. An exact path, or a prefix ending in `*`.
+   */
+  readonly alwaysAllowPaths?: readonly string[];
+  /**
+   * More paths that skip authentication and authorization whatever the
+   * flag says, in the same form. For example `/mutate`, whose caller
    * (kube-apiserver calling the admission webhook) is not a metrics client.
    */
   readonly skipPaths?: readonly string[];
@@ -51,14 +58,13 @@ export function authenticatedUser(res: Response): UserInfo | undefined {
   return (res.locals as Record<string, unknown>)[LOCALS_KEY] as UserInfo | undefined;
 }
 
-function matcher(paths: readonly string[]): (path: string) => boolean {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const p of paths) {
-    if (p.endsWith('*')) prefixes.push(p.slice(0, -1));
-    else exact.add(p);
+/** The path authorizer allows non-resource requests only; a target that does not parse is not skipped. */
+function isNonResourceRequest(method: string, target: string): boolean {
+  try {
+    return !requestAttributes(method, target).resourceRequest;
+  } catch {
+    return false;
   }
-  return (path) => exact.has(path) || prefixes.some((p) => path.startsWith(p));
 }
 
 /** The credential headers, removed once they have served their purpose (WithAuthentication). */
@@ -81,9 +87,9 @@ function clearCredentials(req: IncomingMessage, extra: RequestHeaderConfig | und
 export type RequestGuard = (req: IncomingMessage, target: string) => Promise<Authentication | undefined>;
 
 export function requestGuard(options: DelegatedAuthOptions): RequestGuard {
-  const skip = matcher([...HEALTH_PATHS, ...(options.skipPaths ?? [])]);
+  const allowed = alwaysAllowPathMatcher([...(options.alwaysAllowPaths ?? HEALTH_PATHS), ...(options.skipPaths ?? [])]);
   return async (req, target) => {
-    if (skip(decodedPath(target))) return undefined;
+    if (allowed(decodedPath(target)) && isNonResourceRequest(req.method ?? 'GET', target)) return undefined;
     let authn: Authentication;
     try {
       authn = await options.authenticator.authenticate(req);

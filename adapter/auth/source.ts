@@ -198,14 +198,21 @@ export class AuthConfigSource implements AuthConfigProvider {
 
   private async list(): Promise<void> {
     this.lists++;
-    const res = await this.options.client!.request('GET', CONFIGMAPS_PATH, { query: { fieldSelector: FIELD_SELECTOR }, timeoutMs: 30_000, signal: this.abort.signal });
+    const what = `list configmap ${AUTH_CONFIGMAP_NAMESPACE}/${AUTH_CONFIGMAP_NAME}`;
+    let res;
+    try {
+      res = await this.options.client!.request('GET', CONFIGMAPS_PATH, { query: { fieldSelector: FIELD_SELECTOR }, timeoutMs: 30_000, signal: this.abort.signal });
+    } catch (e) {
+      if (e instanceof KubeApiError) throw e;
+      throw new KubeApiError(`${what}: ${(e as Error).message}`);
+    }
     if (res.status !== 200) {
       const { message, reason } = statusMessage(res.status, res.body);
       const hint =
         res.status === 403
           ? ` (grant it with a RoleBinding in ${AUTH_CONFIGMAP_NAMESPACE} to the Role extension-apiserver-authentication-reader)`
           : '';
-      throw new KubeApiError(`list configmap ${AUTH_CONFIGMAP_NAMESPACE}/${AUTH_CONFIGMAP_NAME}: ${res.status}: ${message}${hint}`, res.status, reason);
+      throw new KubeApiError(`${what}: ${res.status}: ${message}${hint}`, res.status, reason);
     }
     const body = isObject(res.body) ? res.body : {};
     const items = Array.isArray(body['items']) ? body['items'] : [];

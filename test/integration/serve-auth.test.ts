@@ -15,6 +15,7 @@ import { issueCA, issueClient, issueServing, type Issued } from '../support/cert
 import { httpsCall, type Call, type Reply } from '../support/https-call.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../rules/examples', import.meta.url));
+const PROMETHEUS_USER = 'system:serviceaccount:monitoring:prometheus';
 
 describe('serve with delegated authentication', () => {
   let double: KubeApiDouble;
@@ -41,12 +42,14 @@ describe('serve with delegated authentication', () => {
       'requestheader-group-headers': '["X-Remote-Group"]',
       'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
     });
-    // The HPA's bootstrap role, and system:discovery (bound to
-    // system:authenticated), which lets any user get /openapi and /openapi/*.
+    // The HPA's bootstrap role; system:discovery (bound to
+    // system:authenticated), which lets any user get /openapi and /openapi/*;
+    // and a scraper allowed to get /metrics.
     double.setAccessDecision(
       (spec) =>
         spec.user === 'system:serviceaccount:kube-system:horizontal-pod-autoscaler' ||
-        (spec.groups?.includes('system:authenticated') === true && /^\/openapi(\/.*)?$/.test(String(spec.nonResourceAttributes?.path)) && spec.nonResourceAttributes?.verb === 'get'),
+        (spec.groups?.includes('system:authenticated') === true && /^\/openapi(\/.*)?$/.test(String(spec.nonResourceAttributes?.path)) && spec.nonResourceAttributes?.verb === 'get') ||
+        (spec.user === PROMETHEUS_USER && spec.nonResourceAttributes?.['path'] === '/metrics' && spec.nonResourceAttributes['verb'] === 'get'),
     );
     dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-serve-auth-'));
     await writeFile(join(dir, 'tls.crt'), serving.cert);
@@ -134,5 +137,19 @@ describe('serve with delegated authentication', () => {
     const r = await call('/mutate', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}' });
     assert.equal(r.status, 400);
     assert.match(String(r.body.message), /no request/);
+  });
+
+  test('/metrics on the secure port needs credentials', async () => {
+    const r = await call('/metrics');
+    assert.equal(r.status, 401);
+  });
+
+  test('/metrics on the secure port is authorized as a non-resource get of /metrics', async () => {
+    const r = await call('/metrics', { client: frontProxy, headers: { 'X-Remote-User': PROMETHEUS_USER } });
+    assert.equal(r.status, 200);
+    assert.match(String(r.body.text), /^# HELP hpa_bridge_requests_total /m);
+    const denied = await call('/metrics', { client: frontProxy, headers: { 'X-Remote-User': 'mallory' } });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.message, 'forbidden: User "mallory" cannot get path "/metrics"');
   });
 });

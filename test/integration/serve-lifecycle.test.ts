@@ -83,7 +83,8 @@ describe('the serving process', () => {
     await server.discovery.relist();
     await request(server.url).get('/livez').disableTLSCerts().expect(200, 'ok');
     const res = await request(server.url).get('/readyz?verbose').disableTLSCerts().expect(503);
-    assert.match(res.text, /metric discovery has not succeeded yet: series query .*cannot reach Prometheus: ECONNREFUSED/);
+    assert.match(res.text, /^\[-\]discovery failed: no metric discovery has succeeded yet; .*cannot reach Prometheus: ECONNREFUSED/m);
+    assert.match(res.text, /readyz check failed\n$/);
   });
 
   test('a metrics request before discovery succeeds is a 503 Status, not a 404', async () => {

@@ -117,6 +117,17 @@ describe('authentication flags', () => {
     assert.deepEqual(authFlagsFrom({}), {});
   });
 
+  it('reads the lookup switches and the always-allowed paths', () => {
+    assert.deepEqual(
+      authFlagsFrom({ 'authentication-skip-lookup': true, 'authentication-tolerate-lookup-failure': false, 'authorization-always-allow-paths': ['/healthz,/metrics', '/debug/*'] }),
+      { skipLookup: true, tolerateLookupFailure: false, alwaysAllowPaths: ['/healthz', '/metrics', '/debug/*'] },
+    );
+  });
+
+  it('takes an empty --authorization-always-allow-paths as no paths at all', () => {
+    assert.deepEqual(authFlagsFrom({ 'authorization-always-allow-paths': '' }), { alwaysAllowPaths: [] });
+  });
+
   it('refuses blank list entries and empty file names', () => {
     assert.throws(() => authFlagsFrom({ 'requestheader-allowed-names': 'a,,b' }), /empty value in "--requestheader-allowed-names"/);
     assert.throws(() => authFlagsFrom({ 'client-ca-file': '' }), /needs a file name/);
