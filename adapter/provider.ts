@@ -11,7 +11,7 @@ import { BadRequestError, NotFoundError, UnavailableError } from './errors.js';
 import { formatLabelSelector } from './label-selector.js';
 import type { Logger } from './log.js';
 import type { ObjectLister, ResourceKind } from './objects/types.js';
-import { PrometheusError, type MetricsSource, type Sample } from './prometheus.js';
+import { PrometheusError, type MetricsSource, type QueryOptions, type Sample } from './prometheus.js';
 import { NonFiniteValueError, formatMilliQuantity, toMilli } from './quantity.js';
 
 export interface DescribedObject {
@@ -48,6 +48,8 @@ export interface ObjectMetricsQuery {
   readonly metricSelector: readonly Requirement[];
   /** Absolute deadline, ms since the epoch. */
   readonly deadline: number;
+  /** Aborted when nobody waits for the answer any more; stops the query. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExternalMetricsQuery {
@@ -55,6 +57,7 @@ export interface ExternalMetricsQuery {
   readonly metric: string;
   readonly metricSelector: readonly Requirement[];
   readonly deadline: number;
+  readonly signal?: AbortSignal;
 }
 
 export interface ProviderDeps {
@@ -113,7 +116,7 @@ export class MetricsProvider {
     const names = await this.objectNames(q, what);
     const kind = await this.resourceKind(q.resource);
     const query = this.renderObjectQuery(rule, q, entry.series, names);
-    const samples = await this.runQuery(rule, query, q.deadline);
+    const samples = await this.runQuery(rule, query, q);
     const label = rule.resources.labelFor(q.resource);
     const wanted = new Set(names);
     const window = this.windowOf(rule);
@@ -173,7 +176,7 @@ export class MetricsProvider {
     } catch (e) {
       throw this.queryBuildError(e, entry.rule, 'labelSelector');
     }
-    const samples = await this.runQuery(entry.rule, query, q.deadline);
+    const samples = await this.runQuery(entry.rule, query, q);
     const window = this.windowOf(entry.rule);
     const items: ExternalMetricValue[] = [];
     for (const s of samples) {
@@ -235,17 +238,17 @@ export class MetricsProvider {
     return new UnavailableError(`rule ${ruleName(rule)} cannot serve this request: ${e.message}`);
   }
 
-  private async runQuery(rule: CompiledRule, query: string, deadline: number): Promise<Sample[]> {
+  private async runQuery(rule: CompiledRule, query: string, { deadline, signal }: QueryOptions): Promise<Sample[]> {
     const started = performance.now();
     try {
-      const samples = await this.deps.metrics.query(query, { deadline });
+      const samples = await this.deps.metrics.query(query, { deadline, ...(signal ? { signal } : {}) });
       this.deps.onQuery?.(rule, (performance.now() - started) / 1000);
       return samples;
     } catch (e) {
       if (!(e instanceof PrometheusError)) throw e;
       this.deps.onQuery?.(rule, (performance.now() - started) / 1000, e);
       const name = ruleName(rule);
-      this.deps.log.error('prometheus query failed', { rule: name, query, error: e.message, kind: e.kind });
+      // Logged once, by the router, with every other failed request.
       throw new UnavailableError(`querying Prometheus for rule ${name} failed: ${e.message}; query: ${query}`);
     }
   }

@@ -6,9 +6,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type express from 'express';
 import type { Response } from 'express';
-import NodeCache from 'node-cache';
 import type { Requirement } from '../rules/requirements.js';
 import type { ResourceCatalog } from '../rules/resources.js';
+import { CacheStore, DEFAULT_CACHE_MAX_BYTES, LoadingCache } from './cache.js';
 import type { MetricRegistry } from './discovery.js';
 import {
   apiGroupDiscoveryList,
@@ -19,10 +19,10 @@ import {
   externalApiGroup,
   externalMetricValueList,
 } from './documents.js';
-import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus } from './errors.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus, type Status } from './errors.js';
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
 import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
-import type { Logger } from './log.js';
+import { RepeatLimitedLog, type Logger } from './log.js';
 import { aggregatedDiscoveryContentType, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';
 import type { MetricsProvider } from './provider.js';
@@ -40,6 +40,13 @@ export interface MetricsApiDeps {
    * change, so rebuilding and re-serialising it would be wasted work.
    */
   readonly responseCacheTtlSeconds?: number;
+  /**
+   * Where answers are kept, counting against the byte bound the query cache
+   * shares. Default: a store of their own with the default bound.
+   */
+  readonly cacheStore?: CacheStore;
+  /** Writes the `request failed` lines, repeats counted. Default: over `log`, in 10 s windows. */
+  readonly failureLog?: RepeatLimitedLog;
 }
 
 function selectorParam(url: URL, name: string): Requirement[] {
@@ -97,26 +104,22 @@ export interface MetricsApi {
 export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
   const ttl = deps.responseCacheTtlSeconds ?? 0;
   // Answers are cached after authorization (which runs before), keyed by
-  // the full URL, and only when they succeeded.
-  const answers = ttl > 0 ? new NodeCache({ stdTTL: ttl, checkperiod: Math.max(1, ttl * 2), useClones: false }) : undefined;
-  // Identical requests in flight share one answer, cache or not: the query
-  // cache already shares the Prometheus call, and building and serialising
-  // the same list once per caller is most of the remaining cost.
-  const building = new Map<string, Promise<string>>();
-  const shared = (key: string, build: () => Promise<unknown>): Promise<string> => {
-    let pending = building.get(key);
-    if (!pending) {
-      pending = build()
-        .then((body) => {
-          const text = JSON.stringify(body);
-          answers?.set(key, text);
-          return text;
-        })
-        .finally(() => building.delete(key));
-      building.set(key, pending);
-    }
-    return pending;
-  };
+  // the full URL, and only when they succeeded. Identical requests in flight
+  // share one answer, cache or not: the query cache already shares the
+  // Prometheus call, and building and serialising the same list once per
+  // caller is most of the remaining cost. The answer is built while any of
+  // its callers still waits, and stopped, Prometheus call included, when the
+  // last one has gone.
+  const answers = new LoadingCache<string>({
+    store: deps.cacheStore ?? new CacheStore({ maxBytes: ttl > 0 ? DEFAULT_CACHE_MAX_BYTES : 0 }),
+    namespace: 'answers',
+    ttlMs: ttl * 1000,
+    // JSON text is one byte per character on V8's heap unless it holds non-Latin-1 text.
+    sizeOf: (text) => text.length,
+  });
+  const failures = deps.failureLog ?? new RepeatLimitedLog(deps.log);
+  const shared = (key: string, signal: AbortSignal | undefined, build: (loadSignal: AbortSignal) => Promise<unknown>): Promise<string> =>
+    answers.get(key, async (loadSignal) => JSON.stringify(await build(loadSignal)), signal);
   const ok = (body: unknown): Answer => ({ code: 200, body: JSON.stringify(body) });
 
   // The aggregated document of the registry in force, per version: the
@@ -162,14 +165,14 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     }
     const parsed = parseMetricsPath(segments, deps.catalog());
     if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.registry()));
-    const cached = answers?.get<string>(rawUrl);
+    const cached = answers.cached(rawUrl);
     if (cached !== undefined) return { code: 200, body: cached };
     const url = new URL(rawUrl, 'http://localhost');
     const deadline = Date.now() + deps.requestTimeoutMs;
     if (parsed.kind === 'object') {
       const labelSelector = selectorParam(url, 'labelSelector');
       const metricSelector = selectorParam(url, 'metricLabelSelector');
-      const body = await shared(rawUrl, async () => {
+      const body = await shared(rawUrl, context.signal, async (loadSignal) => {
         const items = await deps.provider.objectMetrics({
           resource: parsed.resource,
           ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}),
@@ -178,6 +181,7 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
           labelSelector,
           metricSelector,
           deadline,
+          signal: loadSignal,
         });
         return customMetricValueList(parsed.version, items, metricSelector);
       });
@@ -185,8 +189,8 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     }
     // For external metrics, labelSelector is the metric selector.
     const metricSelector = selectorParam(url, 'labelSelector');
-    const body = await shared(rawUrl, async () =>
-      externalMetricValueList(await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline })),
+    const body = await shared(rawUrl, context.signal, async (loadSignal) =>
+      externalMetricValueList(await deps.provider.externalMetrics({ namespace: parsed.namespace, metric: parsed.metric, metricSelector, deadline, signal: loadSignal })),
     );
     return { code: 200, body };
   };
@@ -198,11 +202,25 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
         return await answerOrThrow(method, url, context);
       } catch (e) {
         const status = toStatus(e);
-        if (status.code >= 500) deps.log.warn('request failed', { path: url.split('?')[0], code: status.code, message: status.message });
+        // A client that has gone reads no answer, and its leaving is no failure.
+        if (status.code >= 500 && !context.signal?.aborted) {
+          failures.warn(failureKey(status), 'request failed', { path: url.split('?')[0], code: status.code, message: status.message });
+        }
         return { code: status.code, body: JSON.stringify(status) };
       }
     },
   };
+}
+
+/**
+ * What makes two failures the same for the log: the code and the message,
+ * without the PromQL the provider appends, which lists the objects asked
+ * for and so differs per request. The rule (with its file:line) and the
+ * backend's error stay in.
+ */
+export function failureKey(status: Status): string {
+  const query = status.message.indexOf('; query: ');
+  return `${status.code} ${query >= 0 ? status.message.slice(0, query) : status.message}`;
 }
 
 /** The last handlers: unknown paths and every error become a Status. */

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { CompiledRule } from '../rules/compile.js';
 import type { MetricDiscovery } from '../adapter/discovery.js';
 import type { PrometheusError } from '../adapter/prometheus.js';
+import type { CacheStore } from '../adapter/cache.js';
 import type { CachingMetricsSource } from '../adapter/query-cache.js';
 import { ruleLocation } from '../rules/location.js';
 import type { RuleStore } from '../rules/watch.js';
@@ -23,7 +24,7 @@ export interface BridgeMetrics {
   observeReview(outcome: ReviewOutcome | undefined, seconds: number, error?: string): void;
 }
 
-export function createMetrics(sources: { rules: RuleStore; discovery: MetricDiscovery; cache: CachingMetricsSource }): BridgeMetrics {
+export function createMetrics(sources: { rules: RuleStore; discovery: MetricDiscovery; cache: CachingMetricsSource; cacheStore?: CacheStore }): BridgeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hpa_bridge_' });
   const requests = new Counter({ name: 'hpa_bridge_requests_total', help: 'API requests by API, version and HTTP code.', labelNames: ['api', 'version', 'code'], registers: [registry] });
@@ -34,6 +35,11 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
   new Counter({ name: 'hpa_bridge_cache_hits_total', help: 'Queries answered from the cache.', registers: [registry], collect() { this.reset(); this.inc(cache.stats.hits); } });
   new Counter({ name: 'hpa_bridge_cache_misses_total', help: 'Queries sent to Prometheus.', registers: [registry], collect() { this.reset(); this.inc(cache.stats.misses); } });
   new Counter({ name: 'hpa_bridge_cache_coalesced_total', help: 'Queries that joined an identical query in flight.', registers: [registry], collect() { this.reset(); this.inc(cache.stats.coalesced); } });
+  const store = sources.cacheStore;
+  if (store) {
+    new Gauge({ name: 'hpa_bridge_cache_bytes', help: 'Estimated bytes held by cached query results and answers (bounded by --cache-max-bytes).', registers: [registry], collect() { this.set(store.bytes); } });
+    new Gauge({ name: 'hpa_bridge_cache_entries', help: 'Cached query results and answers.', registers: [registry], collect() { this.set(store.entries); } });
+  }
   new Gauge({
     name: 'hpa_bridge_discovery_age_seconds',
     help: 'Seconds since the last fully successful discovery (-1 before the first).',

@@ -9,16 +9,18 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { MetricDiscovery } from '../adapter/discovery.js';
-import { jsonLogger, LOG_LEVELS, type Logger, type LogLevel } from '../adapter/log.js';
+import { CacheStore, DEFAULT_CACHE_MAX_BYTES } from '../adapter/cache.js';
+import { jsonLogger, LOG_LEVELS, RepeatLimitedLog, type Logger, type LogLevel } from '../adapter/log.js';
 import { PrometheusObjectSource } from '../adapter/objects/prometheus.js';
 import type { ObjectLister } from '../adapter/objects/types.js';
 import { PrometheusClient } from '../adapter/prometheus.js';
 import { MetricsProvider } from '../adapter/provider.js';
 import { CachingMetricsSource } from '../adapter/query-cache.js';
 import { answerOpenApi } from '../adapter/openapi.js';
-import { createMetricsApi, headerContext, statusHandlers, type Answer } from '../adapter/router.js';
+import { createMetricsApi, failureKey, headerContext, statusHandlers, type Answer } from '../adapter/router.js';
 import { toStatus } from '../adapter/errors.js';
 import { formatDiagnostic } from '../rules/diagnostics.js';
+import { tryParseQuantity } from '../rules/kube-quantity.js';
 import { parseDurationSeconds } from '../rules/promql.js';
 import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.js';
 import { RuleStore, RuleWatcher } from '../rules/watch.js';
@@ -73,6 +75,8 @@ export const SERVE_USAGE = `Usage: hpa-bridge serve --rules PATH [--rules PATH..
   --metrics-relist-interval DUR    how often discovery runs (default 1m)
   --metrics-max-age DUR            how far back series count as present (default: the relist interval)
   --cache-ttl DUR                  how long query results are reused (default 5s, 0 disables)
+  --cache-max-bytes SIZE           memory bound of cached query results and answers together, e.g. 64Mi
+                                   (the default), 100M or 1048576; least recently used go first
   --request-timeout DUR            deadline of each request (default 10s)
   --metrics-port N                 plain-HTTP port for /metrics, with no authentication, on --bind-address
                                    (default 8080, 0 picks a free port, -1 disables). /metrics is also on
@@ -115,6 +119,8 @@ export interface ServeConfig {
   readonly relistIntervalMs: number;
   readonly maxAgeSeconds: number;
   readonly cacheTtlSeconds: number;
+  /** Upper bound of the bytes cached query results and answers hold together (default 64 MiB). */
+  readonly cacheMaxBytes?: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: LogLevel;
   /** undefined disables /metrics; 0 picks a free port. */
@@ -149,6 +155,18 @@ function duration(flag: string, value: unknown, fallback: string): number {
   return seconds;
 }
 
+/** A byte count written as a Kubernetes quantity: 64Mi, 100M or plain bytes. */
+function byteSize(flag: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const text = String(value);
+  const quantity = tryParseQuantity(text);
+  const bytes = quantity && quantity.nano % 1_000_000_000n === 0n ? quantity.nano / 1_000_000_000n : -1n;
+  if (bytes < 0n || bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(`--${flag} needs a whole number of bytes such as 64Mi, 100M or 1048576, not ${JSON.stringify(text)}`);
+  }
+  return Number(bytes);
+}
+
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`);
@@ -168,6 +186,7 @@ const SERVE_FLAGS = {
   'metrics-relist-interval': 'string',
   'metrics-max-age': 'string',
   'cache-ttl': 'string',
+  'cache-max-bytes': 'string',
   'request-timeout': 'string',
   'log-level': 'string',
   'metrics-port': 'number',
@@ -234,6 +253,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     relistIntervalMs: relist * 1000,
     maxAgeSeconds: duration('metrics-max-age', flags['metrics-max-age'], `${relist}s`),
     cacheTtlSeconds: duration('cache-ttl', flags['cache-ttl'], '5s'),
+    cacheMaxBytes: byteSize('cache-max-bytes', flags['cache-max-bytes'], DEFAULT_CACHE_MAX_BYTES),
     requestTimeoutMs: duration('request-timeout', flags['request-timeout'], '10s') * 1000,
     logLevel: oneOf('log-level', flags['log-level'], LOG_LEVELS, 'info'),
     ...metricsPortOf(flags['metrics-port'] as number | undefined),
@@ -425,7 +445,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   }
 
   const prometheus = prometheusClientFor(config);
-  const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds);
+  // Query results and whole answers count against one byte bound.
+  const cacheStore = new CacheStore({ maxBytes: config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES });
+  const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds, cacheStore);
   const { objects, catalog } = await objectSourceFor(config, cache, log);
   const rules = new RuleStore(config.rules, liveCatalog(catalog));
   rules.on('applied', (set, result) => {
@@ -449,7 +471,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   rules.on('applied', () => void discovery.relist());
   discovery.start();
 
-  const metrics = createMetrics({ rules, discovery, cache });
+  const metrics = createMetrics({ rules, discovery, cache, cacheStore });
   let draining = false;
   const provider = new MetricsProvider({
     registry: () => discovery.registry,
@@ -517,22 +539,31 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   // express, which costs about 90 µs a request: a third of the cached-answer
   // rate on two cores (BENCHMARKS.md). Everything else goes through express.
   const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) });
-  const metricsApi = createMetricsApi({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds });
+  // Failed requests, from the guard or the API, are logged with repeats counted (adapter/log.ts).
+  const failureLog = new RepeatLimitedLog(log);
+  const metricsApi = createMetricsApi({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds, cacheStore, failureLog });
   const guard = auth?.guard({ skipPaths: ['/mutate'] });
   const writeAnswer = (req: IncomingMessage, res: ServerResponse, { code, body, contentType, headers }: Answer): void => {
     res.writeHead(code, { ...headers, 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   const answerMetrics = async (req: IncomingMessage, res: ServerResponse, url: string): Promise<void> => {
+    // A client that disconnects before its answer is written leaves the
+    // answer's load; the last one to leave stops it, Prometheus call included.
+    const client = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) client.abort(new DOMException('the client disconnected', 'AbortError'));
+    });
     try {
       await guard?.(req, url);
     } catch (e) {
       const status = toStatus(e);
-      if (status.code >= 500) log.warn('request failed', { path: url.split('?')[0], code: status.code, message: status.message });
+      if (status.code >= 500) failureLog.warn(failureKey(status), 'request failed', { path: url.split('?')[0], code: status.code, message: status.message });
       writeAnswer(req, res, { code: status.code, body: JSON.stringify(status) });
       return;
     }
-    writeAnswer(req, res, await metricsApi.answer(req.method ?? 'GET', url, headerContext(req.headers)));
+    const answer = await metricsApi.answer(req.method ?? 'GET', url, { ...headerContext(req.headers), signal: client.signal });
+    if (!client.signal.aborted) writeAnswer(req, res, answer);
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

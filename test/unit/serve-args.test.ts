@@ -56,6 +56,15 @@ describe('serve flags', () => {
     assert.equal(c.requestTimeoutMs, 90_000);
   });
 
+  test('the cache byte bound defaults to 64 MiB and accepts Kubernetes quantities or plain bytes', () => {
+    assert.equal(parseServeArgs(base, {}).cacheMaxBytes, 64 * 1024 * 1024);
+    assert.equal(parseServeArgs([...base, '--cache-max-bytes', '16Mi'], {}).cacheMaxBytes, 16 * 1024 * 1024);
+    assert.equal(parseServeArgs([...base, '--cache-max-bytes=100M'], {}).cacheMaxBytes, 100_000_000);
+    assert.equal(parseServeArgs([...base, '--cache-max-bytes', '1048576'], {}).cacheMaxBytes, 1_048_576);
+    assert.equal(parseServeArgs([...base, '--cache-max-bytes', '0'], {}).cacheMaxBytes, 0);
+    assert.equal(parseServeArgs(base, { HPA_BRIDGE_CACHE_MAX_BYTES: '1Gi' }).cacheMaxBytes, 1024 ** 3);
+  });
+
   const errors: [string, string[], RegExp][] = [
     ['no rules', ['--prometheus-url', 'http://x'], /serve needs --rules PATH/],
     ['no Prometheus URL', ['--rules', 'r.yaml'], /serve needs --prometheus-url URL/],
@@ -65,6 +74,9 @@ describe('serve flags', () => {
     ['a certificate without its key', [...base, '--tls-cert-file', 'c.pem'], /go together/],
     ['a port out of range', [...base, '--secure-port', '70000'], /--secure-port must be a port number/],
     ['an unknown flag', [...base, '--promethus-url', 'x'], /unknown flag --promethus-url/],
+    ['a cache bound that is not a size', [...base, '--cache-max-bytes', 'lots'], /--cache-max-bytes needs a whole number of bytes such as 64Mi, 100M or 1048576, not "lots"/],
+    ['a cache bound in fractions of a byte', [...base, '--cache-max-bytes', '1500m'], /--cache-max-bytes needs a whole number of bytes/],
+    ['a negative cache bound', [...base, '--cache-max-bytes', '-1Mi'], /--cache-max-bytes needs a whole number of bytes/],
   ];
   for (const [name, argv, message] of errors) {
     test(`${name} is a usage error`, () => {
