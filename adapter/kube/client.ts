@@ -193,6 +193,9 @@ interface Status {
   readonly message?: unknown;
 }
 
+/** What a silent socket fails with, for requests that streamed or may stream for long: an idle timer, not a deadline. */
+export const noDataError = (idleMs: number): Error => new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`);
+
 const asStatus = (body: unknown): Status => (typeof body === 'object' && body !== null ? (body as Status) : {});
 
 /** The Status message of an error body, or the HTTP reason phrase. */
