@@ -314,12 +314,19 @@ export class KubeClient {
         ...(settings.agent !== undefined ? { agent: settings.agent } : {}),
         ...(settings.auth ? { auth: settings.auth } : {}),
       });
-      req.setTimeout(idleMs, () => req.destroy(idleError(idleMs)));
+      let response: http.IncomingMessage | undefined;
+      req.setTimeout(idleMs, () => {
+        const err = idleError(idleMs);
+        // Once the response has started its reader would only see "aborted".
+        response?.destroy(err);
+        req.destroy(err);
+      });
       // Kept for the request's whole life: a timeout or abort after the
       // response started must not become an unhandled 'error' event; the
       // response stream reports it to its reader.
       req.on('error', reject);
       req.once('response', (res) => {
+        response = res;
         res.on('error', () => undefined);
         resolve({ req, res });
       });
