@@ -5,23 +5,10 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeClient, kubeConfigFrom } from '../../adapter/kube/client.js';
 import { Reflector, type ReflectorClock, type ReflectorOptions } from '../../adapter/kube/reflector.js';
+import { eventually } from '../support/eventually.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
 
 const TOKEN = 'reflector-test-token';
-
-/** Retries `check` until it stops throwing, or rethrows its last error after `ms`. */
-async function eventually(check: () => Promise<void> | void, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -12,6 +12,7 @@ import { kubeConfigFrom } from '../../adapter/kube/client.js';
 import { parseLabelSelector } from '../../adapter/label-selector.js';
 import { KubernetesObjectSource, type KubernetesObjectSourceOptions } from '../../adapter/objects/kubernetes.js';
 import type { GroupResource } from '../../rules/resources.js';
+import { eventually } from '../support/eventually.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
 
 const PODS: GroupResource = { group: '', resource: 'pods' };
@@ -21,20 +22,6 @@ const WIDGETS: GroupResource = { group: 'example.com', resource: 'widgets' };
 const TOKEN = 'test-token';
 
 const sel = (text: string) => parseLabelSelector(text);
-
-/** Retries `check` until it stops throwing, or rethrows its last error after `ms`. */
-async function eventually(check: () => Promise<void> | void, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
 
 let double: KubeApiDouble;
 let sources: KubernetesObjectSource[];
