@@ -19,7 +19,7 @@
 //   WATCH of ConfigMaps such as kube-system/extension-apiserver-authentication.
 //
 // resourceVersion is one counter for every object, like etcd's revision.
-// Test controls change objects and resources, drop watch connections,
+// Test controls change objects and resources, drop or expire watch connections,
 // compact history, delay or fail requests, and count what was received.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -308,6 +308,25 @@ export class KubeApiDouble {
     const n = this.watchers.size + this.configMapWatchers.size;
     for (const w of [...this.watchers]) this.endWatch(w, options.graceful ? 'end' : 'destroy');
     for (const w of [...this.configMapWatchers]) this.endConfigMapWatch(w, options.graceful ? 'end' : 'destroy');
+    return n;
+  }
+
+  /**
+   * Ends every open watch with a 410 Expired ERROR event, as the API server
+   * does when a watcher falls out of its watch cache's window. Returns how
+   * many were ended.
+   */
+  expireWatches(): number {
+    const n = this.watchers.size + this.configMapWatchers.size;
+    const expired = `${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'The resourceVersion for the provided watch is too old.') })}\n`;
+    for (const w of [...this.watchers]) {
+      if (!w.res.destroyed && !w.res.writableEnded) w.res.write(expired);
+      this.endWatch(w, 'end');
+    }
+    for (const w of [...this.configMapWatchers]) {
+      if (!w.res.destroyed && !w.res.writableEnded) w.res.write(expired);
+      this.endConfigMapWatch(w, 'end');
+    }
     return n;
   }
 
