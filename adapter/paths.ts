@@ -6,7 +6,6 @@ import { BadRequestError, NotFoundError } from './errors.js';
 export const CUSTOM_GROUP = 'custom.metrics.k8s.io';
 export const EXTERNAL_GROUP = 'external.metrics.k8s.io';
 export const CUSTOM_VERSIONS = ['v1beta1', 'v1beta2'] as const;
-export const EXTERNAL_VERSIONS = ['v1beta1'] as const;
 export type CustomVersion = (typeof CUSTOM_VERSIONS)[number];
 
 export type MetricsRequest =

@@ -53,8 +53,3 @@ export function formatMilliQuantity(milli: bigint): string {
   }
   return `${whole}`;
 }
-
-/** A sample value as a canonical Quantity string. */
-export function formatQuantity(value: number): string {
-  return formatMilliQuantity(toMilli(value).milli);
-}

@@ -2,9 +2,13 @@
 // Quantity cannot hold.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMilliQuantity, formatQuantity, NonFiniteValueError, toMilli } from '../../adapter/quantity.js';
+import { formatMilliQuantity, NonFiniteValueError, toMilli } from '../../adapter/quantity.js';
 
-describe('formatQuantity', () => {
+function written(value: number): string {
+  return formatMilliQuantity(toMilli(value).milli);
+}
+
+describe('a sample value is written as a canonical quantity', () => {
   const cases: [number, string][] = [
     [0, '0'],
     [0.1, '100m'],
@@ -25,7 +29,7 @@ describe('formatQuantity', () => {
     [1e-9, '0'],
   ];
   for (const [value, want] of cases) {
-    test(`${value} is written ${want}`, () => assert.equal(formatQuantity(value), want));
+    test(`${value} is written ${want}`, () => assert.equal(written(value), want));
   }
 
   test('a value past what MilliValue can hold is capped, not wrapped', () => {
@@ -51,7 +55,7 @@ describe('formatQuantity', () => {
 
   for (const bad of [NaN, Infinity, -Infinity]) {
     test(`${bad} is refused rather than written`, () => {
-      assert.throws(() => formatQuantity(bad), NonFiniteValueError);
+      assert.throws(() => toMilli(bad), NonFiniteValueError);
     });
   }
 });
