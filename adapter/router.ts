@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type express from 'express';
 import type { Response } from 'express';
 import NodeCache from 'node-cache';
-import type { Requirement } from '../rules/requirements.js';
+import type { Requirement } from '../k8s/label-selector.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import type { MetricRegistry } from './discovery.js';
 import {
@@ -21,7 +21,7 @@ import {
 } from './documents.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus } from './errors.js';
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
-import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
+import { LabelSelectorError, parseLabelSelector } from '../k8s/label-selector.js';
 import type { Logger } from './log.js';
 import { aggregatedDiscoveryContentType, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';

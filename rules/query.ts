@@ -6,7 +6,7 @@
 // the reference does not do.
 import { executeGoTemplate, type GoValue, type ParsedTemplate } from './go-template.js';
 import { alternationOf, isPrometheusLabelName, promQLStringBody, renderMatcher } from './promql.js';
-import type { Requirement } from './requirements.js';
+import type { Requirement } from '../k8s/label-selector.js';
 import { formatGroupResource, NAMESPACES, type GroupResource, type ResourceLabels } from './resources.js';
 
 export const METRICS_QUERY_FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByName', 'GroupBy', 'GroupBySlice'] as const;

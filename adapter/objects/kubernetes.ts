@@ -18,7 +18,7 @@
 // are kept.
 import { BadRequestError, NotFoundError, UnavailableError } from '../errors.js';
 import { KubeApiError, KubeClient, statusError, type KubeConnection, type RequestOptions } from '../kube/client.js';
-import { matchesLabels } from '../label-selector.js';
+import { matchesLabels } from '../../k8s/label-selector.js';
 import {
   apiVersionOf,
   BUILTIN_RESOURCES,
@@ -28,7 +28,7 @@ import {
   type KnownResource,
   type ResourceCatalog,
 } from '../../rules/resources.js';
-import type { Requirement } from '../../rules/requirements.js';
+import type { Requirement } from '../../k8s/label-selector.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 
 // ---------------------------------------------------------------------------

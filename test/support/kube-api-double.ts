@@ -24,8 +24,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { matchesLabels, parseLabelSelector } from '../../adapter/label-selector.js';
-import type { Requirement } from '../../rules/requirements.js';
+import { matchesLabels, parseLabelSelector } from '../../k8s/label-selector.js';
+import type { Requirement } from '../../k8s/label-selector.js';
 
 export interface DoubleResourceDef {
   /** '' for the core group. */

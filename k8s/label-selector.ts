@@ -1,14 +1,54 @@
-// Label selectors as the HPA controller sends them in the `labelSelector` and
-// `metricLabelSelector` query parameters. The grammar, the validation and the
-// error texts follow k8s.io/apimachinery/pkg/labels (selector.go) and
-// k8s.io/apimachinery/pkg/api/validate/content (kube.go, dns.go, errors.go)
-// as of apimachinery v0.35/v0.36 (Kubernetes 1.35/1.36), so that a selector the
-// API server would reject is rejected here with the text a Kubernetes user
-// already knows, and one it accepts yields the same requirements in the same
-// order.
+// Label selectors: the text form the HPA controller sends in the
+// `labelSelector` and `metricLabelSelector` query parameters, and the
+// metav1.LabelSelector objects of manifests and documents. The grammar, the
+// validation and the error texts follow k8s.io/apimachinery/pkg/labels
+// (selector.go) as of apimachinery v0.35/v0.36 (Kubernetes 1.35/1.36), so that
+// a selector the API server would reject is rejected here with the text a
+// Kubernetes user already knows, and one it accepts yields the same
+// requirements.
 
-import { goQuote } from '../rules/go-strings.js';
-import type { Requirement, SelectorOperator } from '../rules/requirements.js';
+import { compareGoStrings, goQuote, parseGoInt64 } from './go-strings.js';
+import { isQualifiedName, isValidLabelValue } from './names.js';
+
+/** selection.Operator, as labels.Parse produces it. */
+export type SelectorOperator =
+  | '='
+  | '=='
+  | '!='
+  | 'in'
+  | 'notin'
+  | 'exists'
+  | '!'
+  | 'gt'
+  | 'lt';
+
+/**
+ * A parsed label-selector requirement, in the shape
+ * k8s.io/apimachinery/pkg/labels produces: values are de-duplicated and
+ * sorted, and a parsed selector's requirements are sorted by key. The query
+ * builder relies on that order to render matchers the same way every time.
+ */
+export interface Requirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  readonly values: readonly string[];
+}
+
+/** metav1.LabelSelectorOperator. */
+export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+/** metav1.LabelSelectorRequirement. */
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: LabelSelectorOperator;
+  readonly values?: readonly string[];
+}
+
+/** metav1.LabelSelector. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly LabelSelectorRequirement[];
+}
 
 export class LabelSelectorError extends Error {
   override readonly name = 'LabelSelectorError';
@@ -25,169 +65,7 @@ export class LabelSelectorError extends Error {
 }
 
 // ---------------------------------------------------------------------------
-// Validation (content.IsLabelKey, content.IsLabelValue)
-
-const LABEL_KEY_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const LABEL_KEY_ERR_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_KEY_MAX_LENGTH = 63;
-const LABEL_KEY_RE = new RegExp(`^${LABEL_KEY_FMT}$`);
-
-const LABEL_VALUE_FMT = `(${LABEL_KEY_FMT})?`;
-const LABEL_VALUE_ERR_MSG =
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_MAX_LENGTH = 63;
-const LABEL_VALUE_RE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-
-const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_SUBDOMAIN_ERR_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-
-// Go measures these limits with len(), which counts UTF-8 bytes.
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      n += 1;
-    } else if (c < 0x800) {
-      n += 2;
-    } else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
-      n += 4;
-      i++;
-    } else {
-      n += 3;
-    }
-  }
-  return n;
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
-
-function maxLenError(length: number): string {
-  return `must be no more than ${length} bytes`;
-}
-
-function emptyError(): string {
-  return 'must be non-empty';
-}
-
-// The double space in "'MyName',  or" is Kubernetes' own output: every
-// example is followed by ", " and the separator adds " or ".
-function regexError(msg: string, re: string, ...examples: string[]): string {
-  if (examples.length === 0) {
-    return `${msg} (regex used for validation is '${re}')`;
-  }
-  let out = `${msg} (e.g. `;
-  examples.forEach((example, i) => {
-    if (i > 0) {
-      out += ' or ';
-    }
-    out += `'${example}', `;
-  });
-  return `${out}regex used for validation is '${re}')`;
-}
-
-function isDNS1123Subdomain(value: string): string[] {
-  const errs: string[] = [];
-  if (utf8Length(value) > DNS1123_SUBDOMAIN_MAX_LENGTH) {
-    errs.push(maxLenError(DNS1123_SUBDOMAIN_MAX_LENGTH));
-  }
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) {
-    errs.push(regexError(DNS1123_SUBDOMAIN_ERR_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
-  }
-  return errs;
-}
-
-/**
- * Kubernetes' qualified-name (label key) check: an optional DNS-1123
- * subdomain prefix and '/', then a name of at most 63 bytes. Returns the
- * error strings apimachinery would return; empty when the key is valid.
- */
-export function isQualifiedName(key: string): string[] {
-  const errs: string[] = [];
-  const parts = key.split('/');
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0] ?? '';
-  } else if (parts.length === 2) {
-    const prefix = parts[0] ?? '';
-    name = parts[1] ?? '';
-    if (prefix.length === 0) {
-      errs.push(`prefix part ${emptyError()}`);
-    } else {
-      for (const msg of isDNS1123Subdomain(prefix)) {
-        errs.push(`prefix part ${msg}`);
-      }
-    }
-  } else {
-    // More than one '/': Kubernetes stops here with a single message.
-    errs.push(
-      `a valid label key ${regexError(LABEL_KEY_ERR_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}` +
-        " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-    );
-    return errs;
-  }
-  if (name.length === 0) {
-    errs.push(`name part ${emptyError()}`);
-  } else if (utf8Length(name) > LABEL_KEY_MAX_LENGTH) {
-    errs.push(`name part ${maxLenError(LABEL_KEY_MAX_LENGTH)}`);
-  }
-  if (!LABEL_KEY_RE.test(name)) {
-    errs.push(`name part ${regexError(LABEL_KEY_ERR_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}`);
-  }
-  return errs;
-}
-
-/** Kubernetes' label-value check: empty, or at most 63 bytes of the name alphabet. */
-export function isValidLabelValue(value: string): string[] {
-  const errs: string[] = [];
-  if (utf8Length(value) > LABEL_VALUE_MAX_LENGTH) {
-    errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH));
-  }
-  if (!LABEL_VALUE_RE.test(value)) {
-    errs.push(regexError(LABEL_VALUE_ERR_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
-  }
-  return errs;
-}
-
-// ---------------------------------------------------------------------------
 // Go value semantics the selector code leans on
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-// strconv.ParseInt(s, 10, 64): an optional sign, ASCII digits (no '_' since
-// the base is explicit), leading zeros allowed, int64 range.
-function parseGoInt64(s: string): bigint | undefined {
-  if (!/^[+-]?[0-9]+$/.test(s)) {
-    return undefined;
-  }
-  const v = BigInt(s);
-  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
-}
-
-// Go compares strings bytewise; UTF-8 byte order equals code point order,
-// which differs from JavaScript's UTF-16 order above U+FFFF.
-function compareGoStrings(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ca = a.codePointAt(i) ?? 0;
-    const cb = b.codePointAt(j) ?? 0;
-    if (ca !== cb) {
-      return ca < cb ? -1 : 1;
-    }
-    i += ca > 0xffff ? 2 : 1;
-    j += cb > 0xffff ? 2 : 1;
-  }
-  return a.length - i - (b.length - j);
-}
 
 function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort(compareGoStrings);
@@ -1001,6 +879,29 @@ function sortedCopy(values: readonly string[]): string[] {
  */
 export function formatLabelSelector(reqs: readonly Requirement[]): string {
   return reqs.map(requirementText).join(',');
+}
+
+/**
+ * The metav1.LabelSelectorOperator that expresses a requirement's operator
+ * (metav1.ParseToLabelSelector's mapping); undefined for gt and lt, which
+ * metav1.LabelSelector cannot express.
+ */
+export function labelSelectorOperatorOf(operator: SelectorOperator): LabelSelectorOperator | undefined {
+  switch (operator) {
+    case '=':
+    case '==':
+    case 'in':
+      return 'In';
+    case '!=':
+    case 'notin':
+      return 'NotIn';
+    case 'exists':
+      return 'Exists';
+    case '!':
+      return 'DoesNotExist';
+    default:
+      return undefined;
+  }
 }
 
 function requirementMatches(r: Requirement, labels: Readonly<Record<string, string>>): boolean {
