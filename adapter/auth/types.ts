@@ -1,5 +1,6 @@
 // The shapes shared by authentication, authorization and the middleware.
 import type { IncomingMessage } from 'node:http';
+import type { LabelSelectorRequirement } from '../../k8s/label-selector.js';
 
 /** k8s.io/apiserver/pkg/authentication/user.Info. */
 export interface UserInfo {
@@ -35,12 +36,6 @@ export interface FieldSelectorRequirement {
   readonly key: string;
   readonly operator: 'In' | 'NotIn';
   readonly values: readonly string[];
-}
-
-export interface LabelSelectorRequirement {
-  readonly key: string;
-  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  readonly values?: readonly string[];
 }
 
 /**

@@ -11,7 +11,7 @@
 import { BadRequestError, NotFoundError, UnavailableError } from '../errors.js';
 import { KubeApiError, KubeClient, noDataError, statusError, type KubeConnection, type RequestOptions } from '../kube/client.js';
 import { Reflector, type ReflectorBackoff } from '../kube/reflector.js';
-import { matchesLabels } from '../label-selector.js';
+import { matchesLabels } from '../../k8s/label-selector.js';
 import {
   apiVersionOf,
   BUILTIN_RESOURCES,
@@ -21,7 +21,7 @@ import {
   type KnownResource,
   type ResourceCatalog,
 } from '../../rules/resources.js';
-import type { Requirement } from '../../rules/requirements.js';
+import type { Requirement } from '../../k8s/label-selector.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 
 // ---------------------------------------------------------------------------

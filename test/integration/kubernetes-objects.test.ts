@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, UnavailableError } from '../../adapter/errors.js';
 import { kubeConfigFrom } from '../../adapter/kube/client.js';
-import { parseLabelSelector } from '../../adapter/label-selector.js';
+import { parseLabelSelector } from '../../k8s/label-selector.js';
 import { KubernetesObjectSource, type KubernetesObjectSourceOptions } from '../../adapter/objects/kubernetes.js';
 import type { GroupResource } from '../../rules/resources.js';
 import { eventually } from '../support/eventually.js';

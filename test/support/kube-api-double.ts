@@ -24,8 +24,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { matchesLabels, parseLabelSelector } from '../../adapter/label-selector.js';
-import type { Requirement } from '../../rules/requirements.js';
+import { readSelector, selectorMatches, type OracleRequirement } from './selector-oracle.js';
 
 export interface DoubleResourceDef {
   /** '' for the core group. */
@@ -164,7 +163,7 @@ interface Watcher {
   readonly resource: Resource;
   readonly apiVersion: string;
   readonly namespace: string | undefined;
-  readonly selector: readonly Requirement[];
+  readonly selector: readonly OracleRequirement[];
   readonly partial: boolean;
   readonly bookmarks: boolean;
   readonly res: ServerResponse;
@@ -754,21 +753,21 @@ export class KubeApiDouble {
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
   }
 
-  private selectorOf(query: Record<string, string>): Requirement[] {
+  private selectorOf(query: Record<string, string>): OracleRequirement[] {
     try {
-      return parseLabelSelector(query['labelSelector'] ?? '');
+      return readSelector(query['labelSelector'] ?? '');
     } catch (err) {
       throw new HttpError(400, 'BadRequest', `unable to parse requirement: ${(err as Error).message}`);
     }
   }
 
-  private matching(route: CollectionRoute, selector: readonly Requirement[]): Stored[] {
+  private matching(route: CollectionRoute, selector: readonly OracleRequirement[]): Stored[] {
     const store = this.objects.get(keyOf(route.resource)) as Map<string, Stored>;
     // etcd returns keys in order: namespace, then name.
     return [...store.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, o]) => o)
-      .filter((o) => (route.namespace === undefined || o.namespace === route.namespace) && matchesLabels(selector, o.labels));
+      .filter((o) => (route.namespace === undefined || o.namespace === route.namespace) && selectorMatches(selector, o.labels));
   }
 
   private list(req: IncomingMessage, res: ServerResponse, route: CollectionRoute, query: Record<string, string>): void {
@@ -888,8 +887,8 @@ export class KubeApiDouble {
   /** What a watch sees of a change, following the API server's filtered-watch rules for selectors. */
   private eventFor(w: Watcher, e: LoggedEvent): object | undefined {
     if (w.namespace !== undefined && e.object.namespace !== w.namespace) return undefined;
-    const now = matchesLabels(w.selector, e.object.labels);
-    const before = e.previous !== undefined && matchesLabels(w.selector, e.previous.labels);
+    const now = selectorMatches(w.selector, e.object.labels);
+    const before = e.previous !== undefined && selectorMatches(w.selector, e.previous.labels);
     let type: string | undefined;
     switch (e.type) {
       case 'ADDED':
