@@ -310,6 +310,16 @@ export const FAKE_KUBECTL = String.raw`#!/usr/bin/env node
 'use strict';
 const fs = require('fs');
 const statePath = process.env.FAKE_KUBECTL_STATE;
+// The script pipes one kubectl into another, so two of these run at once:
+// each holds a lock for its whole run, as if the API server served them in
+// turn. A reader of stdin reads it first, so the writer it waits for can run.
+const stdin = process.argv.includes('-f') && process.argv.includes('-') ? fs.readFileSync(0, 'utf8') : undefined;
+const lock = statePath + '.lock';
+for (;;) {
+  try { fs.mkdirSync(lock); break; } catch (e) { if (e.code !== 'EEXIST') throw e; }
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+}
+process.on('exit', () => fs.rmSync(lock, { recursive: true, force: true }));
 const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
 const argv = process.argv.slice(2);
 state.calls.push(argv);
@@ -370,7 +380,7 @@ if (verb === 'get') {
   process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: ns }, type: (flags['--type'] || [])[0], data }));
 } else if (verb === 'apply') {
   if (flags['-f'] !== '-') fail('fake kubectl: apply reads only stdin');
-  const o = JSON.parse(fs.readFileSync(0, 'utf8'));
+  const o = JSON.parse(stdin);
   state.objects[o.kind.toLowerCase() + '/' + (o.metadata.namespace || ns) + '/' + o.metadata.name] = o;
 } else if (verb === 'rollout' && type === 'restart') {
   if (!state.objects['deployment/' + ns + '/' + rest[3]]) fail('deployment not found');
