@@ -1,6 +1,9 @@
 // The shapes shared by authentication, authorization and the middleware.
 import type { IncomingMessage } from 'node:http';
 
+/** Milliseconds; Date.now unless a test gives its own. */
+export type Clock = () => number;
+
 /** k8s.io/apiserver/pkg/authentication/user.Info. */
 export interface UserInfo {
   readonly name: string;
