@@ -1,6 +1,6 @@
 // The JSON documents of the metrics APIs, field for field as
 // k8s.io/metrics defines them, so a Go client decodes them unchanged.
-import type { Requirement } from '../rules/requirements.js';
+import { labelSelectorOperatorOf, type LabelSelector, type LabelSelectorRequirement, type Requirement } from '../k8s/label-selector.js';
 import { formatGroupResource } from '../rules/resources.js';
 import type { AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, type CustomVersion } from './paths.js';
@@ -21,31 +21,20 @@ export function formatTime(d: Date): string {
   return lastTimeText;
 }
 
-export interface LabelSelectorDoc {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
-}
-
 /** metav1.LabelSelector for the metric selector echoed in v1beta1/v1beta2 items; null when empty. */
-export function toLabelSelector(reqs: readonly Requirement[]): LabelSelectorDoc | null {
+export function toLabelSelector(reqs: readonly Requirement[]): LabelSelector | null {
   if (reqs.length === 0) return null;
-  const doc: LabelSelectorDoc = {};
+  // Built in place so that the keys come out in the order they first occur.
+  const doc: { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] } = {};
   for (const r of reqs) {
     if (r.operator === '=' || r.operator === '==') {
       doc.matchLabels = { ...doc.matchLabels, [r.key]: r.values[0] ?? '' };
       continue;
     }
-    const expr =
-      r.operator === 'in'
-        ? { key: r.key, operator: 'In' as const, values: [...r.values] }
-        : r.operator === 'notin' || r.operator === '!='
-          ? { key: r.key, operator: 'NotIn' as const, values: [...r.values] }
-          : r.operator === 'exists'
-            ? { key: r.key, operator: 'Exists' as const }
-            : r.operator === '!'
-              ? { key: r.key, operator: 'DoesNotExist' as const }
-              : undefined;
-    if (expr) doc.matchExpressions = [...(doc.matchExpressions ?? []), expr];
+    const operator = labelSelectorOperatorOf(r.operator);
+    if (operator === undefined) continue;
+    const expr = operator === 'Exists' || operator === 'DoesNotExist' ? { key: r.key, operator } : { key: r.key, operator, values: [...r.values] };
+    doc.matchExpressions = [...(doc.matchExpressions ?? []), expr];
   }
   return doc;
 }

@@ -9,11 +9,8 @@ export type StatusReason =
   | 'NotFound'
   | 'MethodNotAllowed'
   | 'NotAcceptable'
-  | 'RequestEntityTooLarge'
-  | 'UnsupportedMediaType'
   | 'InternalError'
-  | 'ServiceUnavailable'
-  | 'Timeout';
+  | 'ServiceUnavailable';
 
 export abstract class ApiError extends Error {
   abstract readonly code: number;
@@ -63,12 +60,6 @@ export class NotAcceptableError extends ApiError {
 export class UnavailableError extends ApiError {
   readonly code = 503;
   readonly reason = 'ServiceUnavailable' as const;
-}
-
-/** The request's deadline passed. */
-export class TimeoutError extends ApiError {
-  readonly code = 504;
-  readonly reason = 'Timeout' as const;
 }
 
 export class InternalError extends ApiError {

@@ -5,7 +5,7 @@
 // ExternalMetricsProvider's GetExternalMetric/ListAllExternalMetrics), so
 // the HTTP surface and the discovery documents depend on neither the rules
 // nor how metrics are discovered.
-import type { Requirement } from '../rules/requirements.js';
+import type { Requirement } from '../k8s/label-selector.js';
 import type { GroupResource } from '../rules/resources.js';
 
 export interface DescribedObject {

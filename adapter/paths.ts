@@ -1,12 +1,12 @@
 // The URL shapes of the metrics APIs, parsed into what is asked. Pure, so
 // every shape and every malformed path is covered by table tests.
+import { DNS1123_LABEL_ERROR_MESSAGE, DNS1123_SUBDOMAIN_ERROR_MESSAGE, DNS1123_SUBDOMAIN_RE, isDNS1123Label, isDNS1123Subdomain } from '../k8s/names.js';
 import { normalizeGroupResource, NAMESPACES, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
 import { BadRequestError, NotFoundError } from './errors.js';
 
 export const CUSTOM_GROUP = 'custom.metrics.k8s.io';
 export const EXTERNAL_GROUP = 'external.metrics.k8s.io';
 export const CUSTOM_VERSIONS = ['v1beta1', 'v1beta2'] as const;
-export const EXTERNAL_VERSIONS = ['v1beta1'] as const;
 export type CustomVersion = (typeof CUSTOM_VERSIONS)[number];
 
 export type MetricsRequest =
@@ -23,13 +23,8 @@ export type MetricsRequest =
     }
   | { readonly kind: 'external'; readonly version: 'v1beta1'; readonly namespace: string; readonly metric: string };
 
-// DNS-1123 label: namespaces and most object names in paths.
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-// DNS-1123 subdomain: object names such as pods and deployments.
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 // Metric names as Prometheus and most adapters publish them (colons for recording rules).
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:.-]*$/;
-const RESOURCE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function decode(segment: string): string {
   try {
@@ -40,16 +35,16 @@ function decode(segment: string): string {
 }
 
 function checkNamespace(ns: string): string {
-  if (ns.length > 63 || !DNS1123_LABEL.test(ns)) {
-    throw new BadRequestError(`invalid namespace ${JSON.stringify(ns)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`);
+  if (isDNS1123Label(ns).length > 0) {
+    throw new BadRequestError(`invalid namespace ${JSON.stringify(ns)}: ${DNS1123_LABEL_ERROR_MESSAGE}`);
   }
   return ns;
 }
 
 function checkName(name: string): string {
   if (name === '*') return name;
-  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
-    throw new BadRequestError(`invalid object name ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`);
+  if (isDNS1123Subdomain(name).length > 0) {
+    throw new BadRequestError(`invalid object name ${JSON.stringify(name)}: ${DNS1123_SUBDOMAIN_ERROR_MESSAGE}`);
   }
   return name;
 }
@@ -65,7 +60,7 @@ const isNamespaces = (gr: GroupResource): boolean => gr.group === NAMESPACES.gro
 
 /** `deployments.apps` → {group: apps, resource: deployments}; `pods` → core pods. */
 export function parseResourcePath(text: string, catalog: ResourceCatalog): GroupResource {
-  if (!RESOURCE.test(text)) throw new BadRequestError(`invalid resource ${JSON.stringify(text)}`);
+  if (!DNS1123_SUBDOMAIN_RE.test(text)) throw new BadRequestError(`invalid resource ${JSON.stringify(text)}`);
   const dot = text.indexOf('.');
   const resource = dot === -1 ? text : text.slice(0, dot);
   const group = dot === -1 ? '' : text.slice(dot + 1);

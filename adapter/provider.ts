@@ -4,10 +4,11 @@
 import { exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
 import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
+import { formatLabelSelector } from '../k8s/label-selector.js';
+import { formatMilli, NonFiniteValueError, toMilli } from '../k8s/quantity.js';
 import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
 import { customMetricKey, type MetricRegistry } from './discovery.js';
 import { BadRequestError, NotFoundError, UnavailableError } from './errors.js';
-import { formatLabelSelector } from './label-selector.js';
 import type { Logger } from './log.js';
 import type {
   CustomMetricInfo,
@@ -20,7 +21,6 @@ import type {
 } from './metrics-api-provider.js';
 import type { ObjectLister, ResourceKind } from './objects/types.js';
 import { PrometheusError, type MetricsSource, type QueryOptions, type Sample } from './prometheus.js';
-import { NonFiniteValueError, formatMilliQuantity, toMilli } from './quantity.js';
 
 export interface ProviderDeps {
   readonly registry: () => MetricRegistry | undefined;
@@ -234,7 +234,7 @@ export class MetricsProvider implements MetricsApiProvider {
     try {
       const { milli, capped } = toMilli(s.value);
       if (capped) this.deps.log.warn('value too large for a Quantity; capped', { rule: rule.origin.path, object, value: s.value });
-      return formatMilliQuantity(milli);
+      return formatMilli(milli);
     } catch (e) {
       if (!(e instanceof NonFiniteValueError)) throw e;
       this.deps.log.warn('left out a value that is not a finite number', { rule: rule.origin.path, object, value: String(s.value), query });

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type express from 'express';
 import type { Response } from 'express';
-import type { Requirement } from '../rules/requirements.js';
+import type { Requirement } from '../k8s/label-selector.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import { CacheStore, DEFAULT_CACHE_MAX_BYTES, LoadingCache } from './cache.js';
 import {
@@ -20,7 +20,7 @@ import {
 } from './documents.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus, type Status } from './errors.js';
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
-import { LabelSelectorError, parseLabelSelector } from './label-selector.js';
+import { LabelSelectorError, parseLabelSelector } from '../k8s/label-selector.js';
 import { RepeatLimitedLog, type Logger } from './log.js';
 import type { MetricsApiProvider } from './metrics-api-provider.js';
 import { aggregatedDiscoveryContentType, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';

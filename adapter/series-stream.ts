@@ -9,6 +9,8 @@
 // (`__name__` may be its last key). Memory grows with the number of distinct
 // (metric, label) pairs, never with the payload or the series count.
 
+import { utf8Length } from '../k8s/go-strings.js';
+
 export interface SeriesSummary {
   /** metric name -> sorted label names seen on any of its series (without __name__) */
   readonly labelNames: ReadonlyMap<string, readonly string[]>;
@@ -113,10 +115,6 @@ function isNumberChar(c: number): boolean {
 // alive; a map key that lives for the process must own its characters.
 function detach(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
-}
-
-function utf8Length(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
 }
 
 export class SeriesSummarizer {

@@ -20,7 +20,7 @@ import { answerOpenApi } from '../adapter/openapi.js';
 import { createMetricsApi, failureKey, headerContext, statusHandlers, type Answer } from '../adapter/router.js';
 import { toStatus } from '../adapter/errors.js';
 import { formatDiagnostic } from '../rules/diagnostics.js';
-import { tryParseQuantity } from '../rules/kube-quantity.js';
+import { tryParseQuantity } from '../k8s/quantity.js';
 import { parseDurationSeconds } from '../rules/promql.js';
 import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.js';
 import { RuleStore, RuleWatcher } from '../rules/watch.js';

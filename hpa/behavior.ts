@@ -11,6 +11,7 @@
 // and "now" is an argument.
 
 import { ConditionMessage, ScalingLimitedReason, setCondition, type ConditionUpdate } from './conditions.js';
+import type { QuantityJson } from '../k8s/quantity.js';
 import { ceilToInt32, truncToInt32 } from './quantity.js';
 import {
   MAX_INT32,
@@ -18,7 +19,6 @@ import {
   type HPAScalingPolicy,
   type HPAScalingRules,
   type HpaCondition,
-  type Quantity,
   type ScalingPolicySelect,
   type Timestamp,
 } from './types.js';
@@ -47,7 +47,7 @@ export interface ResolvedScalingRules {
   readonly stabilizationWindowSeconds: number;
   readonly selectPolicy: ScalingPolicySelect;
   readonly policies: readonly HPAScalingPolicy[];
-  readonly tolerance?: Quantity;
+  readonly tolerance?: QuantityJson;
 }
 
 export interface ResolvedBehavior {

@@ -38,7 +38,9 @@ import {
   type ConditionUpdate,
 } from './conditions.js';
 import { externalMetricValues, objectMetricValue, podsMetricInfo, resourceMetricsInfo } from './metrics.js';
-import { approximateFloat, formatMilli, HpaInputError, milliValue } from './quantity.js';
+import type { LabelSelector } from '../k8s/label-selector.js';
+import { formatMilli } from '../k8s/quantity.js';
+import { approximateFloat, HpaInputError, milliValue } from './quantity.js';
 import {
   DEFAULT_CONTROLLER_OPTIONS,
   DEFAULT_CPU_UTILIZATION,
@@ -48,7 +50,6 @@ import {
   type HorizontalPodAutoscalerSpec,
   type HorizontalPodAutoscalerStatus,
   type HpaCondition,
-  type LabelSelector,
   type MetricIdentifier,
   type MetricSpec,
   type MetricStatus,

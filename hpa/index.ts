@@ -16,5 +16,4 @@ export * from './behavior.js';
 export * from './conditions.js';
 export * from './controller.js';
 export * from './metrics.js';
-export * from './pods.js';
-export { HpaInputError, milliValue, formatMilli } from './quantity.js';
+export { HpaInputError, milliValue } from './quantity.js';

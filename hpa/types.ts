@@ -12,8 +12,9 @@
 //   thousandths.
 // - Replica counts are int32 in Kubernetes; they are plain numbers here.
 
-/** A Kubernetes resource.Quantity as a manifest spells it. */
-export type Quantity = string | number;
+import type { LabelSelector } from '../k8s/label-selector.js';
+import type { QuantityJson } from '../k8s/quantity.js';
+
 
 /** Milliseconds since the Unix epoch. */
 export type Timestamp = number;
@@ -22,19 +23,6 @@ export interface CrossVersionObjectReference {
   readonly kind: string;
   readonly name: string;
   readonly apiVersion?: string;
-}
-
-export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-
-export interface LabelSelectorRequirement {
-  readonly key: string;
-  readonly operator: LabelSelectorOperator;
-  readonly values?: readonly string[];
-}
-
-export interface LabelSelector {
-  readonly matchLabels?: Readonly<Record<string, string>>;
-  readonly matchExpressions?: readonly LabelSelectorRequirement[];
 }
 
 export interface MetricIdentifier {
@@ -46,8 +34,8 @@ export type MetricTargetType = 'Utilization' | 'Value' | 'AverageValue';
 
 export interface MetricTarget {
   readonly type: MetricTargetType;
-  readonly value?: Quantity;
-  readonly averageValue?: Quantity;
+  readonly value?: QuantityJson;
+  readonly averageValue?: QuantityJson;
   /** Percent of the pods' summed requests (Resource and ContainerResource only). */
   readonly averageUtilization?: number;
 }
@@ -144,7 +132,7 @@ export interface HPAScalingRules {
   /** An explicit empty list replaces the defaults (upstream copies any non-nil list). */
   readonly policies?: readonly HPAScalingPolicy[];
   /** Honoured when the HPAConfigurableTolerance feature gate is on (ControllerOptions). */
-  readonly tolerance?: Quantity;
+  readonly tolerance?: QuantityJson;
 }
 
 export interface HorizontalPodAutoscalerBehavior {
@@ -196,7 +184,7 @@ export interface HorizontalPodAutoscaler {
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
 export interface ResourceRequirements {
-  readonly requests?: Readonly<Record<string, Quantity>>;
+  readonly requests?: Readonly<Record<string, QuantityJson>>;
 }
 
 export interface Container {
@@ -234,14 +222,14 @@ export interface PodMetricsItem {
   readonly windowMs: number;
   readonly containers: readonly {
     readonly name: string;
-    readonly usage: Readonly<Record<string, Quantity>>;
+    readonly usage: Readonly<Record<string, QuantityJson>>;
   }[];
 }
 
 /** One custom.metrics.k8s.io MetricValue for a pod. */
 export interface PodsMetricValue {
   readonly pod: string;
-  readonly value: Quantity;
+  readonly value: QuantityJson;
   readonly timestamp: Timestamp;
   /** Defaults to 60, as the controller assumes when the adapter leaves it out. */
   readonly windowSeconds?: number;
@@ -249,13 +237,13 @@ export interface PodsMetricValue {
 
 /** The custom.metrics.k8s.io MetricValue for a single object. */
 export interface ObjectMetricValue {
-  readonly value: Quantity;
+  readonly value: QuantityJson;
   readonly timestamp: Timestamp;
 }
 
 /** One external.metrics.k8s.io ExternalMetricValue. */
 export interface ExternalMetricValue {
-  readonly value: Quantity;
+  readonly value: QuantityJson;
   readonly timestamp: Timestamp;
 }
 

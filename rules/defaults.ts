@@ -4,8 +4,8 @@
 // not, or was not configured, so a log can say why an entry did not apply.
 import { DiagnosticList, type SourcePosition } from './diagnostics.js';
 import { GoRegexp, quoteMeta } from './go-regexp.js';
-import { compareQuantities, parseQuantity, QuantityError, type Quantity } from './kube-quantity.js';
-import type { Requirement } from './requirements.js';
+import { matchesLabels, type Requirement } from '../k8s/label-selector.js';
+import { compareQuantities, parseQuantity, QuantityError, type Quantity } from '../k8s/quantity.js';
 import {
   booleanField,
   listField,
@@ -124,22 +124,7 @@ export function matchKind(match: DefaultsMatch, kind: string): CriterionResult {
 
 export function matchSelector(match: DefaultsMatch, labels: Readonly<Record<string, string>>): CriterionResult {
   if (match.selector.length === 0) return 'unset';
-  for (const r of match.selector) {
-    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
-    const value = labels[r.key];
-    const ok =
-      r.operator === 'in' || r.operator === '=' || r.operator === '=='
-        ? has && r.values.includes(value as string)
-        : r.operator === 'notin' || r.operator === '!='
-          ? !has || !r.values.includes(value as string)
-          : r.operator === 'exists'
-            ? has
-            : r.operator === '!'
-              ? !has
-              : false;
-    if (!ok) return 'no-match';
-  }
-  return 'match';
+  return matchesLabels(match.selector, labels) ? 'match' : 'no-match';
 }
 
 export interface DefaultsTarget {

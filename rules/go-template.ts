@@ -12,7 +12,7 @@
  * adapter would send is worse than no query at all.
  */
 
-import { goQuote, isPrint, unquoteChar, unquoteString } from './go-strings.js';
+import { compareGoStrings, goQuote, isPrint, unquoteChar, unquoteString, utf8Length } from '../k8s/go-strings.js';
 export type GoValue = string | number | boolean | null | readonly GoValue[] | { readonly [key: string]: GoValue };
 
 /** line and column are 1-based; columns count UTF-16 code units, as JavaScript string indices do. */
@@ -93,26 +93,8 @@ function formatRune(cp: number): string {
 
 const utf8Encoder = new TextEncoder();
 
-function utf8Length(s: string): number {
-  return utf8Encoder.encode(s).length;
-}
-
-/** Go compares strings bytewise; for UTF-8 that is code point order, which differs from UTF-16 order. */
-function compareStrings(a: string, b: string): number {
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
-    const cx = x.value.codePointAt(0) ?? 0;
-    const cy = y.value.codePointAt(0) ?? 0;
-    if (cx !== cy) return cx < cy ? -1 : 1;
-  }
-}
-
 function sortedKeys(keys: Iterable<string>): string[] {
-  return [...keys].sort(compareStrings);
+  return [...keys].sort(compareGoStrings);
 }
 
 // ---------------------------------------------------------------------------
@@ -1139,7 +1121,7 @@ function lt(a: Val, b: Val): boolean {
     case 'float':
       return (a as FloatV).value < (b as FloatV).value;
     case 'string':
-      return compareStrings(a as string, b as string) < 0;
+      return compareGoStrings(a as string, b as string) < 0;
     default:
       return (a as number) < (b as number);
   }

@@ -1,7 +1,7 @@
 // PromQL text: escaping values into matchers, and checking rendered queries
 // before they ever reach Prometheus.
 import { parser } from '@prometheus-io/lezer-promql';
-import { unquoteString } from './go-strings.js';
+import { unquoteString } from '../k8s/go-strings.js';
 import { GoRegexp, quoteMeta } from './go-regexp.js';
 
 /**

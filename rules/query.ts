@@ -1,12 +1,14 @@
 // Rendering the PromQL sent for one request. The matcher order and shapes
-// follow the reference adapter exactly (metric-selector matchers sorted by
-// key, then namespace, then the resource label), so existing rules return
-// the same series; values are escaped for PromQL and regex-escaped where
+// follow the reference adapter (metric-selector matchers sorted by key, then
+// namespace, then the resource label), so existing rules return the same
+// series; matchers sharing a key keep their selector order, which Go's
+// unstable sort permutes past 12 requirements (same series, other text);
+// values are escaped for PromQL and regex-escaped where
 // they land inside `=~` (in .LabelMatchers and in .LabelValuesByName), which
 // the reference does not do.
 import { executeGoTemplate, type GoValue, type ParsedTemplate } from './go-template.js';
 import { alternationOf, isPrometheusLabelName, promQLStringBody, renderMatcher } from './promql.js';
-import type { Requirement } from './requirements.js';
+import type { Requirement } from '../k8s/label-selector.js';
 import { formatGroupResource, NAMESPACES, type GroupResource, type ResourceLabels } from './resources.js';
 
 export const METRICS_QUERY_FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByName', 'GroupBy', 'GroupBySlice'] as const;

@@ -35,10 +35,6 @@ export function formatGroupResource(gr: GroupResource): string {
   return gr.group ? `${gr.resource}.${gr.group}` : gr.resource;
 }
 
-export function sameGroupResource(a: GroupResource, b: GroupResource): boolean {
-  return a.group === b.group && a.resource === b.resource;
-}
-
 const known = (group: string, version: string, kind: string, namespaced: boolean, resource?: string, singular?: string): KnownResource => {
   const s = singular ?? kind.toLowerCase();
   return { group, version, kind, namespaced, singular: s, resource: resource ?? guessPlural(s) };

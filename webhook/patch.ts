@@ -3,7 +3,7 @@
 // produces an object the API server would reject: a request never exceeds
 // its limit, and extended and hugepages resources are never touched.
 import { DEFAULT_RESOURCES, resolveDefaults, type Amounts, type DefaultResource, type DefaultsPolicy, type ResolvedDefaults } from '../rules/defaults.js';
-import { compareQuantities, formatCanonical, isNonNegative, minQuantity, multiplyQuantity, parseQuantity, QuantityError, tryParseQuantity, type Quantity } from '../rules/kube-quantity.js';
+import { compareQuantities, formatCanonical, isNonNegative, minQuantity, multiplyQuantity, parseQuantity, QuantityError, tryParseQuantity, type Quantity } from '../k8s/quantity.js';
 import type { Container, ContainerList, ResourceMaps, Workload } from './workloads.js';
 
 export type { ContainerList } from './workloads.js';

@@ -6,7 +6,7 @@
 // cached by the full review spec: allowed ones for AllowCacheTTL, denied
 // ones for DenyCacheTTL (10 s each by default); a failed call is not cached
 // and never allows.
-import { goQuote as q } from '../../rules/go-strings.js';
+import { goQuote as q } from '../../k8s/go-strings.js';
 import { CacheStore, LoadingCache } from '../cache.js';
 import { ForbiddenError } from '../errors.js';
 import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-api.js';

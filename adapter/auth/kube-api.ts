@@ -1,7 +1,7 @@
 // The few Kubernetes API calls delegated authentication makes: POST of a
 // TokenReview or SubjectAccessReview, and LIST/WATCH of one ConfigMap, with
 // the retries k8s.io/apiserver gives its authentication webhooks.
-import { KubeApiError, KubeClient, statusMessage, type KubeConnection, type KubeResponse, type Query } from '../kube/client.js';
+import { KubeApiError, KubeClient, statusMessage, type KubeConnection, type KubeResponse, type Query, type WatchOptions } from '../kube/client.js';
 
 export interface KubeRequestOptions {
   readonly query?: Query;
@@ -10,22 +10,14 @@ export interface KubeRequestOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface KubeWatchOptions {
-  readonly signal: AbortSignal;
-  /** The longest silence tolerated on the stream. */
-  readonly idleMs: number;
-}
-
 /** What the auth code needs from the API server; tests may supply their own. */
 export interface KubeApi {
   request(method: 'GET' | 'POST', path: string, options?: KubeRequestOptions): Promise<KubeResponse>;
-  /**
-   * A WATCH: calls `onEvent` with each decoded event and resolves when the
-   * server ends the stream. Rejects with KubeApiError for a non-200 answer.
-   */
-  watch(path: string, query: Query, onEvent: (event: unknown) => void, options: KubeWatchOptions): Promise<void>;
+  /** A WATCH, as KubeClient.watch: one call of `onLine` per event line. */
+  watch(path: string, options: WatchOptions, onLine: (line: string) => void): Promise<KubeResponse>;
 }
 
+/** The longest answer, and the longest watch event, the auth calls accept. */
 const MAX_BODY = 4 * 1024 * 1024;
 
 class ConnectionClient implements KubeApi {
@@ -46,14 +38,8 @@ class ConnectionClient implements KubeApi {
     });
   }
 
-  async watch(path: string, query: Query, onEvent: (event: unknown) => void, options: KubeWatchOptions): Promise<void> {
-    const answer = await this.client.watch(path, { query, idleMs: options.idleMs, signal: options.signal, maxLineChars: MAX_BODY }, (line) =>
-      onEvent(JSON.parse(line) as unknown),
-    );
-    if (answer.status !== 200) {
-      const { message, reason } = statusMessage(answer.status, answer.body);
-      throw new KubeApiError(`watch ${path}: ${answer.status}: ${message}`, answer.status, reason);
-    }
+  watch(path: string, options: WatchOptions, onLine: (line: string) => void): Promise<KubeResponse> {
+    return this.client.watch(path, { ...options, maxLineChars: Math.min(options.maxLineChars, MAX_BODY) }, onLine);
   }
 }
 

@@ -22,8 +22,8 @@
 //   /apis, /apis/<group>, /apis/<group>/<version>, /healthz, ...
 //     -> non-resource: the path and the lower-cased method
 import { BadRequestError } from '../errors.js';
-import { LabelSelectorError, parseLabelSelector } from '../label-selector.js';
-import type { FieldSelectorRequirement, LabelSelectorRequirement, RequestAttributes } from './types.js';
+import { LabelSelectorError, labelSelectorOperatorOf, parseLabelSelector, type LabelSelectorRequirement } from '../../k8s/label-selector.js';
+import type { FieldSelectorRequirement, RequestAttributes } from './types.js';
 
 const API_PREFIXES = new Set(['api', 'apis']);
 const GROUPLESS_PREFIXES = new Set(['api']);
@@ -164,27 +164,9 @@ function labelRequirements(selector: string): LabelSelectorRequirement[] | undef
   }
   const out: LabelSelectorRequirement[] = [];
   for (const r of reqs) {
-    let operator: LabelSelectorRequirement['operator'];
-    switch (r.operator) {
-      case '=':
-      case '==':
-      case 'in':
-        operator = 'In';
-        break;
-      case '!=':
-      case 'notin':
-        operator = 'NotIn';
-        break;
-      case 'exists':
-        operator = 'Exists';
-        break;
-      case '!':
-        operator = 'DoesNotExist';
-        break;
-      default:
-        // gt and lt have no SubjectAccessReview form and are left out, as the webhook authorizer does.
-        continue;
-    }
+    const operator = labelSelectorOperatorOf(r.operator);
+    // gt and lt have no SubjectAccessReview form and are left out, as the webhook authorizer does.
+    if (operator === undefined) continue;
     out.push(r.values.length > 0 ? { key: r.key, operator, values: [...r.values] } : { key: r.key, operator });
   }
   return out.length > 0 ? out : undefined;

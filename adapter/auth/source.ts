@@ -15,6 +15,7 @@
 // disk (a re-mounted Secret) is also picked up.
 import { readFile } from 'node:fs/promises';
 import { KubeApiError, statusMessage } from '../kube/client.js';
+import { Reflector, type ListWatchClient } from '../kube/reflector.js';
 import type { Logger } from '../log.js';
 import {
   AUTH_CONFIGMAP_NAME,
@@ -49,24 +50,39 @@ export interface AuthConfigSourceOptions {
 }
 
 const CONFIGMAPS_PATH = `/api/v1/namespaces/${AUTH_CONFIGMAP_NAMESPACE}/configmaps`;
-const FIELD_SELECTOR = `metadata.name=${AUTH_CONFIGMAP_NAME}`;
+const CONFIGMAP = `configmap ${AUTH_CONFIGMAP_NAMESPACE}/${AUTH_CONFIGMAP_NAME}`;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The ConfigMap's string data; undefined for any other object. */
 function dataOf(object: unknown): Record<string, string> | undefined {
-  if (!isObject(object)) return undefined;
+  if (!isObject(object) || !isObject(object['metadata']) || object['metadata']['name'] !== AUTH_CONFIGMAP_NAME) return undefined;
   const data = object['data'];
   const out: Record<string, string> = {};
   if (isObject(data)) for (const [k, v] of Object.entries(data)) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
-function resourceVersionOf(object: unknown): string | undefined {
-  const meta = isObject(object) ? object['metadata'] : undefined;
-  const rv = isObject(meta) ? meta['resourceVersion'] : undefined;
-  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+/**
+ * The ConfigMap's LIST and WATCH through `api`. A LIST that is not answered
+ * 200 fails here, with the Role to bind when it is forbidden.
+ */
+function configMapClient(api: KubeApi): ListWatchClient {
+  return {
+    request: async (path, options) => {
+      const res = await api.request('GET', path, { query: options.query, timeoutMs: options.idleMs, signal: options.signal });
+      if (res.status === 200) return res;
+      const { message, reason } = statusMessage(res.status, res.body);
+      const hint =
+        res.status === 403
+          ? ` (grant it with a RoleBinding in ${AUTH_CONFIGMAP_NAMESPACE} to the Role extension-apiserver-authentication-reader)`
+          : '';
+      throw new KubeApiError(`list ${CONFIGMAP}: ${res.status}: ${message}${hint}`, res.status, reason);
+    },
+    watch: (path, options, onLine) => api.watch(path, options, onLine),
+  };
 }
 
 function sameConfig(a: AuthenticationConfig, b: AuthenticationConfig): boolean {
@@ -78,18 +94,14 @@ export class AuthConfigSource implements AuthConfigProvider {
   private cmSettings: AuthSettings = {};
   private config: AuthenticationConfig = {};
   private readonly listeners = new Set<(config: AuthenticationConfig) => void>();
-  private readonly abort = new AbortController();
   private readonly readFile: (path: string) => Promise<string>;
   private fileTimer: NodeJS.Timeout | undefined;
-  private loop: Promise<void> | undefined;
-  private resourceVersion: string | undefined;
-  private synced = false;
+  private reflector: Reflector<Record<string, string>> | undefined;
+  /** Whether start() has reported the first LIST; until then its failures are start()'s to report. */
+  private firstListReported = false;
   private closed = false;
   /** Why the last LIST, WATCH or update failed; undefined after a success. */
   lastError: string | undefined;
-  /** LIST and WATCH requests made, for tests. */
-  lists = 0;
-  watches = 0;
 
   constructor(private readonly options: AuthConfigSourceOptions = {}) {
     this.readFile = options.readFile ?? ((p) => readFile(p, 'utf8'));
@@ -115,18 +127,13 @@ export class AuthConfigSource implements AuthConfigProvider {
       this.fileTimer = setInterval(() => void this.recheckFiles(), interval);
       this.fileTimer.unref();
     }
-    if (!this.usesConfigMap) {
-      this.synced = true;
-      return;
-    }
-    let first: unknown;
+    if (!this.usesConfigMap || this.closed) return;
+    this.reflector = this.follow(this.options.client as KubeApi);
     try {
-      await this.list();
-    } catch (e) {
-      first = e;
+      await this.reflector.start();
+    } finally {
+      this.firstListReported = true;
     }
-    this.loop = this.run(first !== undefined);
-    if (first !== undefined) throw first;
   }
 
   get current(): AuthenticationConfig {
@@ -135,7 +142,7 @@ export class AuthConfigSource implements AuthConfigProvider {
 
   /** True once the ConfigMap (when used) has been read. */
   get isSynced(): boolean {
-    return this.synced;
+    return this.reflector ? this.reflector.synced : !this.usesConfigMap;
   }
 
   /** Calls `fn` with each new configuration; returns a function that stops it. */
@@ -148,8 +155,37 @@ export class AuthConfigSource implements AuthConfigProvider {
     if (this.closed) return;
     this.closed = true;
     if (this.fileTimer) clearInterval(this.fileTimer);
-    this.abort.abort();
-    await this.loop?.catch(() => undefined);
+    await this.reflector?.stop();
+  }
+
+  /** A list-then-watch of the one ConfigMap, by fieldSelector (what the reader Role's resourceNames allow). */
+  private follow(api: KubeApi): Reflector<Record<string, string>> {
+    const apply = (data: Record<string, string> | undefined): void => this.applyConfigMap(data);
+    return new Reflector<Record<string, string>>({
+      client: configMapClient(api),
+      path: CONFIGMAPS_PATH,
+      name: CONFIGMAP,
+      query: { fieldSelector: `metadata.name=${AUTH_CONFIGMAP_NAME}` },
+      transform: dataOf,
+      handler: {
+        onList: (items) => {
+          this.lastError = undefined;
+          // No ConfigMap means no settings from it (RunOnce treats NotFound as empty).
+          apply(items[0]);
+        },
+        onAdd: apply,
+        onModify: apply,
+        onDelete: () => apply(undefined),
+        onError: (error, relist) => {
+          // A 410 is the protocol at work, not a failure; the reflector lists again.
+          if (relist || !this.firstListReported) return;
+          this.lastError = error.message;
+          this.options.log?.warn('following the authentication ConfigMap failed; retrying', { error: this.lastError });
+        },
+      },
+      requestTimeoutMs: 30_000,
+      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+    });
   }
 
   /** Makes `flags` + `configMap` the configuration if it is usable; otherwise logs and keeps the last good one. */
@@ -176,10 +212,10 @@ export class AuthConfigSource implements AuthConfigProvider {
     return true;
   }
 
-  private applyConfigMap(object: unknown): void {
+  private applyConfigMap(data: Record<string, string> | undefined): void {
     let settings: AuthSettings;
     try {
-      settings = parseAuthConfigMap(dataOf(object));
+      settings = parseAuthConfigMap(data);
     } catch (e) {
       this.lastError = `configmap ${AUTH_CONFIGMAP_NAMESPACE}/${AUTH_CONFIGMAP_NAME}: ${(e as Error).message}`;
       this.options.log?.error('ignoring unusable authentication ConfigMap; keeping the last good configuration', { error: this.lastError });
@@ -195,120 +231,4 @@ export class AuthConfigSource implements AuthConfigProvider {
       this.options.log?.warn('re-reading the CA files failed; keeping the last good ones', { error: (e as Error).message });
     }
   }
-
-  private async list(): Promise<void> {
-    this.lists++;
-    const what = `list configmap ${AUTH_CONFIGMAP_NAMESPACE}/${AUTH_CONFIGMAP_NAME}`;
-    let res;
-    try {
-      res = await this.options.client!.request('GET', CONFIGMAPS_PATH, { query: { fieldSelector: FIELD_SELECTOR }, timeoutMs: 30_000, signal: this.abort.signal });
-    } catch (e) {
-      if (e instanceof KubeApiError) throw e;
-      throw new KubeApiError(`${what}: ${(e as Error).message}`);
-    }
-    if (res.status !== 200) {
-      const { message, reason } = statusMessage(res.status, res.body);
-      const hint =
-        res.status === 403
-          ? ` (grant it with a RoleBinding in ${AUTH_CONFIGMAP_NAMESPACE} to the Role extension-apiserver-authentication-reader)`
-          : '';
-      throw new KubeApiError(`${what}: ${res.status}: ${message}${hint}`, res.status, reason);
-    }
-    const body = isObject(res.body) ? res.body : {};
-    const items = Array.isArray(body['items']) ? body['items'] : [];
-    const item = items.find((i) => isObject(i) && isObject(i['metadata']) && i['metadata']['name'] === AUTH_CONFIGMAP_NAME);
-    this.lastError = undefined;
-    // No ConfigMap means no settings from it (RunOnce treats NotFound as empty).
-    this.applyConfigMap(item ?? null);
-    this.resourceVersion = resourceVersionOf(body);
-    this.synced = true;
-  }
-
-  private async watch(): Promise<void> {
-    this.watches++;
-    const timeoutSeconds = Math.round(300 * (1 + Math.random()));
-    await this.options.client!.watch(
-      CONFIGMAPS_PATH,
-      {
-        watch: 'true',
-        fieldSelector: FIELD_SELECTOR,
-        allowWatchBookmarks: 'true',
-        resourceVersion: this.resourceVersion,
-        timeoutSeconds: String(timeoutSeconds),
-      },
-      (event) => {
-        if (!isObject(event) || typeof event['type'] !== 'string') throw new KubeApiError('watch: malformed event');
-        const object = event['object'];
-        switch (event['type']) {
-          case 'ADDED':
-          case 'MODIFIED':
-            this.applyConfigMap(object);
-            break;
-          case 'DELETED':
-            this.applyConfigMap(null);
-            break;
-          case 'BOOKMARK':
-            break;
-          case 'ERROR': {
-            const status = isObject(object) && typeof object['code'] === 'number' ? object['code'] : undefined;
-            const { message, reason } = statusMessage(status ?? 0, object);
-            throw new KubeApiError(`watch configmap: ${message}`, status, reason);
-          }
-          default:
-            return;
-        }
-        const rv = resourceVersionOf(object);
-        if (rv) this.resourceVersion = rv;
-      },
-      { signal: this.abort.signal, idleMs: (timeoutSeconds + 30) * 1000 },
-    );
-  }
-
-  /** Watch, resume, relist after 410 Gone or a failed LIST, with backoff on failures. */
-  private async run(needsList: boolean): Promise<void> {
-    const initial = this.options.backoff?.initialMs ?? 1000;
-    const max = this.options.backoff?.maxMs ?? 60_000;
-    let failures = needsList ? 1 : 0;
-    let relist = needsList;
-    while (!this.closed) {
-      if (failures > 0) {
-        const step = Math.min(max, initial * 2 ** Math.min(failures - 1, 20));
-        await new Promise<void>((resolve) => {
-          const signal = this.abort.signal;
-          const onAbort = (): void => {
-            clearTimeout(t);
-            resolve();
-          };
-          const t = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, step / 2 + Math.random() * (step / 2));
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-        if (this.closed) return;
-      }
-      try {
-        if (relist || this.resourceVersion === undefined) {
-          await this.list();
-          relist = false;
-        }
-        const started = Date.now();
-        await this.watch();
-        // A watch the server ended after its timeout is healthy; one that ended at once is not.
-        failures = Date.now() - started > 5000 ? 0 : failures + 1;
-      } catch (e) {
-        if (this.closed) return;
-        const gone = e instanceof KubeApiError && (e.status === 410 || e.reason === 'Expired' || e.reason === 'Gone');
-        relist = true;
-        if (gone) {
-          failures = 0;
-          continue;
-        }
-        failures++;
-        this.lastError = (e as Error).message;
-        this.options.log?.warn('following the authentication ConfigMap failed; retrying', { error: this.lastError });
-      }
-    }
-  }
 }
-

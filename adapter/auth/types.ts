@@ -1,5 +1,6 @@
 // The shapes shared by authentication, authorization and the middleware.
 import type { IncomingMessage } from 'node:http';
+import type { LabelSelectorRequirement } from '../../k8s/label-selector.js';
 
 /** Milliseconds; Date.now unless a test gives its own. */
 export type Clock = () => number;
@@ -38,12 +39,6 @@ export interface FieldSelectorRequirement {
   readonly key: string;
   readonly operator: 'In' | 'NotIn';
   readonly values: readonly string[];
-}
-
-export interface LabelSelectorRequirement {
-  readonly key: string;
-  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  readonly values?: readonly string[];
 }
 
 /**

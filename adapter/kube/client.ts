@@ -193,6 +193,9 @@ interface Status {
   readonly message?: unknown;
 }
 
+/** What a silent socket fails with, for requests that streamed or may stream for long: an idle timer, not a deadline. */
+export const noDataError = (idleMs: number): Error => new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`);
+
 const asStatus = (body: unknown): Status => (typeof body === 'object' && body !== null ? (body as Status) : {});
 
 /** The Status message of an error body, or the HTTP reason phrase. */
@@ -311,12 +314,19 @@ export class KubeClient {
         ...(settings.agent !== undefined ? { agent: settings.agent } : {}),
         ...(settings.auth ? { auth: settings.auth } : {}),
       });
-      req.setTimeout(idleMs, () => req.destroy(idleError(idleMs)));
+      let response: http.IncomingMessage | undefined;
+      req.setTimeout(idleMs, () => {
+        const err = idleError(idleMs);
+        // Once the response has started its reader would only see "aborted".
+        response?.destroy(err);
+        req.destroy(err);
+      });
       // Kept for the request's whole life: a timeout or abort after the
       // response started must not become an unhandled 'error' event; the
       // response stream reports it to its reader.
       req.on('error', reject);
       req.once('response', (res) => {
+        response = res;
         res.on('error', () => undefined);
         resolve({ req, res });
       });

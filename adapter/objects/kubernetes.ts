@@ -1,24 +1,17 @@
 // `--object-source kubernetes`: which objects a wildcard request covers,
 // answered from watch caches instead of a LIST per request.
 //
-// Per group-resource, on first use, one cluster-wide reflector runs the
-// list-then-watch protocol of client-go's Reflector
-// (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes):
-// a LIST gives the state and a resourceVersion, a WATCH from that
-// resourceVersion streams every later change. A watch that ends is resumed
-// from the last resourceVersion seen, so a reconnect costs no LIST; only
-// when the server says that resourceVersion is gone (410 Gone / Expired,
-// https://kubernetes.io/docs/reference/using-api/api-concepts/#410-gone-responses)
-// does the reflector LIST again. Bookmarks
-// (https://kubernetes.io/docs/reference/using-api/api-concepts/#watch-bookmarks)
-// keep that resume point fresh while the resource itself is quiet.
+// Per group-resource, on first use, one cluster-wide reflector
+// (adapter/kube/reflector.ts: LIST, then WATCH from its resourceVersion,
+// resumed after a drop, LISTed again only after 410 Gone) fills a store.
 //
 // Only metadata is requested (PartialObjectMetadata, the content type
 // client-go's metadata client asks for), and only name, namespace and labels
 // are kept.
 import { BadRequestError, NotFoundError, UnavailableError } from '../errors.js';
-import { KubeApiError, KubeClient, statusError, type KubeConnection, type RequestOptions } from '../kube/client.js';
-import { matchesLabels } from '../label-selector.js';
+import { KubeApiError, KubeClient, noDataError, statusError, type KubeConnection, type RequestOptions } from '../kube/client.js';
+import { Reflector, type ReflectorBackoff } from '../kube/reflector.js';
+import { matchesLabels } from '../../k8s/label-selector.js';
 import {
   apiVersionOf,
   BUILTIN_RESOURCES,
@@ -28,7 +21,7 @@ import {
   type KnownResource,
   type ResourceCatalog,
 } from '../../rules/resources.js';
-import type { Requirement } from '../../rules/requirements.js';
+import type { Requirement } from '../../k8s/label-selector.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 
 // ---------------------------------------------------------------------------
@@ -38,17 +31,13 @@ import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
 const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
 
-const isGone = (err: unknown): boolean => err instanceof KubeApiError && err.status === 410;
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const idleError = (idleMs: number): Error => new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`);
-
 /** A GET that must answer 200 with a JSON object. */
 async function getJson(client: KubeClient, path: string, options: Omit<RequestOptions, 'method' | 'body'>, what: string): Promise<unknown> {
-  const res = await client.request(path, { idleError, ...options });
+  const res = await client.request(path, { idleError: noDataError, ...options });
   if (res.status !== 200) throw statusError(res.status, res.body, what);
   if (typeof res.body !== 'object' || res.body === null) throw new KubeApiError(`${what}: the response is not a JSON object`, res.status);
   return res.body;
@@ -220,12 +209,7 @@ function parseResourceList(gv: GroupVersionRef, body: unknown): DiscoveredResour
 // ---------------------------------------------------------------------------
 // Watch cache
 
-export interface BackoffOptions {
-  /** First retry delay; doubled per consecutive failure. Default 1000. */
-  readonly initialMs?: number;
-  /** Ceiling of the delay. Default 60000. */
-  readonly maxMs?: number;
-}
+export type BackoffOptions = ReflectorBackoff;
 
 interface CacheSettings {
   readonly backoffInitialMs: number;
@@ -238,8 +222,6 @@ interface CacheSettings {
 }
 
 const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
-/** etcd caps an object at 1.5 MiB by default; a line far beyond that means the stream is not a watch stream. */
-const MAX_EVENT_CHARS = 16 * 1024 * 1024;
 
 /** Counters of one watch cache, for logs and metrics. */
 export interface WatchCacheStats {
@@ -263,67 +245,77 @@ export interface WatchCacheStats {
 class WatchCache {
   private store = new Map<string, Map<string, ObjectRef>>();
   private count = 0;
-  private resourceVersion: string | undefined;
-  private synced = false;
-  private stopped = false;
-  private failures = 0;
-  private lists = 0;
-  private watches = 0;
-  private lastError: string | undefined;
-  private readonly waiters = new Set<(synced: boolean) => void>();
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
-  private readonly abort = new AbortController();
-  private readonly signal: AbortSignal;
-  private readonly path: string;
+  private readonly reflector: Reflector<ObjectRef>;
   readonly name: string;
 
   constructor(
-    private readonly client: KubeClient,
-    closed: AbortSignal,
+    client: KubeClient,
     readonly resource: DiscoveredResource,
-    private readonly settings: CacheSettings,
+    settings: CacheSettings,
   ) {
-    this.signal = AbortSignal.any([closed, this.abort.signal]);
     this.name = formatGroupResource(resource);
-    this.path = `${gvPath(resource)}/${resource.resource}`;
-    void this.run();
+    const upsert = (ref: ObjectRef): void => {
+      if (put(this.store, ref)) this.count++;
+    };
+    this.reflector = new Reflector<ObjectRef>({
+      client,
+      path: `${gvPath(resource)}/${resource.resource}`,
+      name: this.name,
+      accept: { list: ACCEPT_METADATA_LIST, watch: ACCEPT_METADATA },
+      pageSize: settings.pageSize,
+      transform: toRef,
+      handler: {
+        onList: (refs) => {
+          this.store = new Map();
+          this.count = 0;
+          for (const ref of refs) upsert(ref);
+        },
+        onAdd: upsert,
+        onModify: upsert,
+        onDelete: (ref) => {
+          const ns = this.store.get(ref.namespace ?? '');
+          if (ns?.delete(ref.name)) {
+            this.count--;
+            if (ns.size === 0) this.store.delete(ref.namespace ?? '');
+          }
+        },
+        // On 410 the reflector relists; the store is kept until that LIST replaces it.
+        onError: (error, relist) => settings.log(`watch cache for ${this.name}: ${error.message}${relist ? '; listing again' : ''}`),
+      },
+      backoff: { initialMs: settings.backoffInitialMs, maxMs: settings.backoffMaxMs },
+      watchTimeoutSeconds: settings.watchTimeoutSeconds,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      healthyWatchMs: settings.healthyWatchMs,
+    });
+    // Failures are logged by onError and shown by list() and readiness.
+    this.reflector.start().catch(() => undefined);
   }
 
   get isSynced(): boolean {
-    return this.synced;
+    return this.reflector.synced;
   }
 
   stats(): WatchCacheStats {
+    const r = this.reflector;
     return {
       resource: this.name,
-      synced: this.synced,
+      synced: r.synced,
       objects: this.count,
-      lists: this.lists,
-      watches: this.watches,
-      relists: Math.max(0, this.lists - 1),
-      resourceVersion: this.resourceVersion,
-      lastError: this.lastError,
+      lists: r.lists,
+      watches: r.watches,
+      relists: Math.max(0, r.lists - 1),
+      resourceVersion: r.resourceVersion,
+      lastError: r.lastError,
     };
   }
 
   get error(): string | undefined {
-    return this.lastError;
+    return this.reflector.lastError;
   }
 
   /** Resolves true once synced, false when `ms` passes first or the cache stops. */
   waitForSync(ms: number): Promise<boolean> {
-    if (this.synced) return Promise.resolve(true);
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve(ok);
-      };
-      const timer = setTimeout(() => done(false), ms);
-      this.waiters.add(done);
-    });
+    return this.reflector.waitForSync(ms);
   }
 
   select(namespace: string | undefined, selector: readonly Requirement[]): ObjectRef[] {
@@ -341,201 +333,7 @@ class WatchCache {
   }
 
   stop(): void {
-    this.stopped = true;
-    this.abort.abort();
-    if (this.sleepTimer) clearTimeout(this.sleepTimer);
-    this.wake?.();
-    for (const w of [...this.waiters]) w(false);
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let delay: number;
-      try {
-        if (this.resourceVersion === undefined) await this.list();
-        if (this.stopped) break;
-        const healthy = await this.watch();
-        // A watch the server ended (timeoutSeconds, an apiserver rollout) is
-        // resumed at once, as client-go does; one that ended without doing
-        // anything counts as a failure so a flapping server is not hammered.
-        if (healthy) {
-          this.failures = 0;
-          this.lastError = undefined;
-        } else {
-          this.failures++;
-        }
-        delay = this.backoff();
-      } catch (err) {
-        if (this.stopped) break;
-        const { healthy, error } = err instanceof WatchEnded ? err : { healthy: false, error: err };
-        if (healthy) this.failures = 0;
-        this.failures++;
-        this.lastError = errorText(error);
-        if (isGone(error)) {
-          // The resume point is older than the server's event window: only a fresh LIST can catch up.
-          this.settings.log(`watch cache for ${this.name}: ${this.lastError}; listing again`);
-          this.resourceVersion = undefined;
-        } else {
-          this.settings.log(`watch cache for ${this.name}: ${this.lastError}`);
-        }
-        delay = this.backoff();
-      }
-      if (delay > 0) await this.sleep(delay);
-    }
-  }
-
-  /** Equal jitter: half the exponential step fixed, half random, so many replicas do not reconnect in lockstep. */
-  private backoff(): number {
-    if (this.failures === 0) return 0;
-    const step = Math.min(this.settings.backoffMaxMs, this.settings.backoffInitialMs * 2 ** Math.min(this.failures - 1, 30));
-    return step / 2 + Math.random() * (step / 2);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, ms);
-    }).then(() => {
-      this.wake = undefined;
-      this.sleepTimer = undefined;
-    });
-  }
-
-  /**
-   * A LIST in pages of `pageSize`, without resourceVersion: a consistent
-   * read, so a relist never goes back in time. Continue tokens keep the
-   * pages at the first page's resourceVersion.
-   */
-  private async list(): Promise<void> {
-    this.lists++;
-    const store = new Map<string, Map<string, ObjectRef>>();
-    let count = 0;
-    let resourceVersion: string | undefined;
-    let cont: string | undefined;
-    do {
-      const body = await getJson(
-        this.client,
-        this.path,
-        {
-          query: { limit: String(this.settings.pageSize), continue: cont },
-          accept: ACCEPT_METADATA_LIST,
-          idleMs: this.settings.requestTimeoutMs,
-          signal: this.signal,
-        },
-        `list ${this.name}`,
-      );
-      if (this.stopped) return;
-      const meta = isObject(body) && isObject(body['metadata']) ? body['metadata'] : {};
-      const items = isObject(body) && Array.isArray(body['items']) ? body['items'] : [];
-      for (const item of items) {
-        const ref = toRef(item);
-        if (ref && put(store, ref)) count++;
-      }
-      if (resourceVersion === undefined && typeof meta['resourceVersion'] === 'string') resourceVersion = meta['resourceVersion'];
-      cont = typeof meta['continue'] === 'string' && meta['continue'] !== '' ? meta['continue'] : undefined;
-    } while (cont !== undefined);
-    if (!resourceVersion) throw new KubeApiError(`list ${this.name}: the response has no resourceVersion`);
-    this.store = store;
-    this.count = count;
-    this.resourceVersion = resourceVersion;
-    this.lastError = undefined;
-    if (!this.synced) {
-      this.synced = true;
-      for (const w of [...this.waiters]) w(true);
-    }
-  }
-
-  /**
-   * One WATCH from the current resourceVersion. Resolves when the server
-   * ends the stream (true if it was healthy: it delivered an event or stayed
-   * open a while); throws WatchEnded otherwise, carrying the same verdict.
-   */
-  private async watch(): Promise<boolean> {
-    this.watches++;
-    const started = Date.now();
-    let events = 0;
-    const healthy = (): boolean => events > 0 || Date.now() - started >= this.settings.healthyWatchMs;
-    // client-go picks a timeout in [min, 2·min) so the watches of many clients do not all expire together.
-    const timeoutSeconds = Math.round(this.settings.watchTimeoutSeconds * (1 + Math.random()));
-    try {
-      const answer = await this.client.watch(
-        this.path,
-        {
-          query: {
-            watch: 'true',
-            allowWatchBookmarks: 'true',
-            resourceVersion: this.resourceVersion,
-            timeoutSeconds: String(timeoutSeconds),
-          },
-          accept: ACCEPT_METADATA,
-          idleMs: (timeoutSeconds + 30) * 1000,
-          idleError,
-          signal: this.signal,
-          maxLineChars: MAX_EVENT_CHARS,
-          what: `watch ${this.name}`,
-        },
-        (line) => {
-          this.apply(line);
-          events++;
-        },
-      );
-      if (answer.status !== 200) throw statusError(answer.status, answer.body, `watch ${this.name}`);
-      return healthy();
-    } catch (err) {
-      throw new WatchEnded(healthy(), err);
-    }
-  }
-
-  private apply(line: string): void {
-    let event: unknown;
-    try {
-      event = JSON.parse(line);
-    } catch {
-      throw new KubeApiError(`watch ${this.name}: undecodable event`);
-    }
-    if (!isObject(event) || typeof event['type'] !== 'string') throw new KubeApiError(`watch ${this.name}: malformed event`);
-    const object = event['object'];
-    const type = event['type'];
-    if (type === 'ERROR') {
-      // A Status; 410 Expired/Gone means the resourceVersion left the server's window.
-      throw statusError(undefined, object, `watch ${this.name}`);
-    }
-    const meta = isObject(object) && isObject(object['metadata']) ? object['metadata'] : undefined;
-    const rv = meta && typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
-    switch (type) {
-      case 'ADDED':
-      case 'MODIFIED': {
-        const ref = toRef(object);
-        if (ref && put(this.store, ref)) this.count++;
-        break;
-      }
-      case 'DELETED': {
-        const ref = toRef(object);
-        if (ref) {
-          const ns = this.store.get(ref.namespace ?? '');
-          if (ns?.delete(ref.name)) {
-            this.count--;
-            if (ns.size === 0) this.store.delete(ref.namespace ?? '');
-          }
-        }
-        break;
-      }
-      case 'BOOKMARK':
-        break;
-      default:
-        return;
-    }
-    if (rv) this.resourceVersion = rv;
-  }
-}
-
-/** A watch attempt's failure, and whether the watch had been healthy before it failed. */
-class WatchEnded extends Error {
-  constructor(
-    readonly healthy: boolean,
-    readonly error: unknown,
-  ) {
-    super(errorText(error));
+    void this.reflector.stop();
   }
 }
 
@@ -725,7 +523,7 @@ export class KubernetesObjectSource implements ObjectLister {
     const key = keyOf(r);
     let cache = this.caches.get(key);
     if (!cache) {
-      cache = new WatchCache(this.client, this.abort.signal, r, this.settings);
+      cache = new WatchCache(this.client, r, this.settings);
       this.caches.set(key, cache);
     }
     return cache;

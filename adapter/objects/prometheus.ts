@@ -4,9 +4,8 @@
 // (another cluster's Prometheus, local runs). kube-state-metrics exports
 // only the labels its --metric-labels-allowlist names, as `label_<sanitized>`.
 import { formatGroupResource, type GroupResource, type ResourceCatalog, apiVersionOf } from '../../rules/resources.js';
-import type { Requirement } from '../../rules/requirements.js';
+import { matchesLabels, type Requirement } from '../../k8s/label-selector.js';
 import { BadRequestError, UnavailableError } from '../errors.js';
-import { matchesLabels } from '../label-selector.js';
 import { PrometheusError, type MetricsSource } from '../prometheus.js';
 import { renderMatcher } from '../../rules/promql.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';

@@ -1,7 +1,7 @@
 // Where the adapter learns which objects a wildcard request covers. Domain
 // code sees only this interface, never a client library's types.
 import type { GroupResource } from '../../rules/resources.js';
-import type { Requirement } from '../../rules/requirements.js';
+import type { Requirement } from '../../k8s/label-selector.js';
 
 export interface ObjectRef {
   readonly name: string;

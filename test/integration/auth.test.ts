@@ -5,16 +5,18 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import express from 'express';
 import {
+  AuthConfigSource,
   DelegatingAuthenticator,
   authenticatedUser,
   delegatedAuth,
+  kubeApiFor,
   startDelegatedAuth,
   type DelegatedAuth,
 } from '../../adapter/auth/index.js';
-import { silentLogger } from '../../adapter/log.js';
+import { silentLogger, type Logger } from '../../adapter/log.js';
 import { kubeConfigFrom } from '../../adapter/kube/client.js';
 import { statusHandlers } from '../../adapter/router.js';
 import { httpsCall, type Call, type Reply } from '../support/https-call.js';
@@ -312,5 +314,57 @@ describe('delegated authentication and authorization over HTTPS', () => {
     await until('the update to be seen', () => auth.config.lastError !== undefined);
     assert.equal((await get(PODS, proxied('admin', ['system:masters']))).status, 200);
     double.setAuthenticationConfigMap(AUTH_CONFIGMAP(['front-proxy-client']));
+  });
+});
+
+describe('following the authentication ConfigMap', () => {
+  let cluster: KubeApiDouble;
+  let source: AuthConfigSource | undefined;
+  let warnings: string[];
+  const log: Logger = {
+    debug() {},
+    info() {},
+    warn: (message: string) => void warnings.push(message),
+    error() {},
+    child: () => log,
+  };
+  const follow = (): AuthConfigSource =>
+    (source = new AuthConfigSource({
+      client: kubeApiFor(kubeConfigFrom({ server: cluster.url, token: TOKEN, insecureSkipTLSVerify: true })),
+      log,
+      backoff: { initialMs: 10, maxMs: 40 },
+    }));
+  const configMapLists = (): number => cluster.requests.filter((r) => r.resource === 'configmaps' && r.verb === 'list').length;
+
+  beforeEach(async () => {
+    warnings = [];
+    cluster = await KubeApiDouble.start({ token: TOKEN });
+    cluster.setAuthenticationConfigMap(AUTH_CONFIGMAP(['front-proxy-client']));
+  });
+
+  afterEach(async () => {
+    await source?.close();
+    await cluster.close();
+  });
+
+  it('lists again without a warning when its resourceVersion expired, and applies what the LIST finds', async () => {
+    const s = follow();
+    await s.start();
+    await until('the watch', () => cluster.openConfigMapWatches() === 1);
+    cluster.expireWatches();
+    cluster.setAuthenticationConfigMap(AUTH_CONFIGMAP(['other-proxy']));
+    await until('the relisted allowed names', () => s.current.requestHeader?.allowedNames[0] === 'other-proxy');
+    assert.equal(configMapLists(), 2);
+    assert.deepEqual(warnings, []);
+    assert.equal(s.lastError, undefined);
+  });
+
+  it('leaves a failed first read to start() and warns of the failures after it', async () => {
+    cluster.failNext('list', 2, 500, 'etcd is unhappy');
+    const s = follow();
+    await assert.rejects(s.start(), /^KubeApiError: list configmap kube-system\/extension-apiserver-authentication: 500: etcd is unhappy$/);
+    await until('the ConfigMap to be read', () => s.isSynced);
+    assert.deepEqual(warnings, ['following the authentication ConfigMap failed; retrying']);
+    assert.equal(s.current.requestHeader?.allowedNames[0], 'front-proxy-client');
   });
 });

@@ -74,6 +74,16 @@ describe('KubeClient', () => {
     });
   });
 
+  test('a watch that goes silent past idleMs after its first event fails with the idle error', async () => {
+    handle = (_req, res) => res.writeHead(200).write('{"type":"ADDED"}\n');
+    const lines: string[] = [];
+    await assert.rejects(
+      client.watch('/api/v1/pods', { idleMs: 200, maxLineChars: 1000, idleError: (ms) => new Error(`silent for ${ms} ms`) }, (line) => lines.push(line)),
+      /^Error: silent for 200 ms$/,
+    );
+    assert.deepEqual(lines, ['{"type":"ADDED"}']);
+  });
+
   test('a watch hands over each non-empty line trimmed, the last one without a newline too', async () => {
     handle = (_req, res) => {
       res.writeHead(200);

@@ -9,7 +9,7 @@ import { startPrometheus, type PrometheusInstance } from '../support/prometheus.
 import { fixturePath } from '../support/fixtures.js';
 import { startServer, type RunningServer, type ServeConfig } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
-import { formatQuantity } from '../../adapter/quantity.js';
+import { formatMilli, toMilli } from '../../k8s/quantity.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,7 +47,7 @@ function get(path: string) {
 }
 
 async function direct(expr: string): Promise<string> {
-  return formatQuantity(await prom.queryScalar(expr));
+  return formatMilli(toMilli(await prom.queryScalar(expr)).milli);
 }
 
 describe('metrics APIs against a real Prometheus', () => {

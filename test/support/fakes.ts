@@ -2,12 +2,12 @@
 // ObjectLister, Logger), so provider and discovery logic can be tested
 // without Prometheus or a Kubernetes API. Each fake records what it was
 // asked, so tests can assert on the exact queries sent.
-import { matchesLabels } from '../../adapter/label-selector.js';
 import type { LogFields, Logger } from '../../adapter/log.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from '../../adapter/objects/types.js';
 import type { MetricsSource, QueryOptions, Sample } from '../../adapter/prometheus.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
-import type { Requirement } from '../../rules/requirements.js';
+import type { Requirement } from '../../k8s/label-selector.js';
+import { selectorMatches } from './selector-oracle.js';
 import { formatGroupResource, type GroupResource } from '../../rules/resources.js';
 
 /**
@@ -148,7 +148,7 @@ export class FakeObjectLister implements ObjectLister {
         (o) =>
           formatGroupResource(o.resource) === formatGroupResource(resource) &&
           o.namespace === namespace &&
-          matchesLabels(selector, o.labels),
+          selectorMatches(selector, o.labels),
       )
       .map(({ name, namespace: ns, labels }) => ({ name, labels, ...(ns !== undefined ? { namespace: ns } : {}) }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

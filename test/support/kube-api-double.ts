@@ -19,13 +19,12 @@
 //   WATCH of ConfigMaps such as kube-system/extension-apiserver-authentication.
 //
 // resourceVersion is one counter for every object, like etcd's revision.
-// Test controls change objects and resources, drop watch connections,
+// Test controls change objects and resources, drop or expire watch connections,
 // compact history, delay or fail requests, and count what was received.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { matchesLabels, parseLabelSelector } from '../../adapter/label-selector.js';
-import type { Requirement } from '../../rules/requirements.js';
+import { readSelector, selectorMatches, type OracleRequirement } from './selector-oracle.js';
 
 export interface DoubleResourceDef {
   /** '' for the core group. */
@@ -164,7 +163,7 @@ interface Watcher {
   readonly resource: Resource;
   readonly apiVersion: string;
   readonly namespace: string | undefined;
-  readonly selector: readonly Requirement[];
+  readonly selector: readonly OracleRequirement[];
   readonly partial: boolean;
   readonly bookmarks: boolean;
   readonly res: ServerResponse;
@@ -308,6 +307,25 @@ export class KubeApiDouble {
     const n = this.watchers.size + this.configMapWatchers.size;
     for (const w of [...this.watchers]) this.endWatch(w, options.graceful ? 'end' : 'destroy');
     for (const w of [...this.configMapWatchers]) this.endConfigMapWatch(w, options.graceful ? 'end' : 'destroy');
+    return n;
+  }
+
+  /**
+   * Ends every open watch with a 410 Expired ERROR event, as the API server
+   * does when a watcher falls out of its watch cache's window. Returns how
+   * many were ended.
+   */
+  expireWatches(): number {
+    const n = this.watchers.size + this.configMapWatchers.size;
+    const expired = `${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'The resourceVersion for the provided watch is too old.') })}\n`;
+    for (const w of [...this.watchers]) {
+      if (!w.res.destroyed && !w.res.writableEnded) w.res.write(expired);
+      this.endWatch(w, 'end');
+    }
+    for (const w of [...this.configMapWatchers]) {
+      if (!w.res.destroyed && !w.res.writableEnded) w.res.write(expired);
+      this.endConfigMapWatch(w, 'end');
+    }
     return n;
   }
 
@@ -735,21 +753,21 @@ export class KubeApiDouble {
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
   }
 
-  private selectorOf(query: Record<string, string>): Requirement[] {
+  private selectorOf(query: Record<string, string>): OracleRequirement[] {
     try {
-      return parseLabelSelector(query['labelSelector'] ?? '');
+      return readSelector(query['labelSelector'] ?? '');
     } catch (err) {
       throw new HttpError(400, 'BadRequest', `unable to parse requirement: ${(err as Error).message}`);
     }
   }
 
-  private matching(route: CollectionRoute, selector: readonly Requirement[]): Stored[] {
+  private matching(route: CollectionRoute, selector: readonly OracleRequirement[]): Stored[] {
     const store = this.objects.get(keyOf(route.resource)) as Map<string, Stored>;
     // etcd returns keys in order: namespace, then name.
     return [...store.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, o]) => o)
-      .filter((o) => (route.namespace === undefined || o.namespace === route.namespace) && matchesLabels(selector, o.labels));
+      .filter((o) => (route.namespace === undefined || o.namespace === route.namespace) && selectorMatches(selector, o.labels));
   }
 
   private list(req: IncomingMessage, res: ServerResponse, route: CollectionRoute, query: Record<string, string>): void {
@@ -869,8 +887,8 @@ export class KubeApiDouble {
   /** What a watch sees of a change, following the API server's filtered-watch rules for selectors. */
   private eventFor(w: Watcher, e: LoggedEvent): object | undefined {
     if (w.namespace !== undefined && e.object.namespace !== w.namespace) return undefined;
-    const now = matchesLabels(w.selector, e.object.labels);
-    const before = e.previous !== undefined && matchesLabels(w.selector, e.previous.labels);
+    const now = selectorMatches(w.selector, e.object.labels);
+    const before = e.previous !== undefined && selectorMatches(w.selector, e.previous.labels);
     let type: string | undefined;
     switch (e.type) {
       case 'ADDED':

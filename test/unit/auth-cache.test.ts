@@ -24,7 +24,9 @@ function fakeApi(answer: (body: Record<string, unknown>) => KubeResponse | Promi
       calls.push(body);
       return answer(body);
     },
-    async watch(): Promise<void> {},
+    async watch(): Promise<KubeResponse> {
+      return { status: 200, body: undefined };
+    },
   };
 }
 

@@ -155,7 +155,7 @@ describe('the configuration source without a cluster', () => {
         requests++;
         return { status: 500, body: undefined };
       },
-      watch: async () => undefined,
+      watch: async () => ({ status: 200, body: undefined }),
     };
     const source = new AuthConfigSource({ flags: { clientCAFile: '/a', requestheaderClientCAFile: '/b' }, client, readFile: read, fileCheckMs: 0 });
     await source.start();
@@ -169,7 +169,7 @@ describe('the configuration source without a cluster', () => {
   it('fails to start when the ConfigMap cannot be read, naming the Role to bind on 403', async () => {
     const client = {
       request: async () => ({ status: 403, body: { kind: 'Status', message: 'configmaps is forbidden', reason: 'Forbidden', code: 403 } }),
-      watch: async () => undefined,
+      watch: async () => ({ status: 200, body: undefined }),
     };
     const source = new AuthConfigSource({ client, backoff: { initialMs: 60_000 } });
     await assert.rejects(source.start(), /403: configmaps is forbidden.*extension-apiserver-authentication-reader/);

@@ -98,7 +98,7 @@ describe('delegated authentication with an unreachable API server', () => {
 
   it('does not look the ConfigMap up with --authentication-skip-lookup', async () => {
     let requests = 0;
-    const counting: KubeApi = { request: async () => (requests++, { status: 500, body: undefined }), watch: async () => undefined };
+    const counting: KubeApi = { request: async () => (requests++, { status: 500, body: undefined }), watch: async () => ({ status: 200, body: undefined }) };
     const auth = await startDelegatedAuth({ client: counting, log: recordingLogger(), flags: { skipLookup: true } });
     await auth.close();
     assert.equal(requests, 0);

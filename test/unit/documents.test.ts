@@ -13,7 +13,7 @@ import {
   formatTime,
   toLabelSelector,
 } from '../../adapter/documents.js';
-import { parseLabelSelector } from '../../adapter/label-selector.js';
+import { parseLabelSelector } from '../../k8s/label-selector.js';
 import type { ExternalMetricValue, MetricListing, ObjectMetricValue } from '../../adapter/metrics-api-provider.js';
 import { NO_METRICS, sampleListing } from '../support/metric-listing.js';
 
@@ -181,7 +181,7 @@ describe('toLabelSelector', () => {
   test('the values of a requirement are copied, not shared with it', () => {
     const reqs = parseLabelSelector('tier in (a,b)');
     const doc = toLabelSelector(reqs);
-    doc?.matchExpressions?.[0]?.values?.push('c');
+    (doc?.matchExpressions?.[0]?.values as string[] | undefined)?.push('c');
     assert.deepEqual(reqs[0]?.values, ['a', 'b']);
   });
 });

@@ -22,7 +22,6 @@ import {
   HpaInputError,
   isWithinTolerance,
   milliValue,
-  podInfoFromKubernetes,
   podsMetricInfo,
   resourceMetricsInfo,
   uniformTolerances,
@@ -1210,27 +1209,5 @@ describe('inputs', () => {
       goLabelSelector({ matchLabels: { b: '2', a: '1' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['x', 'y'] }] }),
       '&LabelSelector{MatchLabels:map[string]string{a: 1,b: 2,},MatchExpressions:[]LabelSelectorRequirement{LabelSelectorRequirement{Key:env,Operator:In,Values:[x y],},},}',
     );
-  });
-
-  test('a core/v1 Pod converts with its Ready condition, times and requests', () => {
-    const pod = podInfoFromKubernetes({
-      metadata: { name: 'web-1' },
-      spec: { containers: [{ name: 'app', resources: { requests: { cpu: '250m' } } }] },
-      status: {
-        phase: 'Running',
-        startTime: new Date(NOW - MINUTE),
-        conditions: [
-          { type: 'PodScheduled', status: 'True' },
-          { type: 'Ready', status: 'True', lastTransitionTime: '2023-11-14T22:13:00Z' },
-        ],
-      },
-    });
-    assert.deepEqual(pod, {
-      name: 'web-1',
-      phase: 'Running',
-      startTime: NOW - MINUTE,
-      ready: { status: 'True', lastTransitionTime: Date.parse('2023-11-14T22:13:00Z') },
-      containers: [{ name: 'app', resources: { requests: { cpu: '250m' } } }],
-    });
   });
 });

@@ -13,7 +13,7 @@ import {
   QuantityError,
   tryParseQuantity,
   type Quantity,
-} from '../../rules/kube-quantity.js';
+} from '../../k8s/quantity.js';
 
 const FORMAT_ERROR =
   "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { customMetricValueList, externalMetricValueList } from '../../adapter/documents.js';
-import { parseLabelSelector } from '../../adapter/label-selector.js';
+import { parseLabelSelector } from '../../k8s/label-selector.js';
 import { answerOpenApi, openApiV2, openApiV3, openApiV3GroupVersions } from '../../adapter/openapi.js';
 import { parseMetricsPath } from '../../adapter/paths.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';

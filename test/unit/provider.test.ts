@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRegistry, type MetricRegistry } from '../../adapter/discovery.js';
 import { ApiError } from '../../adapter/errors.js';
-import { parseLabelSelector } from '../../adapter/label-selector.js';
+import { parseLabelSelector } from '../../k8s/label-selector.js';
 import { PrometheusObjectSource, sanitizeLabelKey } from '../../adapter/objects/prometheus.js';
 import { PrometheusError, type Sample } from '../../adapter/prometheus.js';
 import type { ExternalMetricsQuery, ObjectMetricsQuery } from '../../adapter/metrics-api-provider.js';

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderExternalQuery, renderMetricsQuery, selectorToMatchers, QueryBuildError } from '../../rules/query.js';
 import { checkPromQL } from '../../rules/promql.js';
-import type { Requirement } from '../../rules/requirements.js';
+import type { Requirement } from '../../k8s/label-selector.js';
 import { onlyRule } from '../support/rules.js';
 
 const podRule = onlyRule(`rules:

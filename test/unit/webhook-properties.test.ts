@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { reviewAdmission } from '../../webhook/review.js';
 import { DEFAULT_RESOURCES, type DefaultsPolicy } from '../../rules/defaults.js';
-import { compareQuantities, parseQuantity, tryParseQuantity } from '../../rules/kube-quantity.js';
+import { compareQuantities, parseQuantity, tryParseQuantity } from '../../k8s/quantity.js';
 import { applyOps, clone, decodePatch, dig, FALLBACK_POLICY, policyOf, realWorkloads, responseOf, reviewOf, type Json, type JsonPatchOperation, type RealWorkload } from '../support/admission.js';
 
 const RUNS = { numRuns: 300 } as const;

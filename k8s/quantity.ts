@@ -1,10 +1,14 @@
-// Kubernetes resource quantities ("500m", "1.5Gi", "1e3"), parsed and compared
-// the way k8s.io/apimachinery/pkg/api/resource does, so that the webhook never
-// disagrees with the API server about what a request means.
+// Kubernetes resource quantities ("500m", "1.5Gi", "1e3"), parsed, compared
+// and written the way k8s.io/apimachinery/pkg/api/resource does, so that the
+// webhook never disagrees with the API server about what a request means, the
+// HPA simulator reads values as the controller does, and the metrics APIs
+// write values as custom-metrics-apiserver does.
 //
 // Values are held as exact bigints in nano units (1e-9), the finest scale a
 // Quantity keeps, so "1Gi" > "900Mi", "0.5" == "500m" and "1e3" == "1k" hold
 // however the strings are spelled.
+
+import { parseGoInt64 } from './go-strings.js';
 
 export class QuantityError extends Error {
   constructor(message: string) {
@@ -13,6 +17,10 @@ export class QuantityError extends Error {
   }
 }
 
+/** A Quantity as JSON carries it: a string, or a number (UnmarshalJSON accepts both). */
+export type QuantityJson = string | number;
+
+/** A parsed Quantity. */
 export interface Quantity {
   /** The string as written; the webhook copies it unchanged into patches. */
   readonly text: string;
@@ -47,8 +55,8 @@ const TOO_LARGE_ERROR = `quantities of 1e${MAX_DIGITS} or more in magnitude are 
 const NANO_LIMIT = 10n ** BigInt(MAX_DIGITS + 9);
 
 const NANO_PER_UNIT = 1_000_000_000n;
+const NANO_PER_MILLI = 1_000_000n;
 const INT64_MAX = (1n << 63n) - 1n;
-const INT64_MIN = -(1n << 63n);
 const INT32_MAX = 2n ** 31n - 1n;
 const INT32_MIN = -(2n ** 31n);
 
@@ -191,10 +199,8 @@ function interpretSuffix(suffix: string): Suffix {
   const binary = BINARY_SUFFIXES.get(suffix);
   if (binary !== undefined) return { base: 2, exponent: binary, format: 'BinarySI' };
   if (suffix.length > 1 && (suffix[0] === 'e' || suffix[0] === 'E')) {
-    const digits = suffix.slice(1);
-    if (!/^[+-]?[0-9]+$/.test(digits)) throw new QuantityError(SUFFIX_ERROR);
-    const exponent = BigInt(digits);
-    if (exponent < INT64_MIN || exponent > INT64_MAX) throw new QuantityError(SUFFIX_ERROR);
+    const exponent = parseGoInt64(suffix.slice(1));
+    if (exponent === undefined) throw new QuantityError(SUFFIX_ERROR);
     if (exponent < INT32_MIN || exponent > INT32_MAX) throw new QuantityError(EXPONENT_RANGE_ERROR);
     return { base: 10, exponent: Number(exponent), format: 'DecimalExponent' };
   }
@@ -395,6 +401,60 @@ export function multiplyQuantity(q: Quantity, factor: number): Quantity {
     throw new Error(`internal error: ${text} does not spell ${nano}n`);
   }
   return result;
+}
+
+/**
+ * Quantity.MilliValue(): the value in thousandths, a fraction of a thousandth
+ * rounded away from zero (ScaledValue rounds "up" in magnitude: 0.1m reads
+ * as 1m).
+ */
+export function milliValue(q: Quantity): bigint {
+  const whole = q.nano / NANO_PER_MILLI;
+  if (q.nano % NANO_PER_MILLI === 0n) return whole;
+  return q.nano > 0n ? whole + 1n : whole - 1n;
+}
+
+/** Quantity.AsApproximateFloat64(). */
+export function approximateFloat64(q: Quantity): number {
+  const whole = q.nano / NANO_PER_UNIT;
+  const rest = q.nano % NANO_PER_UNIT;
+  return Number(whole) + Number(rest) / 1e9;
+}
+
+/** resource.NewMilliQuantity(milli, DecimalSI).String(): `100m`, `1500m`, `1`, `2k`, `1200k`, `-3`. */
+export function formatMilli(milli: bigint): string {
+  return canonical(milli * NANO_PER_MILLI, 'DecimalSI');
+}
+
+/** (2^63 - 1) / 1000: the largest value whose MilliValue fits in an int64. */
+const MAX_MILLI = 9_223_372_036_854_775_807n;
+
+/** A number that is not a value a Quantity can hold (NaN, ±Inf). */
+export class NonFiniteValueError extends Error {}
+
+export interface MilliQuantity {
+  /** The value in thousandths, rounded half away from zero and capped. */
+  readonly milli: bigint;
+  /** True when the value had to be capped to fit an int64 MilliValue. */
+  readonly capped: boolean;
+}
+
+/**
+ * A float sample in thousandths, for a Quantity whose MilliValue() the HPA
+ * reads. Anything a Quantity cannot hold never comes out as a number: NaN and
+ * ±Inf throw NonFiniteValueError, values beyond an int64 MilliValue are capped.
+ */
+export function toMilli(value: number): MilliQuantity {
+  if (!Number.isFinite(value)) throw new NonFiniteValueError(`value ${value} is not a finite number`);
+  const scaled = value * 1000;
+  if (Math.abs(scaled) >= 1e19) {
+    return { milli: scaled < 0 ? -MAX_MILLI : MAX_MILLI, capped: true };
+  }
+  // Math.round rounds -0.5 towards +inf; round half away from zero instead.
+  const rounded = BigInt(Math.sign(scaled) * Math.round(Math.abs(scaled)));
+  if (rounded > MAX_MILLI) return { milli: MAX_MILLI, capped: true };
+  if (rounded < -MAX_MILLI) return { milli: -MAX_MILLI, capped: true };
+  return { milli: rounded, capped: false };
 }
 
 /** Canonical text of a value, as Quantity.String() writes it for that format. */

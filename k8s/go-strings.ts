@@ -1,6 +1,8 @@
-// Go's string literal rules (strconv.Quote, strconv.Unquote), shared by the
-// template engine, PromQL checks and Kubernetes-style error messages, which
-// all quote or unquote strings exactly as Go does.
+// Go's string rules (strconv.Quote, strconv.Unquote, strconv.ParseInt, len,
+// and the bytewise order of strings), shared by the template engine, PromQL
+// checks, label selectors, quantities and Kubernetes-style error messages,
+// which all read, quote, measure or sort strings exactly as Go does.
+import { Buffer } from 'node:buffer';
 
 // strconv.IsPrint: categories L, M, N, P, S plus the ASCII space.
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
@@ -119,3 +121,43 @@ export function unquoteString(lit: string): string | null {
   return decodeUtf8(bytes);
 }
 
+
+/** Go's len() of a string: its length in UTF-8 bytes (a lone surrogate is U+FFFD, 3 bytes, in both). */
+export function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/**
+ * Go's string comparison: bytewise, which for UTF-8 is code point order and
+ * differs from JavaScript's UTF-16 order above U+FFFF.
+ */
+export function compareGoStrings(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i) ?? 0;
+    const cb = b.codePointAt(j) ?? 0;
+    if (ca !== cb) {
+      return ca < cb ? -1 : 1;
+    }
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return a.length - i - (b.length - j);
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * strconv.ParseInt(s, 10, 64): an optional sign, ASCII digits (no '_' since
+ * the base is explicit), leading zeros allowed, int64 range; undefined where
+ * Go returns an error.
+ */
+export function parseGoInt64(s: string): bigint | undefined {
+  if (!/^[+-]?[0-9]+$/.test(s)) {
+    return undefined;
+  }
+  const v = BigInt(s);
+  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
+}

@@ -1,14 +1,54 @@
-// Label selectors as the HPA controller sends them in the `labelSelector` and
-// `metricLabelSelector` query parameters. The grammar, the validation and the
-// error texts follow k8s.io/apimachinery/pkg/labels (selector.go) and
-// k8s.io/apimachinery/pkg/api/validate/content (kube.go, dns.go, errors.go)
-// as of apimachinery v0.35/v0.36 (Kubernetes 1.35/1.36), so that a selector the
-// API server would reject is rejected here with the text a Kubernetes user
-// already knows, and one it accepts yields the same requirements in the same
-// order.
+// Label selectors: the text form the HPA controller sends in the
+// `labelSelector` and `metricLabelSelector` query parameters, and the
+// metav1.LabelSelector objects of manifests and documents. The grammar, the
+// validation and the error texts follow k8s.io/apimachinery/pkg/labels
+// (selector.go) as of apimachinery v0.35/v0.36 (Kubernetes 1.35/1.36), so that
+// a selector the API server would reject is rejected here with the text a
+// Kubernetes user already knows, and one it accepts yields the same
+// requirements.
 
-import { goQuote } from '../rules/go-strings.js';
-import type { Requirement, SelectorOperator } from '../rules/requirements.js';
+import { compareGoStrings, goQuote, parseGoInt64 } from './go-strings.js';
+import { isQualifiedName, isValidLabelValue } from './names.js';
+
+/** selection.Operator, as labels.Parse produces it. */
+export type SelectorOperator =
+  | '='
+  | '=='
+  | '!='
+  | 'in'
+  | 'notin'
+  | 'exists'
+  | '!'
+  | 'gt'
+  | 'lt';
+
+/**
+ * A parsed label-selector requirement, in the shape
+ * k8s.io/apimachinery/pkg/labels produces: values are de-duplicated and
+ * sorted, and a parsed selector's requirements are sorted by key. The query
+ * builder relies on that order to render matchers the same way every time.
+ */
+export interface Requirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  readonly values: readonly string[];
+}
+
+/** metav1.LabelSelectorOperator. */
+export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+/** metav1.LabelSelectorRequirement. */
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: LabelSelectorOperator;
+  readonly values?: readonly string[];
+}
+
+/** metav1.LabelSelector. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly LabelSelectorRequirement[];
+}
 
 export class LabelSelectorError extends Error {
   override readonly name = 'LabelSelectorError';
@@ -25,169 +65,7 @@ export class LabelSelectorError extends Error {
 }
 
 // ---------------------------------------------------------------------------
-// Validation (content.IsLabelKey, content.IsLabelValue)
-
-const LABEL_KEY_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const LABEL_KEY_ERR_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_KEY_MAX_LENGTH = 63;
-const LABEL_KEY_RE = new RegExp(`^${LABEL_KEY_FMT}$`);
-
-const LABEL_VALUE_FMT = `(${LABEL_KEY_FMT})?`;
-const LABEL_VALUE_ERR_MSG =
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_MAX_LENGTH = 63;
-const LABEL_VALUE_RE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-
-const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_SUBDOMAIN_ERR_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-
-// Go measures these limits with len(), which counts UTF-8 bytes.
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      n += 1;
-    } else if (c < 0x800) {
-      n += 2;
-    } else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
-      n += 4;
-      i++;
-    } else {
-      n += 3;
-    }
-  }
-  return n;
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
-
-function maxLenError(length: number): string {
-  return `must be no more than ${length} bytes`;
-}
-
-function emptyError(): string {
-  return 'must be non-empty';
-}
-
-// The double space in "'MyName',  or" is Kubernetes' own output: every
-// example is followed by ", " and the separator adds " or ".
-function regexError(msg: string, re: string, ...examples: string[]): string {
-  if (examples.length === 0) {
-    return `${msg} (regex used for validation is '${re}')`;
-  }
-  let out = `${msg} (e.g. `;
-  examples.forEach((example, i) => {
-    if (i > 0) {
-      out += ' or ';
-    }
-    out += `'${example}', `;
-  });
-  return `${out}regex used for validation is '${re}')`;
-}
-
-function isDNS1123Subdomain(value: string): string[] {
-  const errs: string[] = [];
-  if (utf8Length(value) > DNS1123_SUBDOMAIN_MAX_LENGTH) {
-    errs.push(maxLenError(DNS1123_SUBDOMAIN_MAX_LENGTH));
-  }
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) {
-    errs.push(regexError(DNS1123_SUBDOMAIN_ERR_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
-  }
-  return errs;
-}
-
-/**
- * Kubernetes' qualified-name (label key) check: an optional DNS-1123
- * subdomain prefix and '/', then a name of at most 63 bytes. Returns the
- * error strings apimachinery would return; empty when the key is valid.
- */
-export function isQualifiedName(key: string): string[] {
-  const errs: string[] = [];
-  const parts = key.split('/');
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0] ?? '';
-  } else if (parts.length === 2) {
-    const prefix = parts[0] ?? '';
-    name = parts[1] ?? '';
-    if (prefix.length === 0) {
-      errs.push(`prefix part ${emptyError()}`);
-    } else {
-      for (const msg of isDNS1123Subdomain(prefix)) {
-        errs.push(`prefix part ${msg}`);
-      }
-    }
-  } else {
-    // More than one '/': Kubernetes stops here with a single message.
-    errs.push(
-      `a valid label key ${regexError(LABEL_KEY_ERR_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}` +
-        " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-    );
-    return errs;
-  }
-  if (name.length === 0) {
-    errs.push(`name part ${emptyError()}`);
-  } else if (utf8Length(name) > LABEL_KEY_MAX_LENGTH) {
-    errs.push(`name part ${maxLenError(LABEL_KEY_MAX_LENGTH)}`);
-  }
-  if (!LABEL_KEY_RE.test(name)) {
-    errs.push(`name part ${regexError(LABEL_KEY_ERR_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}`);
-  }
-  return errs;
-}
-
-/** Kubernetes' label-value check: empty, or at most 63 bytes of the name alphabet. */
-export function isValidLabelValue(value: string): string[] {
-  const errs: string[] = [];
-  if (utf8Length(value) > LABEL_VALUE_MAX_LENGTH) {
-    errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH));
-  }
-  if (!LABEL_VALUE_RE.test(value)) {
-    errs.push(regexError(LABEL_VALUE_ERR_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
-  }
-  return errs;
-}
-
-// ---------------------------------------------------------------------------
 // Go value semantics the selector code leans on
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-// strconv.ParseInt(s, 10, 64): an optional sign, ASCII digits (no '_' since
-// the base is explicit), leading zeros allowed, int64 range.
-function parseGoInt64(s: string): bigint | undefined {
-  if (!/^[+-]?[0-9]+$/.test(s)) {
-    return undefined;
-  }
-  const v = BigInt(s);
-  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
-}
-
-// Go compares strings bytewise; UTF-8 byte order equals code point order,
-// which differs from JavaScript's UTF-16 order above U+FFFF.
-function compareGoStrings(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ca = a.codePointAt(i) ?? 0;
-    const cb = b.codePointAt(j) ?? 0;
-    if (ca !== cb) {
-      return ca < cb ? -1 : 1;
-    }
-    i += ca > 0xffff ? 2 : 1;
-    j += cb > 0xffff ? 2 : 1;
-  }
-  return a.length - i - (b.length - j);
-}
 
 function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort(compareGoStrings);
@@ -197,288 +75,6 @@ function sortedUnique(values: Iterable<string>): string[] {
 // characters and the JavaScript line separators are escaped.
 function goJSONStrings(values: readonly string[]): string {
   return JSON.stringify(values).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-// sort.Sort from Go 1.19 onwards (pattern-defeating quicksort). It is not
-// stable, and apimachinery sorts parsed requirements with it, so requirements
-// sharing a key come out in whatever order this exact algorithm leaves them:
-// in input order up to 12 requirements (insertion sort), permuted
-// deterministically beyond that.
-interface SortData {
-  less(i: number, j: number): boolean;
-  swap(i: number, j: number): void;
-}
-
-function bitsLen(n: number): number {
-  return n === 0 ? 0 : 32 - Math.clz32(n);
-}
-
-function goSort(n: number, data: SortData): void {
-  if (n <= 1) {
-    return;
-  }
-  pdqsort(data, 0, n, bitsLen(n));
-}
-
-const UNKNOWN_HINT = 0;
-const INCREASING_HINT = 1;
-const DECREASING_HINT = 2;
-
-function insertionSort(data: SortData, a: number, b: number): void {
-  for (let i = a + 1; i < b; i++) {
-    for (let j = i; j > a && data.less(j, j - 1); j--) {
-      data.swap(j, j - 1);
-    }
-  }
-}
-
-function siftDown(data: SortData, lo: number, hi: number, first: number): void {
-  let root = lo;
-  for (;;) {
-    let child = 2 * root + 1;
-    if (child >= hi) {
-      return;
-    }
-    if (child + 1 < hi && data.less(first + child, first + child + 1)) {
-      child++;
-    }
-    if (!data.less(first + root, first + child)) {
-      return;
-    }
-    data.swap(first + root, first + child);
-    root = child;
-  }
-}
-
-function heapSort(data: SortData, a: number, b: number): void {
-  const first = a;
-  const lo = 0;
-  const hi = b - a;
-  for (let i = Math.floor((hi - 1) / 2); i >= 0; i--) {
-    siftDown(data, i, hi, first);
-  }
-  for (let i = hi - 1; i >= 0; i--) {
-    data.swap(first, first + i);
-    siftDown(data, lo, i, first);
-  }
-}
-
-function pdqsort(data: SortData, a: number, b: number, limit: number): void {
-  const maxInsertion = 12;
-  let wasBalanced = true;
-  let wasPartitioned = true;
-  for (;;) {
-    const length = b - a;
-    if (length <= maxInsertion) {
-      insertionSort(data, a, b);
-      return;
-    }
-    if (limit === 0) {
-      heapSort(data, a, b);
-      return;
-    }
-    if (!wasBalanced) {
-      breakPatterns(data, a, b);
-      limit--;
-    }
-    let [pivot, hint] = choosePivot(data, a, b);
-    if (hint === DECREASING_HINT) {
-      reverseRange(data, a, b);
-      pivot = b - 1 - (pivot - a);
-      hint = INCREASING_HINT;
-    }
-    if (wasBalanced && wasPartitioned && hint === INCREASING_HINT) {
-      if (partialInsertionSort(data, a, b)) {
-        return;
-      }
-    }
-    if (a > 0 && !data.less(a - 1, pivot)) {
-      a = partitionEqual(data, a, b, pivot);
-      continue;
-    }
-    const [mid, alreadyPartitioned] = partition(data, a, b, pivot);
-    wasPartitioned = alreadyPartitioned;
-    const leftLen = mid - a;
-    const rightLen = b - mid;
-    const balanceThreshold = Math.floor(length / 8);
-    if (leftLen < rightLen) {
-      wasBalanced = leftLen >= balanceThreshold;
-      pdqsort(data, a, mid, limit);
-      a = mid + 1;
-    } else {
-      wasBalanced = rightLen >= balanceThreshold;
-      pdqsort(data, mid + 1, b, limit);
-      b = mid;
-    }
-  }
-}
-
-function partition(data: SortData, a: number, b: number, pivot: number): [number, boolean] {
-  data.swap(a, pivot);
-  let i = a + 1;
-  let j = b - 1;
-  while (i <= j && data.less(i, a)) {
-    i++;
-  }
-  while (i <= j && !data.less(j, a)) {
-    j--;
-  }
-  if (i > j) {
-    data.swap(j, a);
-    return [j, true];
-  }
-  data.swap(i, j);
-  i++;
-  j--;
-  for (;;) {
-    while (i <= j && data.less(i, a)) {
-      i++;
-    }
-    while (i <= j && !data.less(j, a)) {
-      j--;
-    }
-    if (i > j) {
-      break;
-    }
-    data.swap(i, j);
-    i++;
-    j--;
-  }
-  data.swap(j, a);
-  return [j, false];
-}
-
-function partitionEqual(data: SortData, a: number, b: number, pivot: number): number {
-  data.swap(a, pivot);
-  let i = a + 1;
-  let j = b - 1;
-  for (;;) {
-    while (i <= j && !data.less(a, i)) {
-      i++;
-    }
-    while (i <= j && data.less(a, j)) {
-      j--;
-    }
-    if (i > j) {
-      break;
-    }
-    data.swap(i, j);
-    i++;
-    j--;
-  }
-  return i;
-}
-
-function partialInsertionSort(data: SortData, a: number, b: number): boolean {
-  const maxSteps = 5;
-  const shortestShifting = 50;
-  let i = a + 1;
-  for (let step = 0; step < maxSteps; step++) {
-    while (i < b && !data.less(i, i - 1)) {
-      i++;
-    }
-    if (i === b) {
-      return true;
-    }
-    if (b - a < shortestShifting) {
-      return false;
-    }
-    data.swap(i, i - 1);
-    if (i - a >= 2) {
-      // Go stops at index 1, not at a + 1; kept so the permutation matches.
-      for (let j = i - 1; j >= 1; j--) {
-        if (!data.less(j, j - 1)) {
-          break;
-        }
-        data.swap(j, j - 1);
-      }
-    }
-    if (b - i >= 2) {
-      for (let j = i + 1; j < b; j++) {
-        if (!data.less(j, j - 1)) {
-          break;
-        }
-        data.swap(j, j - 1);
-      }
-    }
-  }
-  return false;
-}
-
-const UINT64_MASK = 2n ** 64n - 1n;
-
-// The xorshift64 shifts (13, 7, 17) are those of Go 1.24 and later; earlier
-// releases used (13, 17, 5). Only the order of requirements sharing a key in
-// selectors of more than 12 requirements whose partitions turn unbalanced can
-// tell them apart.
-function breakPatterns(data: SortData, a: number, b: number): void {
-  const length = b - a;
-  if (length < 8) {
-    return;
-  }
-  let random = BigInt(length);
-  const mask = BigInt((1 << bitsLen(length)) - 1);
-  const first = a + Math.floor(length / 4) * 2 - 1;
-  for (let idx = first; idx <= first + 2; idx++) {
-    random ^= (random << 13n) & UINT64_MASK;
-    random ^= random >> 7n;
-    random ^= (random << 17n) & UINT64_MASK;
-    let other = Number(random & mask);
-    if (other >= length) {
-      other -= length;
-    }
-    data.swap(idx, a + other);
-  }
-}
-
-function choosePivot(data: SortData, a: number, b: number): [number, number] {
-  const shortestNinther = 50;
-  const maxSwaps = 4 * 3;
-  const l = b - a;
-  const swaps = { n: 0 };
-  let i = a + Math.floor(l / 4) * 1;
-  let j = a + Math.floor(l / 4) * 2;
-  let k = a + Math.floor(l / 4) * 3;
-  if (l >= 8) {
-    if (l >= shortestNinther) {
-      i = median(data, i - 1, i, i + 1, swaps);
-      j = median(data, j - 1, j, j + 1, swaps);
-      k = median(data, k - 1, k, k + 1, swaps);
-    }
-    j = median(data, i, j, k, swaps);
-  }
-  if (swaps.n === 0) {
-    return [j, INCREASING_HINT];
-  }
-  if (swaps.n === maxSwaps) {
-    return [j, DECREASING_HINT];
-  }
-  return [j, UNKNOWN_HINT];
-}
-
-function order2(data: SortData, a: number, b: number, swaps: { n: number }): [number, number] {
-  if (data.less(b, a)) {
-    swaps.n++;
-    return [b, a];
-  }
-  return [a, b];
-}
-
-function median(data: SortData, a: number, b: number, c: number, swaps: { n: number }): number {
-  [a, b] = order2(data, a, b, swaps);
-  [b, c] = order2(data, b, c, swaps);
-  [a, b] = order2(data, a, b, swaps);
-  return b;
-}
-
-function reverseRange(data: SortData, a: number, b: number): void {
-  let i = a;
-  let j = b - 1;
-  while (i < j) {
-    data.swap(i, j);
-    i++;
-    j--;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -941,21 +537,17 @@ class Parser {
 
 /**
  * Parses a label selector with the grammar of apimachinery's labels.Parse.
- * The requirements come back sorted by key (Go's unstable sort.Sort, so equal
- * keys keep their input order only up to 12 requirements) with each value
- * list de-duplicated and sorted. "" yields [] and matches everything.
+ * The requirements come back sorted by key, with each value list
+ * de-duplicated and sorted. "" yields [] and matches everything.
+ *
+ * apimachinery sorts with Go's unstable sort.Sort, which keeps requirements
+ * sharing a key in input order only up to 12 requirements. The sort here is
+ * stable at any size: past 12 the order of equal keys can differ from Go's,
+ * which changes the text of a query rendered from them, never what it selects
+ * (requirements are ANDed).
  */
 export function parseLabelSelector(text: string): Requirement[] {
-  const requirements = new Parser(text).parse();
-  goSort(requirements.length, {
-    less: (i, j) => compareGoStrings((requirements[i] as Requirement).key, (requirements[j] as Requirement).key) < 0,
-    swap: (i, j) => {
-      const tmp = requirements[i] as Requirement;
-      requirements[i] = requirements[j] as Requirement;
-      requirements[j] = tmp;
-    },
-  });
-  return requirements;
+  return new Parser(text).parse().sort((a, b) => compareGoStrings(a.key, b.key));
 }
 
 function operatorText(operator: SelectorOperator): string {
@@ -1001,6 +593,29 @@ function sortedCopy(values: readonly string[]): string[] {
  */
 export function formatLabelSelector(reqs: readonly Requirement[]): string {
   return reqs.map(requirementText).join(',');
+}
+
+/**
+ * The metav1.LabelSelectorOperator that expresses a requirement's operator
+ * (metav1.ParseToLabelSelector's mapping); undefined for gt and lt, which
+ * metav1.LabelSelector cannot express.
+ */
+export function labelSelectorOperatorOf(operator: SelectorOperator): LabelSelectorOperator | undefined {
+  switch (operator) {
+    case '=':
+    case '==':
+    case 'in':
+      return 'In';
+    case '!=':
+    case 'notin':
+      return 'NotIn';
+    case 'exists':
+      return 'Exists';
+    case '!':
+      return 'DoesNotExist';
+    default:
+      return undefined;
+  }
 }
 
 function requirementMatches(r: Requirement, labels: Readonly<Record<string, string>>): boolean {
