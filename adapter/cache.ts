@@ -1,11 +1,12 @@
 // The one cache for values that are costly to build and asked for by many
-// callers at once: Prometheus query results and whole answers (and, later,
-// authentication and authorization decisions). Three things in one place:
+// callers at once: Prometheus query results, whole answers, and the
+// TokenReview and SubjectAccessReview answers of delegated auth. Three
+// things in one place:
 //
-// - a TTL per value, and a bound on the bytes all kept values hold together,
-//   least recently used first out, so memory stays flat however many distinct
-//   URLs are asked for (a 5,000-pod answer is about 1 MB of JSON, and its query
-//   result about as much again on the heap);
+// - a TTL per value, and a bound on the bytes all kept values hold together
+//   (or on their number), least recently used first out, so memory stays
+//   flat however many distinct URLs are asked for (a 5,000-pod answer is
+//   about 1 MB of JSON, and its query result about as much again on the heap);
 // - identical loads in flight share one call, however many callers ask;
 // - callers are counted: one that leaves (its signal aborts) gets its own
 //   rejection at once, and when the last one has left the shared load is
@@ -33,26 +34,34 @@ export const DEFAULT_CACHE_MAX_BYTES = 64 * 1024 * 1024;
 /** Per-entry bookkeeping (lru-cache's slots, the entry's objects), beyond key and value. */
 const ENTRY_OVERHEAD_BYTES = 64;
 
-export interface CacheStoreOptions {
+interface CacheStoreBounds {
   /** Upper bound of the summed sizes of the kept entries; 0 keeps nothing. */
-  readonly maxBytes: number;
+  readonly maxBytes?: number;
+  /** Upper bound of the number of kept entries; 0 keeps nothing. */
+  readonly maxEntries?: number;
   /** Milliseconds on a monotonic clock; for tests. */
   readonly now?: () => number;
 }
 
+/** At least one bound. */
+export type CacheStoreOptions = CacheStoreBounds & ({ readonly maxBytes: number } | { readonly maxEntries: number });
+
 /**
- * Byte-bounded storage with a TTL per entry. Every LoadingCache built on one
+ * Bounded storage with a TTL per entry. Every LoadingCache built on one
  * store counts against the same bound.
  */
 export class CacheStore {
   private readonly lru: LRUCache<string, NonNullable<unknown>> | undefined;
+  private readonly countsBytes: boolean;
 
   constructor(options: CacheStoreOptions) {
-    const now = options.now;
+    const { now, maxBytes, maxEntries } = options as CacheStoreBounds;
+    this.countsBytes = maxBytes !== undefined;
+    const bounds = maxBytes !== undefined ? { maxSize: maxBytes, ...(maxEntries !== undefined ? { max: maxEntries } : {}) } : { max: maxEntries ?? 0 };
     this.lru =
-      options.maxBytes > 0
+      maxBytes !== 0 && maxEntries !== 0
         ? new LRUCache<string, NonNullable<unknown>>({
-            maxSize: options.maxBytes,
+            ...bounds,
             // Expired entries are dropped when they expire, not when next
             // asked for, so their memory goes back and `bytes` is what is held.
             ttlAutopurge: true,
@@ -64,15 +73,36 @@ export class CacheStore {
   }
 
   get(key: string): unknown {
-    return this.lru?.get(key);
+    if (!this.lru) return undefined;
+    const value = this.lru.get(key);
+    // lru-cache still serves an entry at the instant its TTL ends;
+    // k8s.io/apimachinery's Expiring cache, which the auth caches follow,
+    // does not (an entry expires once now is not before its expiry).
+    if (value !== undefined && this.lru.getRemainingTTL(key) <= 0) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return value;
   }
 
-  /** Keeps a value for `ttlMs`; one larger than the whole bound is not kept. */
+  /**
+   * Keeps a value for `ttlMs`; one larger than the whole byte bound is not
+   * kept. The size counts only in a store bounded by bytes.
+   */
   set(key: string, value: NonNullable<unknown>, sizeBytes: number, ttlMs: number): void {
     if (!this.lru || ttlMs <= 0) return;
+    if (!this.countsBytes) {
+      this.lru.set(key, value, { ttl: ttlMs });
+      return;
+    }
     const size = Math.max(1, Math.ceil(sizeBytes) + key.length + ENTRY_OVERHEAD_BYTES);
     // lru-cache refuses (and drops any older value of the key) when one entry exceeds maxSize.
     this.lru.set(key, value, { size, ttl: ttlMs });
+  }
+
+  /** The keys held, namespaces included. */
+  keys(): string[] {
+    return [...(this.lru?.keys() ?? [])];
   }
 
   /** Summed sizes of the entries held. */
@@ -101,10 +131,13 @@ export interface LoadingCacheOptions<V> {
   readonly store: CacheStore;
   /** Keeps the keys of this cache apart from other caches' in the same store. */
   readonly namespace: string;
-  /** How long a loaded value is kept; 0 keeps none, and loads in flight are still shared. */
-  readonly ttlMs: number;
-  /** An estimate of the heap bytes a value holds. */
-  readonly sizeOf: (value: V) => number;
+  /**
+   * How long a loaded value is kept, for all values or chosen per value; 0
+   * keeps none, and loads in flight are still shared.
+   */
+  readonly ttlMs: number | ((value: V) => number);
+  /** An estimate of the heap bytes a value holds; needed when the store is bounded by bytes. */
+  readonly sizeOf?: (value: V) => number;
 }
 
 interface Load<V> {
@@ -155,6 +188,11 @@ export class LoadingCache<V extends NonNullable<unknown>> {
     return this.loads.size;
   }
 
+  private keep(key: string, value: V): void {
+    const { ttlMs, sizeOf } = this.options;
+    this.options.store.set(this.prefix + key, value, sizeOf?.(value) ?? 0, typeof ttlMs === 'function' ? ttlMs(value) : ttlMs);
+  }
+
   private start(key: string, load: (signal: AbortSignal) => Promise<V>): Load<V> {
     const controller = new AbortController();
     let result: Promise<V>;
@@ -169,7 +207,7 @@ export class LoadingCache<V extends NonNullable<unknown>> {
       result: result.then(
         (value) => {
           if (this.loads.get(key) === entry) this.loads.delete(key);
-          if (!controller.signal.aborted) this.options.store.set(this.prefix + key, value, this.options.sizeOf(value), this.options.ttlMs);
+          if (!controller.signal.aborted) this.keep(key, value);
           return value;
         },
         (e: unknown) => {

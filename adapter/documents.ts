@@ -2,10 +2,9 @@
 // k8s.io/metrics defines them, so a Go client decodes them unchanged.
 import { labelSelectorOperatorOf, type LabelSelector, type LabelSelectorRequirement, type Requirement } from '../k8s/label-selector.js';
 import { formatGroupResource } from '../rules/resources.js';
-import type { MetricRegistry } from './discovery.js';
 import type { AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, type CustomVersion } from './paths.js';
-import type { ExternalMetricValue, ObjectMetricValue } from './provider.js';
+import type { ExternalMetricValue, MetricListing, ObjectMetricValue } from './metrics-api-provider.js';
 
 let lastTimeMs = NaN;
 let lastTimeText = '';
@@ -99,16 +98,16 @@ export const SERVED_GROUPS: readonly { readonly name: string; readonly versions:
   { name: EXTERNAL_GROUP, versions: ['v1beta1'] },
 ];
 
-/** The resources of one group, sorted by name. The registry gives every metric of one resource the same scope (see buildRegistry). */
-function apiResources(group: string, registry: MetricRegistry | undefined): ApiResource[] {
+/** The resources of one group, sorted by name. The listing gives every metric of one resource the same scope. */
+function apiResources(group: string, metrics: MetricListing): ApiResource[] {
   const resources: ApiResource[] = [];
-  if (registry && group === CUSTOM_GROUP) {
-    for (const m of registry.custom.values()) {
-      resources.push({ name: `${formatGroupResource(m.resource)}/${m.metric}`, singularName: '', namespaced: m.namespaced, kind: 'MetricValueList', verbs: ['get'] });
+  if (group === CUSTOM_GROUP) {
+    for (const m of metrics.custom) {
+      resources.push({ name: `${formatGroupResource(m)}/${m.metric}`, singularName: '', namespaced: m.namespaced, kind: 'MetricValueList', verbs: ['get'] });
     }
-  } else if (registry && group === EXTERNAL_GROUP) {
+  } else if (group === EXTERNAL_GROUP) {
     // External metrics are only served under namespaces/{ns}/, whatever the rule's scope.
-    for (const m of registry.external.values()) {
+    for (const m of metrics.external) {
       resources.push({ name: m.metric, singularName: '', namespaced: true, kind: 'ExternalMetricValueList', verbs: ['get'] });
     }
   }
@@ -116,8 +115,8 @@ function apiResources(group: string, registry: MetricRegistry | undefined): ApiR
 }
 
 /** Discovery of one group-version: an APIResourceList. */
-export function apiResourceList(group: string, version: string, registry: MetricRegistry | undefined): unknown {
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources: apiResources(group, registry) };
+export function apiResourceList(group: string, version: string, metrics: MetricListing): unknown {
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources: apiResources(group, metrics) };
 }
 
 function apiGroup(name: string, versions: readonly string[]): unknown {
@@ -185,7 +184,7 @@ interface ApiResourceDiscovery {
  *   it through unchanged. Clients list only what has verbs, so `kubectl
  *   api-resources` shows the external metrics and no custom ones, the same
  *   as with per-version discovery; the parent's scope is the metrics' scope,
- *   one per resource (see buildRegistry).
+ *   one per resource (see CustomMetricInfo).
  *
  * Group and version of responseKind stay empty, meaning "this
  * group-version", as they are in the APIResourceList; so whichever way the
@@ -217,17 +216,17 @@ function resourceDiscovery(resources: readonly ApiResource[]): ApiResourceDiscov
 /**
  * Aggregated discovery (apidiscovery.k8s.io v2 or v2beta1, the same fields
  * in both): every served group, preferred version first, with its resources.
- * Freshness is always Current: the document is built from the registry in
+ * Freshness is always Current: the document is built from the listing in
  * force, the one the per-version documents and the metric reads use.
  */
-export function apiGroupDiscoveryList(version: AggregatedDiscoveryVersion, registry: MetricRegistry | undefined): unknown {
+export function apiGroupDiscoveryList(version: AggregatedDiscoveryVersion, metrics: MetricListing): unknown {
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
     items: SERVED_GROUPS.map((g) => ({
       metadata: { name: g.name },
-      versions: g.versions.map((v) => ({ version: v, resources: resourceDiscovery(apiResources(g.name, registry)), freshness: 'Current' })),
+      versions: g.versions.map((v) => ({ version: v, resources: resourceDiscovery(apiResources(g.name, metrics)), freshness: 'Current' })),
     })),
   };
 }

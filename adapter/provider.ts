@@ -4,60 +4,23 @@
 import { exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
 import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
-import { formatLabelSelector, type Requirement } from '../k8s/label-selector.js';
+import { formatLabelSelector } from '../k8s/label-selector.js';
 import { formatMilli, NonFiniteValueError, toMilli } from '../k8s/quantity.js';
 import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
 import { customMetricKey, type MetricRegistry } from './discovery.js';
 import { BadRequestError, NotFoundError, UnavailableError } from './errors.js';
 import type { Logger } from './log.js';
+import type {
+  CustomMetricInfo,
+  ExternalMetricValue,
+  ExternalMetricsQuery,
+  MetricListing,
+  MetricsApiProvider,
+  ObjectMetricsQuery,
+  ObjectMetricValue,
+} from './metrics-api-provider.js';
 import type { ObjectLister, ResourceKind } from './objects/types.js';
 import { PrometheusError, type MetricsSource, type QueryOptions, type Sample } from './prometheus.js';
-
-export interface DescribedObject {
-  readonly kind: string;
-  readonly namespace?: string;
-  readonly name: string;
-  readonly apiVersion: string;
-}
-
-export interface ObjectMetricValue {
-  readonly describedObject: DescribedObject;
-  readonly metric: string;
-  readonly timestamp: Date;
-  readonly windowSeconds?: number;
-  readonly value: string;
-}
-
-export interface ExternalMetricValue {
-  readonly metric: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly timestamp: Date;
-  readonly windowSeconds?: number;
-  readonly value: string;
-}
-
-export interface ObjectMetricsQuery {
-  readonly resource: GroupResource;
-  /** Undefined for root-scoped resources. */
-  readonly namespace?: string;
-  /** An object name, or `*` for every object matching labelSelector. */
-  readonly name: string;
-  readonly metric: string;
-  readonly labelSelector: readonly Requirement[];
-  readonly metricSelector: readonly Requirement[];
-  /** Absolute deadline, ms since the epoch. */
-  readonly deadline: number;
-  /** Aborted when nobody waits for the answer any more; stops the query. */
-  readonly signal?: AbortSignal;
-}
-
-export interface ExternalMetricsQuery {
-  readonly namespace: string;
-  readonly metric: string;
-  readonly metricSelector: readonly Requirement[];
-  readonly deadline: number;
-  readonly signal?: AbortSignal;
-}
 
 export interface ProviderDeps {
   readonly registry: () => MetricRegistry | undefined;
@@ -77,8 +40,13 @@ const DEFAULT_MAX_NAMES = 100;
 // Below the 16 KiB limits of common Prometheus-compatible backends.
 const DEFAULT_MAX_QUERY_BYTES = 15 * 1024;
 
-export class MetricsProvider {
+export class MetricsProvider implements MetricsApiProvider {
   private readonly windows = new WeakMap<CompiledRule, number | undefined>();
+  /** The listing of the registry last listed; a new registry gets the next version. */
+  private listed: { readonly registry: MetricRegistry | undefined; readonly listing: MetricListing } = {
+    registry: undefined,
+    listing: { version: 0, custom: [], external: [] },
+  };
 
   constructor(private readonly deps: ProviderDeps) {}
 
@@ -86,6 +54,16 @@ export class MetricsProvider {
     const r = this.deps.registry();
     if (!r) throw new UnavailableError('metric discovery has not completed yet; retry shortly');
     return r;
+  }
+
+  listAllMetrics(): MetricListing {
+    const registry = this.deps.registry();
+    if (registry === this.listed.registry) return this.listed.listing;
+    const custom: CustomMetricInfo[] = [];
+    for (const m of registry?.custom.values() ?? []) custom.push({ group: m.resource.group, resource: m.resource.resource, metric: m.metric, namespaced: m.namespaced });
+    const external = [...(registry?.external.keys() ?? [])].map((metric) => ({ metric }));
+    this.listed = { registry, listing: { version: this.listed.listing.version + 1, custom, external } };
+    return this.listed.listing;
   }
 
   async objectMetrics(q: ObjectMetricsQuery): Promise<ObjectMetricValue[]> {

@@ -9,7 +9,6 @@ import type { Response } from 'express';
 import type { Requirement } from '../k8s/label-selector.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import { CacheStore, DEFAULT_CACHE_MAX_BYTES, LoadingCache } from './cache.js';
-import type { MetricRegistry } from './discovery.js';
 import {
   apiGroupDiscoveryList,
   apiGroupList,
@@ -23,13 +22,12 @@ import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus, type S
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
 import { LabelSelectorError, parseLabelSelector } from '../k8s/label-selector.js';
 import { RepeatLimitedLog, type Logger } from './log.js';
+import type { MetricsApiProvider } from './metrics-api-provider.js';
 import { aggregatedDiscoveryContentType, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';
-import type { MetricsProvider } from './provider.js';
 
 export interface MetricsApiDeps {
-  readonly provider: Pick<MetricsProvider, 'objectMetrics' | 'externalMetrics'>;
-  readonly registry: () => MetricRegistry | undefined;
+  readonly provider: MetricsApiProvider;
   readonly catalog: () => ResourceCatalog;
   /** Each request's deadline, from its arrival. */
   readonly requestTimeoutMs: number;
@@ -122,19 +120,19 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     answers.get(key, async (loadSignal) => JSON.stringify(await build(loadSignal)), signal);
   const ok = (body: unknown): Answer => ({ code: 200, body: JSON.stringify(body) });
 
-  // The aggregated document of the registry in force, per version: the
+  // The aggregated document of the listing in force, per version: the
   // aggregator asks every minute, mostly to be told 304.
-  let aggregated: { registry: MetricRegistry | undefined; byVersion: Map<AggregatedDiscoveryVersion, { body: string; etag: string }> } | undefined;
+  let aggregated: { listingVersion: number; byVersion: Map<AggregatedDiscoveryVersion, { body: string; etag: string }> } | undefined;
   const aggregatedDiscovery = (version: AggregatedDiscoveryVersion, context: RequestContext): Answer => {
-    const registry = deps.registry();
+    const metrics = deps.provider.listAllMetrics();
     let built = aggregated;
-    if (!built || built.registry !== registry) {
-      built = { registry, byVersion: new Map() };
+    if (!built || built.listingVersion !== metrics.version) {
+      built = { listingVersion: metrics.version, byVersion: new Map() };
       aggregated = built;
     }
     let doc = built.byVersion.get(version);
     if (!doc) {
-      const body = JSON.stringify(apiGroupDiscoveryList(version, registry));
+      const body = JSON.stringify(apiGroupDiscoveryList(version, metrics));
       doc = { body, etag: etagOf(documentHash(body)) };
       built.byVersion.set(version, doc);
     }
@@ -164,7 +162,7 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
       throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
     }
     const parsed = parseMetricsPath(segments, deps.catalog());
-    if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.registry()));
+    if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.provider.listAllMetrics()));
     const cached = answers.cached(rawUrl);
     if (cached !== undefined) return { code: 200, body: cached };
     const url = new URL(rawUrl, 'http://localhost');

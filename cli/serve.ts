@@ -541,7 +541,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const mutate = createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) });
   // Failed requests, from the guard or the API, are logged with repeats counted (adapter/log.ts).
   const failureLog = new RepeatLimitedLog(log);
-  const metricsApi = createMetricsApi({ provider, registry: () => discovery.registry, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds, cacheStore, failureLog });
+  const metricsApi = createMetricsApi({ provider, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds, cacheStore, failureLog });
   const guard = auth?.guard({ skipPaths: ['/mutate'] });
   const writeAnswer = (req: IncomingMessage, res: ServerResponse, { code, body, contentType, headers }: Answer): void => {
     res.writeHead(code, { ...headers, 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) });

@@ -15,9 +15,9 @@
 // authenticator last), and only when anonymous access is enabled.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { CacheStore, LoadingCache } from '../cache.js';
 import { UnauthorizedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ExpiringCache, type Clock } from './cache.js';
 import { AuthConfigError, compileAuthConfig, type AuthConfigProvider, type AuthenticationConfig, type CompiledAuthConfig } from './config.js';
 import { userFromHeaders, type DistinctHeaders } from './headers.js';
 import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-api.js';
@@ -29,6 +29,7 @@ import {
   type Authentication,
   type AuthenticationMethod,
   type Authenticator,
+  type Clock,
   type UserInfo,
 } from './types.js';
 import { certificateFromDer, commonName, organizations, peerCertificates, verifyClientCertificate, type Certificate } from './x509.js';
@@ -58,6 +59,7 @@ export interface TokenReviewAuthenticatorOptions {
   /** Per TokenReview; default 10 s. */
   readonly timeoutMs?: number;
   readonly retry?: RetryBackoff;
+  /** The cache's clock, for tests. */
   readonly now?: Clock;
   /** Bound on cached tokens; default 10000. */
   readonly maxEntries?: number;
@@ -85,7 +87,8 @@ function extraOf(v: unknown): Record<string, string[]> {
  * per-process random key, so tokens are not kept in memory as themselves.
  */
 export class TokenReviewAuthenticator {
-  private readonly cache: ExpiringCache<TokenReviewResult>;
+  private readonly store: CacheStore;
+  private readonly cache: LoadingCache<TokenReviewResult>;
   private readonly hmacKey = randomBytes(32);
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
@@ -95,8 +98,14 @@ export class TokenReviewAuthenticator {
   reviews = 0;
 
   constructor(private readonly options: TokenReviewAuthenticatorOptions) {
-    this.cache = new ExpiringCache(options.maxEntries ?? 10_000, options.now ?? Date.now);
+    // A store of its own, bounded by entries as k8s.io/apiserver bounds its
+    // token cache: answers are small and alike in size, so a count bounds
+    // their memory; and apart from the metrics answers' byte bound, a burst
+    // of large answers cannot push tokens out and turn every request into a
+    // TokenReview.
+    this.store = new CacheStore({ maxEntries: options.maxEntries ?? 10_000, now: options.now });
     this.ttlMs = options.cacheTtlMs ?? 10_000;
+    this.cache = new LoadingCache({ store: this.store, namespace: 'tokenreviews', ttlMs: (r) => (r.error === undefined ? this.ttlMs : 0) });
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.retry = options.retry ?? DEFAULT_RETRY_BACKOFF;
     this.audiences = options.audiences ?? [];
@@ -116,11 +125,7 @@ export class TokenReviewAuthenticator {
 
   /** Throws when the TokenReview could not be made; the caller treats that as a failed credential. */
   async review(token: string): Promise<TokenReviewResult> {
-    return this.cache.getOrLoad(
-      this.key(token),
-      () => this.call(token),
-      (r) => (r.error === undefined ? this.ttlMs : 0),
-    );
+    return this.cache.get(this.key(token), () => this.call(token));
   }
 
   private async call(token: string): Promise<TokenReviewResult> {
@@ -160,7 +165,7 @@ export class TokenReviewAuthenticator {
   }
 
   get cachedEntries(): number {
-    return this.cache.size;
+    return this.store.entries;
   }
 }
 

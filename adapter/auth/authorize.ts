@@ -7,10 +7,10 @@
 // ones for DenyCacheTTL (10 s each by default); a failed call is not cached
 // and never allows.
 import { goQuote as q } from '../../k8s/go-strings.js';
+import { CacheStore, LoadingCache } from '../cache.js';
 import { ForbiddenError } from '../errors.js';
-import { ExpiringCache, type Clock } from './cache.js';
 import { DEFAULT_RETRY_BACKOFF, postReview, type KubeApi, type RetryBackoff } from './kube-api.js';
-import { MASTERS_GROUP, type Authorizer, type Decision, type RequestAttributes, type UserInfo } from './types.js';
+import { MASTERS_GROUP, type Authorizer, type Clock, type Decision, type RequestAttributes, type UserInfo } from './types.js';
 
 export interface SubjectAccessReviewSpec {
   readonly user?: string;
@@ -104,6 +104,7 @@ export interface DelegatingAuthorizerOptions {
   /** Per SubjectAccessReview; default 10 s. */
   readonly timeoutMs?: number;
   readonly retry?: RetryBackoff;
+  /** The cache's clock, for tests. */
   readonly now?: Clock;
   /** Bound on cached answers; default 8192, the webhook authorizer's LRU size. */
   readonly maxEntries?: number;
@@ -116,7 +117,7 @@ interface ReviewStatus {
 }
 
 export class DelegatingAuthorizer implements Authorizer {
-  private readonly cache: ExpiringCache<ReviewStatus>;
+  private readonly cache: LoadingCache<ReviewStatus>;
   private readonly allowTtlMs: number;
   private readonly denyTtlMs: number;
   private readonly groups: ReadonlySet<string>;
@@ -124,9 +125,14 @@ export class DelegatingAuthorizer implements Authorizer {
   reviews = 0;
 
   constructor(private readonly options: DelegatingAuthorizerOptions) {
-    this.cache = new ExpiringCache(options.maxEntries ?? 8192, options.now ?? Date.now);
     this.allowTtlMs = options.allowTtlMs ?? 10_000;
     this.denyTtlMs = options.denyTtlMs ?? 10_000;
+    this.cache = new LoadingCache({
+      // Bounded by entries, apart from other caches, as the token cache (authenticate.ts).
+      store: new CacheStore({ maxEntries: options.maxEntries ?? 8192, now: options.now }),
+      namespace: 'subjectaccessreviews',
+      ttlMs: (s) => (s.allowed ? this.allowTtlMs : this.denyTtlMs),
+    });
     this.groups = new Set(options.alwaysAllowGroups ?? [MASTERS_GROUP]);
   }
 
@@ -136,7 +142,7 @@ export class DelegatingAuthorizer implements Authorizer {
     if (!this.options.client) return { allowed: false, reason: '' };
     const spec = subjectAccessReviewSpec(user, attrs);
     const load = (): Promise<ReviewStatus> => this.review(spec);
-    const status = shouldCache(attrs) ? await this.cache.getOrLoad(JSON.stringify(spec), load, (s) => (s.allowed ? this.allowTtlMs : this.denyTtlMs)) : await load();
+    const status = shouldCache(attrs) ? await this.cache.get(JSON.stringify(spec), load) : await load();
     if (status.allowed && status.denied) throw new AuthorizationError('webhook subject access review returned both allow and deny response');
     // Denied and no opinion both end in Forbidden: the webhook is the last authorizer of the union.
     return { allowed: status.allowed, reason: status.reason };

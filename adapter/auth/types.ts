@@ -2,6 +2,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { LabelSelectorRequirement } from '../../k8s/label-selector.js';
 
+/** Milliseconds; Date.now unless a test gives its own. */
+export type Clock = () => number;
+
 /** k8s.io/apiserver/pkg/authentication/user.Info. */
 export interface UserInfo {
   readonly name: string;

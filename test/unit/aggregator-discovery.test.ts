@@ -8,16 +8,14 @@ import { createMetricsApi, type MetricsApi } from '../../adapter/router.js';
 import { silentLogger } from '../../adapter/log.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';
 import { syncDiscovery, type AggregatorVersion, type ResourceDoc, type Transport } from '../support/aggregator-discovery.js';
-import { sampleRegistry } from '../support/registry.js';
+import { listingProvider } from '../support/metric-listing.js';
 
 const GROUP_VERSIONS = ['custom.metrics.k8s.io/v1beta2', 'custom.metrics.k8s.io/v1beta1', 'external.metrics.k8s.io/v1beta1'];
 
 function metricsApi(): MetricsApi {
   const catalog = new StaticResourceCatalog();
-  const registry = sampleRegistry();
   return createMetricsApi({
-    provider: { objectMetrics: async () => [], externalMetrics: async () => [] },
-    registry: () => registry,
+    provider: listingProvider(),
     catalog: () => catalog,
     requestTimeoutMs: 1000,
     log: silentLogger,

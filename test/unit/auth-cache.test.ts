@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TokenReviewAuthenticator } from '../../adapter/auth/authenticate.js';
 import { AuthorizationError, DelegatingAuthorizer } from '../../adapter/auth/authorize.js';
-import { ExpiringCache } from '../../adapter/auth/cache.js';
+import type { CacheStore } from '../../adapter/cache.js';
 import type { KubeApi, KubeRequestOptions, RetryBackoff } from '../../adapter/auth/kube-api.js';
 import type { KubeResponse } from '../../adapter/kube/client.js';
 import { requestAttributes } from '../../adapter/auth/request-info.js';
@@ -32,44 +32,6 @@ function fakeApi(answer: (body: Record<string, unknown>) => KubeResponse | Promi
 
 const NO_RETRY: RetryBackoff = { initialMs: 1, factor: 1, jitter: 0, steps: 1 };
 
-describe('expiring cache', () => {
-  it('serves an entry until its TTL passes', () => {
-    const clock = manualClock();
-    const cache = new ExpiringCache<string>(10, clock.now);
-    cache.set('k', 'v', 10_000);
-    clock.advance(9_999);
-    assert.equal(cache.get('k'), 'v');
-    clock.advance(1);
-    assert.equal(cache.get('k'), undefined);
-  });
-
-  it('drops the least recently used entry when full', () => {
-    const cache = new ExpiringCache<number>(2, manualClock().now);
-    cache.set('a', 1, 1000);
-    cache.set('b', 2, 1000);
-    cache.get('a');
-    cache.set('c', 3, 1000);
-    assert.equal(cache.get('b'), undefined);
-    assert.equal(cache.get('a'), 1);
-    assert.equal(cache.get('c'), 3);
-  });
-
-  it('shares one load among concurrent callers and does not keep failures', async () => {
-    const cache = new ExpiringCache<number>(10, manualClock().now);
-    let loads = 0;
-    const load = async (): Promise<number> => {
-      loads++;
-      await new Promise((r) => setTimeout(r, 5));
-      return 7;
-    };
-    const results = await Promise.all([1, 2, 3].map(() => cache.getOrLoad('k', load, () => 1000)));
-    assert.deepEqual(results, [7, 7, 7]);
-    assert.equal(loads, 1);
-    await assert.rejects(cache.getOrLoad('x', () => Promise.reject(new Error('boom')), () => 1000), /boom/);
-    assert.equal(await cache.getOrLoad('x', async () => 1, () => 1000), 1);
-  });
-});
-
 describe('TokenReview authentication cache', () => {
   const reviewAnswer = (status: object): KubeResponse => ({ status: 201, body: { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', status } });
 
@@ -95,6 +57,20 @@ describe('TokenReview authentication cache', () => {
     assert.deepEqual(await tokens.review('bad'), { authenticated: false });
     clock.advance(5_000);
     await tokens.review('bad');
+    assert.equal(api.calls.length, 1);
+  });
+
+  it('sends one TokenReview for concurrent requests with the same token', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const api = fakeApi(async () => {
+      await held;
+      return reviewAnswer({ authenticated: true, user: { username: 'alice' } });
+    });
+    const tokens = new TokenReviewAuthenticator({ client: api, retry: NO_RETRY });
+    const reviews = [tokens.review('t'), tokens.review('t'), tokens.review('t')];
+    release();
+    assert.deepEqual((await Promise.all(reviews)).map((r) => r.authenticated), [true, true, true]);
     assert.equal(api.calls.length, 1);
   });
 
@@ -144,7 +120,7 @@ describe('TokenReview authentication cache', () => {
     const api = fakeApi(() => reviewAnswer({ authenticated: true, user: { username: 'a' } }));
     const tokens = new TokenReviewAuthenticator({ client: api, retry: NO_RETRY });
     await tokens.review('secret-token');
-    const keys = [...((tokens as unknown as { cache: { entries: Map<string, unknown> } }).cache.entries.keys())];
+    const keys = (tokens as unknown as { store: CacheStore }).store.keys();
     assert.equal(keys.length, 1);
     assert.ok(!keys[0]?.includes('secret-token'));
   });

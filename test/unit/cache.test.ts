@@ -1,4 +1,4 @@
-// The generic cache: a byte bound with least-recently-used eviction, a TTL,
+// The generic cache: a byte or entry bound with least-recently-used eviction, a TTL,
 // shared loads in flight, and callers counted so the last one leaving stops
 // the load.
 import { describe, test } from 'node:test';
@@ -56,6 +56,36 @@ describe('cache store and loading cache', () => {
     assert.equal(cache.cached('k'), undefined);
     await cache.get('k', load('k'));
     assert.equal(calls.length, 2);
+  });
+
+  test('a value is gone the moment its TTL has passed, as in k8s.io/apimachinery\'s expiring cache', async () => {
+    const clock = manualClock();
+    const cache = textCache(new CacheStore({ maxBytes: 10_000, now: clock.now }), 5_000);
+    await cache.get('k', async () => 'v');
+    clock.advance(4_999);
+    assert.equal(cache.cached('k'), 'v');
+    clock.advance(1);
+    assert.equal(cache.cached('k'), undefined);
+  });
+
+  test('a TTL chosen per value keeps each value its own time, and a TTL of 0 keeps that value not at all', async () => {
+    const clock = manualClock();
+    const store = new CacheStore({ maxBytes: 10_000, now: clock.now });
+    const cache = new LoadingCache<string>({ store, namespace: 'test', ttlMs: (v) => (v === 'allowed' ? 10_000 : v === 'denied' ? 1_000 : 0), sizeOf: (t) => t.length });
+    for (const v of ['allowed', 'denied', 'failed']) await cache.get(v, async () => v);
+    assert.deepEqual(['allowed', 'denied', 'failed'].map((k) => cache.cached(k)), ['allowed', 'denied', undefined]);
+    clock.advance(1_000);
+    assert.deepEqual(['allowed', 'denied'].map((k) => cache.cached(k)), ['allowed', undefined]);
+  });
+
+  test('a store bounded by entries drops the least recently used entry when full', async () => {
+    const store = new CacheStore({ maxEntries: 2 });
+    const cache = new LoadingCache<number>({ store, namespace: 'test', ttlMs: 60_000 });
+    await cache.get('a', async () => 1);
+    await cache.get('b', async () => 2);
+    cache.cached('a');
+    await cache.get('c', async () => 3);
+    assert.deepEqual(['a', 'b', 'c'].map((k) => cache.cached(k)), [1, undefined, 3]);
   });
 
   test('a TTL of 0 keeps nothing', async () => {

@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { buildRegistry, customMetricKey, MetricDiscovery, type DiscoveryOptions, type MetricRegistry } from '../../adapter/discovery.js';
 import { PrometheusError } from '../../adapter/prometheus.js';
 import { apiResourceList } from '../../adapter/documents.js';
+import { MetricsProvider } from '../../adapter/provider.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
 import type { RuleSet } from '../../rules/load.js';
 import { formatDiagnostic } from '../../rules/diagnostics.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';
 import { compileYaml } from '../support/rules.js';
-import { FakeMetricsSource, gate, RecordingLogger, seriesSummary } from '../support/fakes.js';
+import { FakeMetricsSource, FakeObjectLister, gate, RecordingLogger, seriesSummary } from '../support/fakes.js';
 import { callInWorker } from '../support/worker.js';
 
 const catalog = new StaticResourceCatalog();
@@ -166,7 +167,8 @@ describe('buildRegistry', () => {
       'metric widget_load for widgets.example.com: series widget_load has a namespace label, but widgets.example.com is served cluster-scoped as series widget_global made it first',
     ]);
     // Discovery lists what the provider enforces.
-    const listed = (apiResourceList('custom.metrics.k8s.io', 'v1beta2', registry) as { resources: { name: string; namespaced: boolean }[] }).resources;
+    const provider = new MetricsProvider({ registry: () => registry, metrics: new FakeMetricsSource(), objects: new FakeObjectLister(), catalog: () => catalog, log: new RecordingLogger() });
+    const listed = (apiResourceList('custom.metrics.k8s.io', 'v1beta2', provider.listAllMetrics()) as { resources: { name: string; namespaced: boolean }[] }).resources;
     assert.deepEqual(
       listed.filter((r) => r.name.startsWith('widgets.')).map((r) => [r.name, r.namespaced]),
       [

@@ -2,7 +2,6 @@
 // k8s.io/metrics and apimachinery define, so a Go client decodes them as-is.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MetricRegistry } from '../../adapter/discovery.js';
 import {
   apiGroupDiscoveryList,
   apiGroupList,
@@ -15,9 +14,8 @@ import {
   toLabelSelector,
 } from '../../adapter/documents.js';
 import { parseLabelSelector } from '../../k8s/label-selector.js';
-import type { ExternalMetricValue, ObjectMetricValue } from '../../adapter/provider.js';
-import { onlyRule } from '../support/rules.js';
-import { sampleRegistry } from '../support/registry.js';
+import type { ExternalMetricValue, MetricListing, ObjectMetricValue } from '../../adapter/metrics-api-provider.js';
+import { NO_METRICS, sampleListing } from '../support/metric-listing.js';
 
 const T = new Date('2024-05-06T07:08:09.876Z');
 
@@ -208,12 +206,12 @@ describe('formatTime', () => {
 });
 
 describe('APIResourceList', () => {
-  const registry = sampleRegistry();
+  const listing = sampleListing();
   const entry = (name: string, namespaced: boolean, kind = 'MetricValueList') => ({ name, singularName: '', namespaced, kind, verbs: ['get'] });
 
   for (const version of ['v1beta1', 'v1beta2']) {
     test(`custom ${version} lists resource/metric names, sorted, with the scope of each parent resource`, () => {
-      assert.deepEqual(apiResourceList('custom.metrics.k8s.io', version, registry), {
+      assert.deepEqual(apiResourceList('custom.metrics.k8s.io', version, listing), {
         kind: 'APIResourceList',
         apiVersion: 'v1',
         groupVersion: `custom.metrics.k8s.io/${version}`,
@@ -229,7 +227,7 @@ describe('APIResourceList', () => {
   }
 
   test('external lists bare metric names, all namespaced', () => {
-    assert.deepEqual(apiResourceList('external.metrics.k8s.io', 'v1beta1', registry), {
+    assert.deepEqual(apiResourceList('external.metrics.k8s.io', 'v1beta1', listing), {
       kind: 'APIResourceList',
       apiVersion: 'v1',
       groupVersion: 'external.metrics.k8s.io/v1beta1',
@@ -237,13 +235,8 @@ describe('APIResourceList', () => {
     });
   });
 
-  test('an external rule that is not namespaced is still listed as namespaced, since it is only served under namespaces/{ns}/', () => {
-    const rule = onlyRule(`externalRules:
-- seriesQuery: 'global_backlog'
-  resources: {namespaced: false}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
-`);
-    const r: MetricRegistry = { custom: new Map(), external: new Map([['global_backlog', { metric: 'global_backlog', series: 'global_backlog', rule }]]), conflicts: [], builtAt: T };
+  test('an external metric is listed as namespaced whatever its rule says, since it is only served under namespaces/{ns}/', () => {
+    const r: MetricListing = { version: 1, custom: [], external: [{ metric: 'global_backlog' }] };
     assert.deepEqual(apiResourceList('external.metrics.k8s.io', 'v1beta1', r), {
       kind: 'APIResourceList',
       apiVersion: 'v1',
@@ -252,13 +245,13 @@ describe('APIResourceList', () => {
     });
   });
 
-  const empty: [string, string, MetricRegistry | undefined][] = [
-    ['custom.metrics.k8s.io', 'v1beta2', undefined],
-    ['external.metrics.k8s.io', 'v1beta1', undefined],
-    ['metrics.example.com', 'v1', registry],
+  const empty: [string, string, MetricListing][] = [
+    ['custom.metrics.k8s.io', 'v1beta2', NO_METRICS],
+    ['external.metrics.k8s.io', 'v1beta1', NO_METRICS],
+    ['metrics.example.com', 'v1', listing],
   ];
   for (const [group, version, r] of empty) {
-    test(`${group}/${version} ${r ? 'of a group that is not served' : 'before discovery completes'} lists no resources`, () => {
+    test(`${group}/${version} ${r === listing ? 'of a group that is not served' : 'before discovery completes'} lists no resources`, () => {
       assert.deepEqual(apiResourceList(group, version, r), { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources: [] });
     });
   }
@@ -290,7 +283,7 @@ describe('API groups', () => {
 });
 
 describe('APIGroupDiscoveryList', () => {
-  const registry = sampleRegistry();
+  const listing = sampleListing();
   const none = { group: '', version: '', kind: '' };
   const metric = (subresource: string) => ({ subresource, responseKind: { group: '', version: '', kind: 'MetricValueList' }, verbs: ['get'] });
   // Each metric is a subresource of its resource, which itself serves nothing.
@@ -310,7 +303,7 @@ describe('APIGroupDiscoveryList', () => {
 
   for (const version of ['v2', 'v2beta1'] as const) {
     test(`${version} lists both groups, preferred version first, custom metrics as subresources and external metrics as resources`, () => {
-      assert.deepEqual(apiGroupDiscoveryList(version, registry), {
+      assert.deepEqual(apiGroupDiscoveryList(version, listing), {
         kind: 'APIGroupDiscoveryList',
         apiVersion: `apidiscovery.k8s.io/${version}`,
         metadata: {},
@@ -332,7 +325,7 @@ describe('APIGroupDiscoveryList', () => {
   }
 
   test('before discovery completes every group-version is listed, with no resources', () => {
-    const doc = apiGroupDiscoveryList('v2', undefined) as { items: { metadata: { name: string }; versions: { version: string; resources: unknown[] }[] }[] };
+    const doc = apiGroupDiscoveryList('v2', NO_METRICS) as { items: { metadata: { name: string }; versions: { version: string; resources: unknown[] }[] }[] };
     assert.deepEqual(
       doc.items.flatMap((g) => g.versions.map((v) => [`${g.metadata.name}/${v.version}`, v.resources])),
       [

@@ -8,7 +8,8 @@ import { ApiError } from '../../adapter/errors.js';
 import { parseLabelSelector } from '../../k8s/label-selector.js';
 import { PrometheusObjectSource, sanitizeLabelKey } from '../../adapter/objects/prometheus.js';
 import { PrometheusError, type Sample } from '../../adapter/prometheus.js';
-import { MetricsProvider, type ExternalMetricsQuery, type ObjectMetricsQuery, type ProviderDeps } from '../../adapter/provider.js';
+import type { ExternalMetricsQuery, ObjectMetricsQuery } from '../../adapter/metrics-api-provider.js';
+import { MetricsProvider, type ProviderDeps } from '../../adapter/provider.js';
 import { CachingMetricsSource } from '../../adapter/query-cache.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
 import { formatDiagnostic } from '../../rules/diagnostics.js';
@@ -523,6 +524,68 @@ describe('MetricsProvider: object metrics', () => {
       );
     });
   }
+});
+
+describe('MetricsProvider: the list of metrics served', () => {
+  const LISTED_RULES = `rules:
+- seriesQuery: '{__name__=~"^http_.*",namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+- seriesQuery: 'kube_deployment_replicas{namespace!="",deployment!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, deployment: {group: apps, resource: deployment}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+- seriesQuery: 'node_load{node!=""}'
+  resources: {overrides: {node: {resource: node}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+externalRules:
+- seriesQuery: '{__name__=~"^queue_.*",namespace!=""}'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
+`;
+  const listedRegistry = (): MetricRegistry =>
+    registryOf(LISTED_RULES, {
+      '{__name__=~"^http_.*",namespace!="",pod!=""}': seriesSummary({ http_requests: ['namespace', 'pod'] }),
+      'kube_deployment_replicas{namespace!="",deployment!=""}': seriesSummary({ kube_deployment_replicas: ['deployment', 'namespace'] }),
+      'node_load{node!=""}': seriesSummary({ node_load: ['node'] }),
+      '{__name__=~"^queue_.*",namespace!=""}': seriesSummary({ queue_messages_ready: ['namespace', 'queue'], queue_age: ['namespace'] }),
+    });
+  const byName = <T extends { metric: string }>(items: readonly T[], key: (i: T) => string = (i) => i.metric): T[] => [...items].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+
+  test('before the first discovery no metric is listed', () => {
+    const listing = harness({ registry: undefined }).provider.listAllMetrics();
+    assert.deepEqual([listing.custom, listing.external], [[], []]);
+  });
+
+  test('every discovered custom metric is listed with its group, resource and the scope of the resource', () => {
+    const { custom } = harness({ registry: listedRegistry() }).provider.listAllMetrics();
+    assert.deepEqual(
+      byName(custom, (i) => `${i.resource}.${i.group}/${i.metric}`),
+      [
+        { group: 'apps', resource: 'deployments', metric: 'kube_deployment_replicas', namespaced: true },
+        { group: '', resource: 'namespaces', metric: 'http_requests', namespaced: false },
+        { group: '', resource: 'namespaces', metric: 'kube_deployment_replicas', namespaced: false },
+        { group: '', resource: 'nodes', metric: 'node_load', namespaced: false },
+        { group: '', resource: 'pods', metric: 'http_requests', namespaced: true },
+      ],
+    );
+  });
+
+  test('every discovered external metric is listed by name', () => {
+    const { external } = harness({ registry: listedRegistry() }).provider.listAllMetrics();
+    assert.deepEqual(byName(external), [{ metric: 'queue_age' }, { metric: 'queue_messages_ready' }]);
+  });
+
+  test('the listing keeps its version while discovery keeps its registry, and takes a new one with each new registry', () => {
+    let registry: MetricRegistry | undefined;
+    const provider = new MetricsProvider({ registry: () => registry, metrics: new FakeMetricsSource(), objects: new FakeObjectLister(), catalog: () => catalog, log: new RecordingLogger() });
+    const versions = [provider.listAllMetrics().version];
+    registry = listedRegistry();
+    versions.push(provider.listAllMetrics().version, provider.listAllMetrics().version);
+    registry = listedRegistry();
+    versions.push(provider.listAllMetrics().version);
+    assert.equal(versions[1], versions[2]);
+    assert.equal(new Set([versions[0], versions[1], versions[3]]).size, 3, `versions ${versions.join(', ')}`);
+  });
 });
 
 describe('MetricsProvider: windowSeconds comes from the range in the rule’s query', () => {

@@ -3,11 +3,11 @@
 // ETag that lets the aggregator's minutely re-check end in a 304.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MetricRegistry } from '../../adapter/discovery.js';
 import { silentLogger } from '../../adapter/log.js';
+import type { MetricListing } from '../../adapter/metrics-api-provider.js';
 import { createMetricsApi, type MetricsApi } from '../../adapter/router.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';
-import { sampleRegistry } from '../support/registry.js';
+import { listingProvider, NO_METRICS, sampleListing } from '../support/metric-listing.js';
 
 const V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 const V2BETA1 = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
@@ -15,19 +15,18 @@ const KUBECTL_1_30 = `${V2},${V2BETA1},application/json`;
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
-function apiOver(registry: () => MetricRegistry | undefined): MetricsApi {
+function apiOver(listing: () => MetricListing): MetricsApi {
   const catalog = new StaticResourceCatalog();
   return createMetricsApi({
-    provider: { objectMetrics: async () => [], externalMetrics: async () => [] },
-    registry,
+    provider: listingProvider(listing),
     catalog: () => catalog,
     requestTimeoutMs: 1000,
     log: silentLogger,
   });
 }
 
-const registry = sampleRegistry();
-const api = apiOver(() => registry);
+const listing = sampleListing();
+const api = apiOver(() => listing);
 
 describe('GET /apis', () => {
   test('kubectl 1.30+ gets aggregated discovery v2 with its Content-Type', async () => {
@@ -58,10 +57,10 @@ describe('GET /apis', () => {
   });
 
   test('after discovery finds a change, the old ETag gets the new document', async () => {
-    let current: MetricRegistry | undefined;
+    let current = NO_METRICS;
     const changing = apiOver(() => current);
     const before = await changing.answer('GET', '/apis', { accept: V2 });
-    current = registry;
+    current = listing;
     const after = await changing.answer('GET', '/apis', { accept: V2, ifNoneMatch: before.headers?.ETag ?? '' });
     assert.equal(after.code, 200);
     assert.notEqual(after.headers?.ETag, before.headers?.ETag);

@@ -8,9 +8,11 @@ import { buildRegistry } from '../../adapter/discovery.js';
 import { NotFoundError } from '../../adapter/errors.js';
 import { RepeatLimitedLog, silentLogger } from '../../adapter/log.js';
 import { PrometheusError } from '../../adapter/prometheus.js';
-import { MetricsProvider, type ObjectMetricValue } from '../../adapter/provider.js';
+import type { ObjectMetricValue } from '../../adapter/metrics-api-provider.js';
+import { MetricsProvider } from '../../adapter/provider.js';
 import { StaticResourceCatalog } from '../../rules/resources.js';
 import { FakeMetricsSource, FakeObjectLister, RecordingLogger, seriesSummary } from '../support/fakes.js';
+import { NO_METRICS } from '../support/metric-listing.js';
 import { compileYaml } from '../support/rules.js';
 
 function apiWith(
@@ -27,8 +29,8 @@ function apiWith(
         return answer(q.name);
       },
       externalMetrics: async () => [],
+      listAllMetrics: () => NO_METRICS,
     },
-    registry: () => undefined,
     catalog: () => catalog,
     requestTimeoutMs: 1000,
     log: silentLogger,
@@ -199,7 +201,7 @@ describe('failed requests in the log', () => {
     const objects = new FakeObjectLister();
     const provider = new MetricsProvider({ registry: () => registry, metrics, objects, catalog: () => catalog, log });
     const failureLog = new RepeatLimitedLog(log, { windowMs: 10_000, now: () => now, schedule: (run) => timers.push(run) });
-    const api = createMetricsApi({ provider, registry: () => registry, catalog: () => catalog, requestTimeoutMs: 1000, log, failureLog, responseCacheTtlSeconds: 0 });
+    const api = createMetricsApi({ provider, catalog: () => catalog, requestTimeoutMs: 1000, log, failureLog, responseCacheTtlSeconds: 0 });
     const endWindow = (): void => {
       now += 10_000;
       for (const run of timers.splice(0)) run();
