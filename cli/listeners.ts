@@ -1,0 +1,123 @@
+// The listening sockets of `serve`: the HTTPS port with its serving
+// certificate (reloaded when cert-manager rotates it), the plain --http-port
+// and the plain /metrics port. Each is a lifecycle component.
+import { watch, type FSWatcher } from 'node:fs';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { dirname } from 'node:path';
+import type { Logger } from '../adapter/log.js';
+import { StartupError } from './errors.js';
+import type { Component } from './lifecycle.js';
+import type { ServeConfig } from './serve-config.js';
+import { readServingPair } from './startup-files.js';
+
+export interface Listener extends Component {
+  readonly server: HttpServer | HttpsServer;
+}
+
+export async function servingCertificate(config: ServeConfig, log: Logger): Promise<{ cert: string; key: string }> {
+  if (config.tlsCertFile && config.tlsKeyFile) {
+    return readServingPair({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile });
+  }
+  log.warn('no --tls-cert-file given: serving with a self-signed certificate; an APIService then needs insecureSkipTLSVerify');
+  const { generate } = await import('selfsigned');
+  const pems = await generate([{ name: 'commonName', value: 'hpa-bridge' }], { keySize: 2048, algorithm: 'sha256' });
+  return { cert: pems.cert, key: pems.private };
+}
+
+/** Listens, or fails start-up with one line naming the address. */
+export async function listen<S extends HttpServer | HttpsServer>(server: S, port: number, host: string, describe: (e: NodeJS.ErrnoException) => string): Promise<S> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new StartupError(describe(e))));
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+export const busy = (e: NodeJS.ErrnoException): string => (e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message);
+
+/**
+ * The HTTPS listener. Modern ciphers only: Node's defaults with TLS 1.2 as
+ * the floor. With authentication, client certificates are requested, never
+ * required, and verified by the authenticator against the current CAs (no
+ * `ca` here: a Go client sends no certificate whose issuer is not in the
+ * advertised list). Stopping it waits up to the grace period for requests
+ * in flight, then cuts the rest.
+ */
+export async function secureListener(config: ServeConfig, tls: { cert: string; key: string }, clientCertificates: boolean, handler: RequestListener): Promise<Listener & { server: HttpsServer }> {
+  const server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2', ...(clientCertificates ? { requestCert: true, rejectUnauthorized: false } : {}) }, handler);
+  server.keepAliveTimeout = 65_000;
+  await listen(server, config.securePort, config.bindAddress, (e) => `cannot listen on ${config.bindAddress}:${config.securePort}: ${busy(e)}`);
+  return {
+    name: 'secure port',
+    server,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections would hold close() open; busy ones finish first.
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs ?? 25_000);
+      await closed;
+      clearTimeout(grace);
+    },
+  };
+}
+
+/** The plain --http-port: the webhook and health checks for platforms that end TLS in front of the container. */
+export async function plainListener(config: ServeConfig, port: number, handler: RequestListener): Promise<Listener> {
+  const server = await listen(createHttpServer(handler), port, config.bindAddress, (e) => `cannot listen on ${config.bindAddress}:${port}: ${busy(e)}`);
+  return {
+    name: 'http port',
+    server,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}
+
+/**
+ * Re-reads the serving certificate when its files change and every minute:
+ * cert-manager rotates it in place; new connections get the new one, open
+ * connections keep theirs.
+ */
+export function watchServingCertificate(config: ServeConfig, server: HttpsServer, log: Logger): Component & { reload(): Promise<void> } {
+  const reload = async (): Promise<void> => {
+    if (!config.tlsCertFile || !config.tlsKeyFile) return;
+    try {
+      const next = await servingCertificate(config, log);
+      server.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
+      log.info('serving certificate reloaded');
+    } catch (e) {
+      log.error('cannot reload the serving certificate; keeping the current one', { error: (e as Error).message });
+    }
+  };
+  const watchers: FSWatcher[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  if (config.tlsCertFile && config.tlsKeyFile) {
+    for (const dir of new Set([dirname(config.tlsCertFile), dirname(config.tlsKeyFile)])) {
+      try {
+        const w = watch(dir, { persistent: false }, () => {
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(() => void reload(), 200);
+          timer.unref();
+        });
+        w.on('error', () => undefined);
+        watchers.push(w);
+      } catch {
+        // A missing directory: the periodic reload below still runs.
+      }
+    }
+  }
+  const poll = config.tlsCertFile ? setInterval(() => void reload(), 60_000) : undefined;
+  poll?.unref();
+  return {
+    name: 'serving certificate watch',
+    reload,
+    stop() {
+      for (const w of watchers) w.close();
+      if (poll) clearInterval(poll);
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
