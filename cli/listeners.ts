@@ -1,11 +1,11 @@
 // The listening sockets of `serve`: the HTTPS port with its serving
 // certificate (reloaded when cert-manager rotates it), the plain --http-port
 // and the plain /metrics port. Each is a lifecycle component.
-import { watch, type FSWatcher } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { dirname } from 'node:path';
 import type { Logger } from '../adapter/log.js';
+import { watchDirectories } from '../rules/file-watch.js';
 import { StartupError } from './errors.js';
 import type { Component } from './lifecycle.js';
 import type { ServeConfig } from './serve-config.js';
@@ -92,32 +92,11 @@ export function watchServingCertificate(config: ServeConfig, server: HttpsServer
       log.error('cannot reload the serving certificate; keeping the current one', { error: (e as Error).message });
     }
   };
-  const watchers: FSWatcher[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  if (config.tlsCertFile && config.tlsKeyFile) {
-    for (const dir of new Set([dirname(config.tlsCertFile), dirname(config.tlsKeyFile)])) {
-      try {
-        const w = watch(dir, { persistent: false }, () => {
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(() => void reload(), 200);
-          timer.unref();
-        });
-        w.on('error', () => undefined);
-        watchers.push(w);
-      } catch {
-        // A missing directory: the periodic reload below still runs.
-      }
-    }
-  }
-  const poll = config.tlsCertFile ? setInterval(() => void reload(), 60_000) : undefined;
-  poll?.unref();
+  const files = config.tlsCertFile && config.tlsKeyFile ? [config.tlsCertFile, config.tlsKeyFile] : [];
+  const watch = files.length > 0 ? watchDirectories(files.map((f) => dirname(f)), () => void reload(), { debounceMs: 200, pollMs: 60_000 }) : undefined;
   return {
     name: 'serving certificate watch',
     reload,
-    stop() {
-      for (const w of watchers) w.close();
-      if (poll) clearInterval(poll);
-      if (timer) clearTimeout(timer);
-    },
+    stop: () => watch?.close(),
   };
 }
