@@ -34,6 +34,16 @@ export async function listen<S extends HttpServer | HttpsServer>(server: S, port
   return server;
 }
 
+/** Stops accepting connections and waits for requests in flight, up to `graceMs` when given. */
+async function stopListening(server: HttpServer | HttpsServer, graceMs?: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle keep-alive connections would hold close() open; busy ones finish first.
+  server.closeIdleConnections();
+  const grace = graceMs === undefined ? undefined : setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(grace);
+}
+
 export const busy = (e: NodeJS.ErrnoException): string => (e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message);
 
 /**
@@ -51,14 +61,7 @@ export async function secureListener(config: ServeConfig, tls: { cert: string; k
   return {
     name: 'secure port',
     server,
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections would hold close() open; busy ones finish first.
-      server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs ?? 25_000);
-      await closed;
-      clearTimeout(grace);
-    },
+    stop: () => stopListening(server, config.shutdownGraceMs ?? 25_000),
   };
 }
 
@@ -68,11 +71,7 @@ export async function plainListener(config: ServeConfig, port: number, handler: 
   return {
     name: 'http port',
     server,
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await closed;
-    },
+    stop: () => stopListening(server),
   };
 }
 
