@@ -1,11 +1,8 @@
 // The HTTP surface of the metrics APIs: a request (method and raw URL) in,
 // a whole answer out. It parses, calls the provider and wraps the result;
-// every error becomes a Kubernetes Status in one place. The composition
-// root writes answers with plain node:http, and express's error handlers
-// below serve the app's other routes.
+// every error becomes a Kubernetes Status in one place. cli/http-surface.ts
+// writes the answers with plain node:http.
 import type { IncomingHttpHeaders } from 'node:http';
-import type express from 'express';
-import type { Response } from 'express';
 import type { Requirement } from '../k8s/label-selector.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import { CacheStore, DEFAULT_CACHE_MAX_BYTES, LoadingCache } from './cache.js';
@@ -56,10 +53,6 @@ function selectorParam(url: URL, name: string): Requirement[] {
     if (e instanceof LabelSelectorError) throw new BadRequestError(`invalid ${name} ${JSON.stringify(values[0])}: ${e.message}`);
     throw e;
   }
-}
-
-export function sendJson(res: Response, code: number, body: unknown): void {
-  res.status(code).type('application/json').send(JSON.stringify(body));
 }
 
 /** A whole response: the status code and the JSON text. */
@@ -219,18 +212,4 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
 export function failureKey(status: Status): string {
   const query = status.message.indexOf('; query: ');
   return `${status.code} ${query >= 0 ? status.message.slice(0, query) : status.message}`;
-}
-
-/** The last handlers: unknown paths and every error become a Status. */
-export function statusHandlers(log: Logger): [express.RequestHandler, express.ErrorRequestHandler] {
-  const notFound: express.RequestHandler = (req, _res, next) => {
-    next(new NotFoundError(`the server could not find the requested resource: ${req.path}`));
-  };
-  const onError: express.ErrorRequestHandler = (err: unknown, req, res, _next) => {
-    const parseError = err as { type?: string; status?: number };
-    const status = toStatus(parseError.type === 'entity.parse.failed' ? new BadRequestError('the request body is not valid JSON') : err);
-    if (status.code >= 500) log.warn('request failed', { path: req.path, code: status.code, message: status.message });
-    sendJson(res, status.code, status);
-  };
-  return [notFound, onError];
 }

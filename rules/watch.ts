@@ -2,10 +2,10 @@
 // errors; a bad edit is reported and ignored, never applied, so an edit can
 // never drop the rules the HPAs depend on.
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
+import { watchDirectories, type FileWatch } from './file-watch.js';
 import { loadRuleSet, type LoadResult, type RuleSet } from './load.js';
 import { StaticResourceCatalog, type ResourceCatalog } from './resources.js';
 
@@ -134,15 +134,9 @@ export interface WatchOptions {
   readonly pollMs?: number;
 }
 
-/**
- * Watches the directories that hold the rule files. Watching directories
- * rather than files is what catches a ConfigMap update: the kubelet swaps
- * the `..data` symlink, and the files' own inodes never change.
- */
+/** Watches the directories that hold the rule files (see file-watch.ts) and reloads the store. */
 export class RuleWatcher {
-  private watchers: FSWatcher[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private poller: NodeJS.Timeout | undefined;
+  private watch: FileWatch | undefined;
   private closed = false;
 
   constructor(
@@ -160,37 +154,12 @@ export class RuleWatcher {
         dirs.add(dirname(full));
       }
     }
-    for (const dir of dirs) {
-      try {
-        const w = watch(dir, { persistent: false }, () => this.schedule());
-        w.on('error', () => this.schedule());
-        this.watchers.push(w);
-      } catch {
-        // The directory may appear later; polling covers it.
-      }
-    }
-    const pollMs = this.options.pollMs ?? 30_000;
-    if (pollMs > 0) {
-      this.poller = setInterval(() => this.schedule(), pollMs);
-      this.poller.unref();
-    }
-  }
-
-  private schedule(): void {
     if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.store.reload();
-    }, this.options.debounceMs ?? 250);
-    this.timer.unref();
+    this.watch = watchDirectories(dirs, () => void this.store.reload(), { debounceMs: this.options.debounceMs ?? 250, pollMs: this.options.pollMs ?? 30_000 });
   }
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.poller) clearInterval(this.poller);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.watch?.close();
   }
 }

@@ -1,6 +1,7 @@
 // A plain Node (req, res) handler for POST /mutate, so the same code runs in
 // `hpa-bridge serve`, in a Knative Service or behind any HTTPS function URL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, BadRequestError, InternalError, MethodNotAllowedError, RequestEntityTooLargeError, toStatus, UnavailableError, UnsupportedMediaTypeError } from '../k8s/errors.js';
 import type { DefaultsPolicy } from '../rules/defaults.js';
 import { reviewAdmission, ReviewError, type ReviewOptions, type ReviewOutcome } from './review.js';
 
@@ -21,20 +22,11 @@ export interface WebhookHandlerOptions extends ReviewOptions {
   readonly onReview?: (outcome: ReviewOutcome | undefined, durationSeconds: number, error?: string) => void;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      reject(new HttpError(400, `request body of ${declared} bytes is over the ${limit}-byte limit`));
+      reject(new RequestEntityTooLargeError(`request body of ${declared} bytes is over the ${limit}-byte limit`));
       req.resume();
       return;
     }
@@ -43,7 +35,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new HttpError(400, `request body is over the ${limit}-byte limit`));
+        reject(new RequestEntityTooLargeError(`request body is over the ${limit}-byte limit`));
         req.removeAllListeners('data');
         req.resume();
         return;
@@ -61,32 +53,28 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-function failure(code: number, message: string): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 405 ? 'MethodNotAllowed' : code === 503 ? 'ServiceUnavailable' : code >= 500 ? 'InternalError' : 'BadRequest', code };
-}
-
 export function createWebhookHandler(options: WebhookHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} is not allowed; send the AdmissionReview with POST`);
+      if (req.method !== 'POST') throw new MethodNotAllowedError(`method ${req.method} is not allowed; send the AdmissionReview with POST`);
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-      if (type !== 'application/json') throw new HttpError(400, `Content-Type must be application/json, not ${JSON.stringify(req.headers['content-type'] ?? '')}`);
+      if (type !== 'application/json') throw new UnsupportedMediaTypeError(`Content-Type must be application/json, not ${JSON.stringify(req.headers['content-type'] ?? '')}`);
       const body = await readBody(req, options.maxBodyBytes ?? MAX_BODY_BYTES);
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch (e) {
-        throw new HttpError(400, `the body is not valid JSON: ${(e as Error).message}`);
+        throw new BadRequestError(`the body is not valid JSON: ${(e as Error).message}`);
       }
       const policy = options.policy();
-      if (!policy) throw new HttpError(503, 'no rules are loaded yet, so there is no defaults policy');
+      if (!policy) throw new UnavailableError('no rules are loaded yet, so there is no defaults policy');
       let outcome: ReviewOutcome;
       try {
         outcome = reviewAdmission(parsed, policy, options);
       } catch (e) {
-        if (e instanceof ReviewError) throw new HttpError(400, e.message);
+        if (e instanceof ReviewError) throw new BadRequestError(e.message);
         throw e;
       }
       const s = outcome.summary;
@@ -98,11 +86,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (req: Inco
       options.onReview?.(outcome, seconds());
       send(res, 200, outcome.review);
     } catch (e) {
-      const code = e instanceof HttpError ? e.code : 500;
-      const message = e instanceof Error ? e.message : String(e);
-      options.log.warn('admission review rejected', { code, error: message });
-      options.onReview?.(undefined, seconds(), message);
-      send(res, code, failure(code, message));
+      const status = toStatus(e instanceof ApiError ? e : new InternalError(e instanceof Error ? e.message : String(e)));
+      options.log.warn('admission review rejected', { code: status.code, error: status.message });
+      options.onReview?.(undefined, seconds(), status.message);
+      send(res, status.code, status);
     }
   };
 }

@@ -222,19 +222,6 @@ export interface AuthFlags {
  * The flags in the shape cli/args.ts parseArgs takes. List flags repeat
  * and also take comma-separated values, as pflag's StringSlice does.
  */
-export const AUTH_FLAG_SPEC = {
-  'client-ca-file': 'string',
-  'requestheader-client-ca-file': 'string',
-  'requestheader-allowed-names': 'list',
-  'requestheader-username-headers': 'list',
-  'requestheader-group-headers': 'list',
-  'requestheader-extra-headers-prefix': 'list',
-  'requestheader-uid-headers': 'list',
-  'authentication-skip-lookup': 'boolean',
-  'authentication-tolerate-lookup-failure': 'boolean',
-  'authorization-always-allow-paths': 'list',
-} as const;
-
 const LIST_FLAGS = {
   'requestheader-allowed-names': 'requestheaderAllowedNames',
   'requestheader-username-headers': 'requestheaderUsernameHeaders',

@@ -5,8 +5,8 @@
 // Wiring, in the composition root:
 //
 //   const auth = await startDelegatedAuth({ connection, flags: authFlagsFrom(flags), log });
-//   app.use(auth.middleware({ skipPaths: ['/mutate'] }));   // before the API routes
-//   const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: false }, app);
+//   const guard = auth.guard({ skipPaths: ['/mutate'] });    // before every API handler
+//   const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: false }, handler);
 //   ...
 //   await auth.close();
 //
@@ -18,21 +18,19 @@
 // names in its CertificateRequest, and a Go client whose certificate is not
 // issued by an advertised CA (say, after a front-proxy CA rotation) sends
 // no certificate at all.
-import type { RequestHandler } from 'express';
 import type { KubeConnection } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import { TokenReviewAuthenticator, DelegatingAuthenticator } from './authenticate.js';
 import { DelegatingAuthorizer } from './authorize.js';
 import { AUTH_CONFIGMAP_NAME, AUTH_CONFIGMAP_NAMESPACE, AuthConfigError, type AuthFlags } from './config.js';
 import { kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
-import { delegatedAuth, requestGuard, type DelegatedAuthOptions, type RequestGuard } from './middleware.js';
+import { requestGuard, type DelegatedAuthOptions, type RequestGuard } from './guard.js';
 import { AuthConfigSource } from './source.js';
 
 export * from './types.js';
 export {
   AUTH_CONFIGMAP_NAME,
   AUTH_CONFIGMAP_NAMESPACE,
-  AUTH_FLAG_SPEC,
   AuthConfigError,
   CONFIGMAP_KEYS,
   DEFAULT_REQUEST_HEADERS,
@@ -53,7 +51,7 @@ export { AuthorizationError, DelegatingAuthorizer, forbiddenError, subjectAccess
 export { requestAttributes } from './request-info.js';
 export { userFromHeaders } from './headers.js';
 export { DEFAULT_ALWAYS_ALLOW_PATHS, alwaysAllowPathMatcher } from './always-allow.js';
-export { HEALTH_PATHS, authenticatedUser, delegatedAuth, requestGuard, type DelegatedAuthOptions, type RequestGuard } from './middleware.js';
+export { HEALTH_PATHS, requestGuard, type DelegatedAuthOptions, type RequestGuard } from './guard.js';
 export { DEFAULT_RETRY_BACKOFF, kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
 export { KubeApiError } from '../kube/client.js';
 
@@ -90,16 +88,14 @@ export interface DelegatedAuth {
   readonly authorizer: DelegatingAuthorizer;
   /** Absent without a connection to the API server: bearer tokens are then not accepted. */
   readonly tokens: TokenReviewAuthenticator | undefined;
-  /** The middleware; `skipPaths` are added to the always-allowed paths. */
-  middleware(options?: { readonly skipPaths?: readonly string[] }): RequestHandler;
-  /** The same checks for a plain node:http handler. */
+  /** Authentication and authorization of one request; `skipPaths` are added to the always-allowed paths. */
   guard(options?: { readonly skipPaths?: readonly string[] }): RequestGuard;
   close(): Promise<void>;
 }
 
 /**
  * Reads the configuration (first ConfigMap read included) and builds the
- * authenticator, authorizer and middleware.
+ * authenticator, authorizer and request guard.
  *
  * Without a connection or client it starts as k8s.io/apiserver does when
  * the authentication and authorization kubeconfigs are optional and absent
@@ -181,7 +177,6 @@ export async function startDelegatedAuth(options: StartDelegatedAuthOptions): Pr
     authenticator,
     authorizer,
     tokens,
-    middleware: (m = {}) => delegatedAuth(guardOptions(m)),
     guard: (m = {}) => requestGuard(guardOptions(m)),
     close: () => config.close(),
   };

@@ -1,24 +1,24 @@
 // Delegated authentication and authorization end to end: a real HTTPS
-// express app with the middleware, real certificates made here, and the
+// server behind the request guard, real certificates made here, and the
 // Kubernetes API test double answering TokenReviews, SubjectAccessReviews
 // and serving the extension-apiserver-authentication ConfigMap.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import express from 'express';
+import type { ServerResponse } from 'node:http';
 import {
   AuthConfigSource,
   DelegatingAuthenticator,
-  authenticatedUser,
-  delegatedAuth,
   kubeApiFor,
+  requestGuard,
   startDelegatedAuth,
   type DelegatedAuth,
+  type RequestGuard,
 } from '../../adapter/auth/index.js';
+import { NotFoundError, toStatus } from '../../adapter/errors.js';
 import { silentLogger, type Logger } from '../../adapter/log.js';
 import { kubeConfigFrom } from '../../adapter/kube/client.js';
-import { statusHandlers } from '../../adapter/router.js';
 import { httpsCall, type Call, type Reply } from '../support/https-call.js';
 import { issueCA, issueClient, issueServing, type Issued } from '../support/certs.js';
 import { KubeApiDouble, type DoubleAccessReviewSpec } from '../support/kube-api-double.js';
@@ -52,21 +52,27 @@ const AUTH_CONFIGMAP = (allowedNames: string[]): Record<string, string> => ({
   'requestheader-uid-headers': '["X-Remote-Uid"]',
 });
 
-/** An HTTPS server as cli/serve.ts must create it: client certificates requested, not required. */
-async function serve(middleware: express.RequestHandler): Promise<string> {
-  const app = express();
-  app.use(middleware);
-  app.get(['/healthz', '/livez', '/readyz'], (_req, res) => {
-    res.type('text/plain').send('ok');
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** An HTTPS server as cli/listeners.ts must create it: client certificates requested, not required. */
+async function serve(guard: RequestGuard): Promise<string> {
+  const server = createServer({ cert: serving.cert, key: serving.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    guard(req, req.url ?? '/').then(
+      (authn) => {
+        if (['/healthz', '/livez', '/readyz'].includes(path)) res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+        else if (path === '/mutate') sendJson(res, 200, { mutated: true });
+        else if (path.startsWith('/apis')) sendJson(res, 200, { user: authn?.user, headers: req.headers });
+        else throw new NotFoundError(`the server could not find the requested resource: ${path}`);
+      },
+      (e: unknown) => {
+        const status = toStatus(e);
+        sendJson(res, status.code, status);
+      },
+    );
   });
-  app.all('/mutate', (_req, res) => {
-    res.json({ mutated: true });
-  });
-  app.use('/apis', (req, res) => {
-    res.json({ user: authenticatedUser(res), headers: req.headers });
-  });
-  app.use(...statusHandlers(silentLogger));
-  const server = createServer({ cert: serving.cert, key: serving.key, requestCert: true, rejectUnauthorized: false }, app);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -115,7 +121,7 @@ before(async () => {
     log: silentLogger,
     retry: FAST_RETRY,
   });
-  url = await serve(auth.middleware({ skipPaths: ['/mutate'] }));
+  url = await serve(auth.guard({ skipPaths: ['/mutate'] }));
 });
 
 after(async () => {
@@ -163,7 +169,7 @@ describe('delegated authentication and authorization over HTTPS', () => {
 
   it('answers 401 to a request without credentials when anonymous access is disabled', async () => {
     const strict = new DelegatingAuthenticator({ config: auth.config, tokens: auth.tokens, anonymous: false });
-    const strictUrl = await serve(delegatedAuth({ authenticator: strict, authorizer: auth.authorizer, log: silentLogger }));
+    const strictUrl = await serve(requestGuard({ authenticator: strict, authorizer: auth.authorizer, log: silentLogger }));
     const sars = double.accessReviewCount();
     const reply = await call(strictUrl, PODS);
     assert.equal(reply.status, 401);

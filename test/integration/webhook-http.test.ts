@@ -1,5 +1,5 @@
 // POST /mutate over real HTTP: the webhook handler behind node:http, as the
-// API server calls it. Bad requests are 400 Status objects; reviews are
+// API server calls it. Bad requests are Status objects (400, 413, 415); reviews are
 // answered as AdmissionReviews whose patches apply to the object sent.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,7 +40,8 @@ after(async () => {
 const post = (body: string, type = 'application/json'): request.Test => request(base).post('/mutate').set('Content-Type', type).send(body);
 
 function status(code: number, message: string): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 405 ? 'MethodNotAllowed' : code === 503 ? 'ServiceUnavailable' : 'BadRequest', code };
+  const reasons: Record<number, string> = { 405: 'MethodNotAllowed', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 503: 'ServiceUnavailable' };
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: reasons[code] ?? 'BadRequest', code };
 }
 
 const deployment = (): Json => ({
@@ -144,10 +145,11 @@ describe('bad requests to /mutate', () => {
     assert.deepEqual(res.body, status(405, 'method GET is not allowed; send the AdmissionReview with POST'));
   });
 
-  test('Content-Type text/plain is 400 with a Status', async () => {
-    const res = await post(JSON.stringify(reviewOf(deployment())), 'text/plain').expect(400);
+  // kube-apiserver answers a body type it cannot decode with 415 UnsupportedMediaType.
+  test('Content-Type text/plain is 415 with a Status', async () => {
+    const res = await post(JSON.stringify(reviewOf(deployment())), 'text/plain').expect(415);
     assert.equal(res.headers['content-type'], 'application/json');
-    assert.deepEqual(res.body, status(400, 'Content-Type must be application/json, not "text/plain"'));
+    assert.deepEqual(res.body, status(415, 'Content-Type must be application/json, not "text/plain"'));
   });
 
   test('a body that is not JSON is 400 with a Status', async () => {
@@ -169,18 +171,19 @@ describe('bad requests to /mutate', () => {
     assert.deepEqual(res.body, status(400, 'the AdmissionReview request has no uid'));
   });
 
-  test('a body of 3 MiB + 1 byte is 400, and the server answers the next review', async () => {
-    const res = await post(' '.repeat(MAX_BODY_BYTES + 1)).expect(400);
-    assert.deepEqual(res.body, status(400, `request body of ${MAX_BODY_BYTES + 1} bytes is over the ${MAX_BODY_BYTES}-byte limit`));
+  // kube-apiserver answers a body over its limit with 413 RequestEntityTooLarge (limitedReadBody).
+  test('a body of 3 MiB + 1 byte is 413, and the server answers the next review', async () => {
+    const res = await post(' '.repeat(MAX_BODY_BYTES + 1)).expect(413);
+    assert.deepEqual(res.body, status(413, `request body of ${MAX_BODY_BYTES + 1} bytes is over the ${MAX_BODY_BYTES}-byte limit`));
     const next = await post(JSON.stringify(reviewOf(deployment(), { uid: 'after-big' }))).expect(200);
     assert.equal(dig(next.body, 'response', 'uid'), 'after-big');
   });
 
-  test('a chunked body over 3 MiB without Content-Length is 400, and the server answers the next review', async () => {
+  test('a chunked body over 3 MiB without Content-Length is 413, and the server answers the next review', async () => {
     const mib = Buffer.alloc(1024 * 1024, 0x20);
     const res = await postChunked([mib, mib, mib, Buffer.from(' ')]);
-    assert.equal(res.code, 400);
-    assert.deepEqual(res.body, status(400, `request body is over the ${MAX_BODY_BYTES}-byte limit`));
+    assert.equal(res.code, 413);
+    assert.deepEqual(res.body, status(413, `request body is over the ${MAX_BODY_BYTES}-byte limit`));
     const next = await post(JSON.stringify(reviewOf(deployment(), { uid: 'after-chunked' }))).expect(200);
     assert.equal(dig(next.body, 'response', 'uid'), 'after-chunked');
   });

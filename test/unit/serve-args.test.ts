@@ -1,7 +1,9 @@
 // `hpa-bridge serve` flags: defaults, and clear usage errors.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { parseServeArgs } from '../../cli/serve.js';
+import { envName, SERVE_FLAGS, SERVE_USAGE } from '../../cli/serve-config.js';
 import { UsageError } from '../../cli/args.js';
 
 const base = ['--rules', 'r.yaml', '--prometheus-url', 'http://127.0.0.1:9090'];
@@ -83,4 +85,28 @@ describe('serve flags', () => {
       assert.throws(() => parseServeArgs(argv, {}), (e: unknown) => e instanceof UsageError && message.test((e as Error).message));
     });
   }
+});
+
+describe('serve flag table', () => {
+  test('--help lists every declared flag', () => {
+    const missing = SERVE_FLAGS.filter((f) => !SERVE_USAGE.includes(`  --${f.name}${f.value ? ` ${f.value}` : ''}`)).map((f) => f.name);
+    assert.deepEqual(missing, []);
+  });
+
+  test('every declared flag read from its HPA_BRIDGE_* variable gives what the command line gives', () => {
+    const values: Record<string, string> = { number: '7', boolean: 'true', list: 'x=1', string: '2s' };
+    const outcome = (argv: string[], env: NodeJS.ProcessEnv): unknown => {
+      try {
+        return parseServeArgs(argv, env);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const base = { HPA_BRIDGE_RULES: 'r.yaml', HPA_BRIDGE_PROMETHEUS_URL: 'http://p:9090' };
+    const differing = SERVE_FLAGS.filter((f) => {
+      const value = values[f.kind] ?? '';
+      return !isDeepStrictEqual(outcome([`--${f.name}=${value}`], base), outcome([], { ...base, [envName(f.name)]: value }));
+    });
+    assert.deepEqual(differing.map((f) => f.name), []);
+  });
 });

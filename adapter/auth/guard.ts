@@ -1,11 +1,9 @@
-// The express middleware: authentication, then authorization, as
+// The request guard: authentication, then authorization, as
 // k8s.io/apiserver's handler chain runs WithAuthentication and
-// WithAuthorization before any API handler. Errors go to next(err) as
-// typed errors; the app's error handler turns them into Status responses
-// (401 Unauthorized, 403 Forbidden, 500 when authorization could not be
-// decided).
+// WithAuthorization before any API handler. It rejects with typed errors
+// that the HTTP surface turns into Status responses (401 Unauthorized,
+// 403 Forbidden, 500 when authorization could not be decided).
 import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError, InternalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { alwaysAllowPathMatcher, DEFAULT_ALWAYS_ALLOW_PATHS } from './always-allow.js';
@@ -13,7 +11,7 @@ import { AuthorizationError, forbiddenError } from './authorize.js';
 import type { RequestHeaderConfig } from './config.js';
 import { authenticationHeaderNames } from './headers.js';
 import { decodedPath, requestAttributes } from './request-info.js';
-import type { Authentication, Authenticator, Authorizer, UserInfo } from './types.js';
+import type { Authentication, Authenticator, Authorizer } from './types.js';
 
 /**
  * Paths served without authentication or authorization by default: the
@@ -50,14 +48,6 @@ export interface DelegatedAuthOptions {
   readonly requestHeaders?: () => RequestHeaderConfig | undefined;
 }
 
-const LOCALS_KEY = 'user';
-const METHOD_KEY = 'authenticationMethod';
-
-/** The authenticated user of a request that passed the middleware. */
-export function authenticatedUser(res: Response): UserInfo | undefined {
-  return (res.locals as Record<string, unknown>)[LOCALS_KEY] as UserInfo | undefined;
-}
-
 /** The path authorizer allows non-resource requests only; a target that does not parse is not skipped. */
 function isNonResourceRequest(method: string, target: string): boolean {
   try {
@@ -81,8 +71,7 @@ function clearCredentials(req: IncomingMessage, extra: RequestHeaderConfig | und
 /**
  * Authenticates and authorizes one request to `target` (the raw URL, query
  * included). Resolves with who made it, or undefined for a path that skips
- * both; rejects with a typed ApiError (401, 403, 500) otherwise. For plain
- * node:http handlers; delegatedAuth wraps it for express.
+ * both; rejects with a typed ApiError (401, 403, 500) otherwise.
  */
 export type RequestGuard = (req: IncomingMessage, target: string) => Promise<Authentication | undefined>;
 
@@ -116,25 +105,5 @@ export function requestGuard(options: DelegatedAuthOptions): RequestGuard {
     }
     clearCredentials(req, options.requestHeaders?.());
     return authn;
-  };
-}
-
-/**
- * Authenticates and authorizes every request except the skipped paths. The
- * user is left in `res.locals.user` (see authenticatedUser).
- */
-export function delegatedAuth(options: DelegatedAuthOptions): RequestHandler {
-  const guard = requestGuard(options);
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    try {
-      const authn = await guard(req, req.originalUrl);
-      if (authn) {
-        (res.locals as Record<string, unknown>)[LOCALS_KEY] = authn.user;
-        (res.locals as Record<string, unknown>)[METHOD_KEY] = authn.method;
-      }
-      next();
-    } catch (e) {
-      next(e);
-    }
   };
 }
