@@ -13,8 +13,7 @@ export type StatusReason =
   | 'RequestEntityTooLarge'
   | 'UnsupportedMediaType'
   | 'InternalError'
-  | 'ServiceUnavailable'
-  | 'Timeout';
+  | 'ServiceUnavailable';
 
 export abstract class ApiError extends Error {
   abstract readonly code: number;
@@ -82,12 +81,6 @@ export class UnsupportedMediaTypeError extends ApiError {
 export class UnavailableError extends ApiError {
   readonly code = 503;
   readonly reason = 'ServiceUnavailable' as const;
-}
-
-/** The request's deadline passed. */
-export class TimeoutError extends ApiError {
-  readonly code = 504;
-  readonly reason = 'Timeout' as const;
 }
 
 export class InternalError extends ApiError {
