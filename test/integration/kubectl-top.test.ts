@@ -220,7 +220,7 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
   });
 
   /** hpa-bridge with `rules` behind the aggregator, and kubectl for a viewer. */
-  function cluster(rules: string): { kubectl: (args: readonly string[], options?: { binary?: string; kubeconfig?: string }) => Promise<KubectlRun>; bridge: () => AggregatedBridge } {
+  function cluster(rules: string, objectSource: 'kubernetes' | 'prometheus' = 'kubernetes'): { kubectl: (args: readonly string[], options?: { binary?: string; kubeconfig?: string }) => Promise<KubectlRun>; bridge: () => AggregatedBridge } {
     let bridge: AggregatedBridge;
     let viewer: string;
     before(async () => {
@@ -230,6 +230,7 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
         core,
         dir,
         tokens: { [VIEWER_TOKEN]: { name: 'jane', groups: ['viewers'] }, [DENIED_TOKEN]: { name: DENIED_USER, groups: ['contractors'] } },
+        objectSource,
       });
       viewer = await bridge.kubeconfigWithToken(VIEWER_TOKEN);
     });
@@ -303,6 +304,16 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
         },
       );
 
+      test('top pod <name> and top node <name> read one object each', async () => {
+        assert.deepEqual(table(await kubectl(['top', 'pod', 'web-1', '-n', 'default'])).rows, expectedPods((p) => p.name === 'web-1'));
+        assert.deepEqual(table(await kubectl(['top', 'node', 'node-2'])).rows, expectedNodes(() => true).filter((l) => l.startsWith('node-2 ')));
+      });
+
+      test('top node -l kubernetes.io/os=linux prints only the nodes the selector picks', async () => {
+        const t = table(await kubectl(['top', 'node', '-l', 'kubernetes.io/os=linux']));
+        assert.deepEqual(sorted(t.rows), sorted(expectedNodes(() => true).filter((l) => !l.startsWith(`${WINDOWS_NODE} `))));
+      });
+
       test('top pod in a namespace whose pods have no metrics yet says so, after listing the pods', async () => {
         // kubectl says "not available yet" only for pods younger than two minutes.
         for (const pod of PODS.filter((p) => p.namespace === 'fresh')) {
@@ -334,6 +345,25 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
     test("top node prints the root cgroup's usage for the Linux nodes", async () => {
       const t = table(await kubectl(['top', 'node']));
       assert.deepEqual(sorted(t.rows), sorted(expectedNodes((n) => n.name !== WINDOWS_NODE)));
+    });
+  });
+
+  describe("kube-prometheus's adapter config with objects from kube-state-metrics (--object-source prometheus)", () => {
+    const { kubectl } = cluster('rules/real-world/rules-02-kube-prometheus.yaml', 'prometheus');
+
+    test('top pod -A prints the pods of every namespace kube-state-metrics reports', async () => {
+      const t = table(await kubectl(['top', 'pod', '-A']));
+      assert.deepEqual(sorted(t.rows), sorted(expectedPods(() => true, true)));
+    });
+
+    test('top pod -l app=web --sort-by=cpu selects on the labels in kube_pod_labels', async () => {
+      const t = table(await kubectl(['top', 'pod', '-n', 'default', '-l', 'app=web', '--sort-by=cpu']));
+      assert.deepEqual(t.rows, expectedPods((p) => inDefault(p) && p.labels?.['app'] === 'web'));
+    });
+
+    test('top node prints every node kube-state-metrics reports', async () => {
+      const t = table(await kubectl(['top', 'node']));
+      assert.deepEqual(sorted(t.rows), sorted(expectedNodes(() => true)));
     });
   });
 

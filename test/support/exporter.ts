@@ -3,13 +3,18 @@
 // tests decide exactly what a real Prometheus ingests and when it changes.
 //
 // Counters set with setRate() rise at a constant rate and carry their own
-// sample timestamps, as cAdvisor's series do. Prometheus keeps explicit
-// timestamps (honor_timestamps), so rate() and irate() over them give the
-// set rate exactly, whatever the scrape jitter. The first scrape after
-// setRate() also carries the series' history (one sample every `stepSeconds`
-// over `historySeconds`), so a rate() window is full at once instead of
-// after waiting for it: without it rate()'s extrapolation would report less
-// than the set rate until the series is older than the window.
+// sample timestamps, as cAdvisor's series do: a sample every `stepSeconds`
+// on a grid shared by all such series (cAdvisor's housekeeping interval),
+// the latest one repeated by scrapes in between. Prometheus keeps explicit
+// timestamps (honor_timestamps), so irate() over them gives the set rate
+// exactly and rate() to within rounding, whatever the scrape jitter. The
+// first scrape after setRate() also carries the series' history over
+// `historySeconds`, so a rate() window is full at once instead of after
+// waiting for it: without it rate()'s extrapolation would read less than
+// the set rate until the series is older than the window. The spacing is
+// even throughout for the same reason: rate() extrapolates to the window's
+// start by the average spacing, which 15 s history followed by 1 s scrapes
+// would skew.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -30,7 +35,7 @@ export interface SeriesOptions {
 export interface RateOptions extends SeriesOptions {
   /** How far back the first scrape reaches. Default 600 (10 minutes, more than any rule's window). */
   historySeconds?: number;
-  /** Spacing of the history's samples. Default 15, a common scrape interval. */
+  /** Spacing of the samples, on a grid from the Unix epoch. Default 15, as cAdvisor's housekeeping. */
   stepSeconds?: number;
 }
 
@@ -52,10 +57,11 @@ export interface Exporter {
    * Makes the series a counter rising by `perSecond` every second, served
    * with sample timestamps (see the file comment). A new series starts from
    * 0 `historySeconds` ago; an existing one keeps its value and changes its
-   * slope from now on. set() and add() make it a plain series again.
+   * slope from the current grid point on. set() and add() make it a plain
+   * series again.
    */
   setRate(name: string, labels: Labels, perSecond: number, options?: RateOptions): void;
-  /** The current value; for a rising counter, its value now. */
+  /** The current value; for a rising counter, its latest sample's. */
   get(name: string, labels: Labels): number | undefined;
   /** Returns whether the series existed. */
   remove(name: string, labels: Labels): boolean;
@@ -96,14 +102,20 @@ interface Series {
 
 interface Rising {
   perSecond: number;
-  /** Unix ms. */
+  /** Unix ms, on the grid. */
   since: number;
   historySeconds: number;
-  stepSeconds: number;
+  /** ms. */
+  step: number;
   /** Timestamp (Unix ms) of the newest sample a scrape has received; undefined before the first. */
   servedUntil: number | undefined;
 }
 
+/** The newest grid point at or before `ms`. */
+const onGrid = (ms: number, step: number): number => Math.floor(ms / step) * step;
+
+// Whole steps from a grid point keep the values exact for rates that are
+// binary fractions (0.25, 0.0625...), so irate() returns the rate itself.
 const valueAt = (s: Series, rising: Rising, ms: number): number => s.value + (rising.perSecond * (ms - rising.since)) / 1000;
 
 interface Family {
@@ -188,15 +200,12 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
           continue;
         }
         const r = s.rising;
-        const times: number[] = [];
-        if (r.servedUntil === undefined) {
-          const step = r.stepSeconds * 1000;
-          for (let t = now - Math.floor((r.historySeconds * 1000) / step) * step; t < now; t += step) times.push(t);
-        }
-        // Prometheus drops a sample not newer than the last one it has of a series.
-        if (r.servedUntil === undefined || now > r.servedUntil) times.push(now);
-        for (const t of times) out.push(`${name}${s.labelText} ${formatSampleValue(valueAt(s, r, t))} ${t}`);
-        if (scrape && times.length > 0) r.servedUntil = times[times.length - 1];
+        const latest = onGrid(now, r.step);
+        // From the start of the history, or the sample the last scrape ended
+        // with (repeated: Prometheus ignores a sample equal to the one it has).
+        const from = r.servedUntil ?? Math.max(r.since - onGrid(r.historySeconds * 1000, r.step), 0);
+        for (let t = from; t <= latest; t += r.step) out.push(`${name}${s.labelText} ${formatSampleValue(valueAt(s, r, t))} ${t}`);
+        if (scrape) r.servedUntil = latest;
       }
     }
     if (raw !== '') out.push(raw);
@@ -261,7 +270,7 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
       const labelText = renderLabels(labels);
       const existing = fam.series.get(labelText);
       if (existing) {
-        if (existing.rising) existing.value = valueAt(existing, existing.rising, Date.now());
+        if (existing.rising) existing.value = valueAt(existing, existing.rising, onGrid(Date.now(), existing.rising.step));
         delete existing.rising;
         existing.value += delta;
       } else fam.series.set(labelText, { labelText, value: delta });
@@ -269,27 +278,27 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
     setRate(name, labels, perSecond, opts = {}) {
       if (!Number.isFinite(perSecond) || perSecond < 0) throw new Error(`rate for ${name} must be a finite number >= 0`);
       const historySeconds = opts.historySeconds ?? 600;
-      const stepSeconds = opts.stepSeconds ?? 15;
-      if (!(historySeconds >= 0) || !(stepSeconds > 0)) throw new Error('historySeconds must be >= 0 and stepSeconds > 0');
+      const step = Math.round((opts.stepSeconds ?? 15) * 1000);
+      if (!(historySeconds >= 0) || !(step > 0)) throw new Error('historySeconds must be >= 0 and stepSeconds at least 1 ms');
       const fam = family(name, { type: 'counter', ...opts });
       const labelText = renderLabels(labels);
-      const now = Date.now();
+      const since = onGrid(Date.now(), step);
       const existing = fam.series.get(labelText);
       if (existing) {
-        existing.value = existing.rising ? valueAt(existing, existing.rising, now) : existing.value;
-        existing.rising = { perSecond, since: now, historySeconds, stepSeconds, servedUntil: existing.rising?.servedUntil ?? now - 1 };
+        // The new slope starts at the current grid point, from the value reached there.
+        existing.value = existing.rising ? valueAt(existing, existing.rising, since) : existing.value;
+        // No history: the series goes on from the current grid point.
+        existing.rising = { perSecond, since, historySeconds, step, servedUntil: since };
       } else {
-        fam.series.set(labelText, {
-          labelText,
-          value: (perSecond * historySeconds),
-          rising: { perSecond, since: now, historySeconds, stepSeconds, servedUntil: undefined },
-        });
+        // Zero at the start of the history.
+        const history = onGrid(historySeconds * 1000, step);
+        fam.series.set(labelText, { labelText, value: (perSecond * history) / 1000, rising: { perSecond, since, historySeconds, step, servedUntil: undefined } });
       }
     },
     get(name, labels) {
       const s = families.get(name)?.series.get(renderLabels(labels));
       if (!s) return undefined;
-      return s.rising ? valueAt(s, s.rising, Date.now()) : s.value;
+      return s.rising ? valueAt(s, s.rising, onGrid(Date.now(), s.rising.step)) : s.value;
     },
     remove(name, labels) {
       const fam = families.get(name);
