@@ -304,6 +304,13 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
         },
       );
 
+      test("api-resources lists PodMetrics and NodeMetrics of the preferred version v1, from the discovery the aggregator read from hpa-bridge", async () => {
+        const t = table(await kubectl(['api-resources', '--api-group=metrics.k8s.io']));
+        // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND: the columns from the end.
+        const rows = t.rows.map((r) => r.split(' ')).map((cells) => [cells[0], cells.at(-3), cells.at(-2), cells.at(-1)].join(' '));
+        assert.deepEqual(sorted(rows), ['nodes metrics.k8s.io/v1 false NodeMetrics', 'pods metrics.k8s.io/v1 true PodMetrics']);
+      });
+
       test('top pod <name> and top node <name> read one object each', async () => {
         assert.deepEqual(table(await kubectl(['top', 'pod', 'web-1', '-n', 'default'])).rows, expectedPods((p) => p.name === 'web-1'));
         assert.deepEqual(table(await kubectl(['top', 'node', 'node-2'])).rows, expectedNodes(() => true).filter((l) => l.startsWith('node-2 ')));
