@@ -12,9 +12,9 @@
 // containers and the pause container, a root cgroup for the node), so a
 // test computes the numbers kubectl must print from the model alone.
 //
-// CPU counters rise at a constant rate with sample timestamps (see
-// Exporter.setRate); rates chosen as multiples of 1/64 core are exact in
-// binary, so irate() returns them exactly.
+// CPU counters rise at a constant rate with sample timestamps every 15 s
+// (Exporter.setRate); rates that are binary fractions of a core (1/4,
+// 1/64...) keep every sample exact, so irate() returns them exactly.
 import { createHash } from 'node:crypto';
 import type { Exporter, Labels } from './exporter.js';
 
