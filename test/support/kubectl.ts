@@ -3,7 +3,7 @@
 // SDK installs kubectl.1.27 ... kubectl.1.33 there). In CI (CI set) a
 // missing kubectl fails the tests that need it instead of skipping them:
 // .ci/run installs Debian's kubernetes-client for them.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -73,4 +73,29 @@ export function runKubectl(binary: string, args: readonly string[], home: string
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
   });
+}
+
+/** The client's minor version (`32` for v1.32.4), or undefined when it cannot be read. */
+export function kubectlClientMinor(binary: string): number | undefined {
+  const run = spawnSync(binary, ['version', '--client', '-o', 'json'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  try {
+    const minor = Number.parseInt((JSON.parse(run.stdout) as { clientVersion?: { minor?: string } }).clientVersion?.minor ?? '', 10);
+    return Number.isNaN(minor) ? undefined : minor;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `skip` option of a test that runs `kubectl kustomize`: kubectlSkip(),
+ * and also a reason when kubectl is older than 1.21, whose built-in
+ * kustomize (v2.0.3) cannot read a kustomization's `patches` field
+ * (Debian bookworm's kubernetes-client is 1.20).
+ */
+export function kubectlKustomizeSkip(): string | false {
+  const skip = kubectlSkip();
+  const kubectl = findKubectl();
+  if (skip !== false || !kubectl) return skip;
+  const minor = kubectlClientMinor(kubectl);
+  return minor !== undefined && minor < 21 ? `kubectl 1.${minor} embeds kustomize v2.0.3, which cannot build these kustomizations; kubectl 1.21 or newer is needed` : false;
 }

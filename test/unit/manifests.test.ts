@@ -13,7 +13,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { compileRuleTexts } from '../../rules/load.js';
 import { locateWorkload } from '../../webhook/workloads.js';
 import { parseServeArgs } from '../../cli/serve.js';
-import { kubectlSkip, requireKubectl } from '../support/kubectl.js';
+import { kubectlKustomizeSkip, requireKubectl } from '../support/kubectl.js';
 import {
   DEPLOY,
   FAKE_KUBECTL,
@@ -152,7 +152,7 @@ test('the objects outside the core schemas are exactly the cert-manager issuers 
   assert.deepEqual(kinds(knative), ['serving.knative.dev/v1 Service']);
 });
 
-test('the builds here match `kubectl kustomize` when kubectl is installed', { skip: kubectlSkip() }, () => {
+test('the builds here match `kubectl kustomize` when kubectl is installed', { skip: kubectlKustomizeSkip() }, () => {
   const kubectl = requireKubectl();
   for (const [name, objects] of BUILDS) {
     const run = spawnSync(kubectl, ['kustomize', join(KUSTOMIZE, name)], { encoding: 'utf8' });
