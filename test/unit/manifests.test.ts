@@ -27,6 +27,7 @@ import {
   isObject,
   listFiles,
   one,
+  parseManifests,
   readManifests,
   schemaProblems,
   valuesReferences,
@@ -36,6 +37,7 @@ import {
   type KubeObject,
   type Sourced,
 } from '../support/manifests.js';
+import { renderChart } from '../support/helm.js';
 
 const KUSTOMIZE = join(DEPLOY, 'kustomize');
 const HELM = join(DEPLOY, 'helm', 'hpa-bridge');
@@ -800,6 +802,66 @@ test('the chart has a template for every kind of the kustomize build, and its va
   assert.equal(at(values, 'prometheus.url'), flagValues(containerArgs, '--prometheus-url')[0]);
   assert.ok(['certManager', 'secret'].includes(at(values, 'tls.mode') as string));
   assert.equal(at(values, 'tls.secretName'), 'hpa-bridge-tls');
+});
+
+/** `helm template hpa-bridge deploy/helm/hpa-bridge -n hpa-bridge` with these values, as objects. */
+function renderHelm(overrides: JsonObject = {}): Sourced[] {
+  return renderChart(HELM, { releaseName: 'hpa-bridge', namespace: 'hpa-bridge', values: overrides }).flatMap(({ file, text }) =>
+    parseManifests(text, file).map((object) => ({ object, file })),
+  );
+}
+
+const helmDefault = renderHelm();
+const helmResourceMetrics = renderHelm({ resourceMetrics: { enabled: true } });
+
+test('values.yaml carries rules/examples/resource-metrics.yaml for resourceMetrics, off by default', () => {
+  assert.equal(at(values, 'resourceMetrics.enabled'), false);
+  assert.equal(at(values, 'resourceMetrics.rules'), readExamples(true).get(RESOURCE_RULES_FILE), `copy rules/examples/${RESOURCE_RULES_FILE} into values.yaml resourceMetrics.rules`);
+});
+
+test('the chart renders, with default values and with resourceMetrics enabled, objects that validate against their Kubernetes schemas', () => {
+  assert.deepEqual(problemsOf(helmDefault), []);
+  assert.deepEqual(problemsOf(helmResourceMetrics), []);
+});
+
+test('the chart renders the objects of the cert-manager overlays, without the Namespace, under the same names', () => {
+  const ids = (objects: readonly Sourced[]): string[] => objects.map(({ object }) => idOf(object)).filter((id) => !id.includes(' Namespace ')).sort();
+  assert.deepEqual(ids(helmDefault), ids(certManager));
+  assert.deepEqual(ids(helmResourceMetrics), ids(resourceMetricsCertManager));
+});
+
+test('by default the chart registers no metrics.k8s.io APIService, grants no reading of it and ships no resource rules', () => {
+  assert.deepEqual(find(helmDefault, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), []);
+  assert.deepEqual(metricsK8sIoGrants(helmDefault), []);
+  const data = one(helmDefault, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
+  assert.deepEqual(Object.keys(data).sort(), [...readExamples().keys()]);
+});
+
+test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 and v1 on its Service with v1 preferred, grants the aggregated reader and adds the resource rules', () => {
+  assertResourceMetricsApiServices(helmResourceMetrics, 'helm');
+  const serving = one(helmResourceMetrics, 'Certificate', 'hpa-bridge-serving');
+  for (const a of find(helmResourceMetrics, 'APIService')) {
+    assert.equal((a.metadata['annotations'] as JsonObject | undefined)?.['cert-manager.io/inject-ca-from'], `${serving.metadata.namespace as string}/${serving.metadata.name}`, a.metadata.name);
+  }
+  const role = one(helmResourceMetrics, 'ClusterRole', 'hpa-bridge:aggregated-metrics-reader');
+  assert.deepEqual(role['rules'], one(resourceMetricsCertManager, 'ClusterRole', role.metadata.name)['rules']);
+  for (const to of ['view', 'edit', 'admin']) assert.equal((role.metadata['labels'] as JsonObject)[`rbac.authorization.k8s.io/aggregate-to-${to}`], 'true', to);
+  const binding = one(helmResourceMetrics, 'ClusterRoleBinding', 'hpa-bridge:aggregated-metrics-reader');
+  assert.deepEqual(binding['subjects'], one(resourceMetricsCertManager, 'ClusterRoleBinding', binding.metadata.name)['subjects']);
+  const data = one(helmResourceMetrics, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
+  assert.deepEqual(data, Object.fromEntries(readExamples(true)));
+});
+
+test('with tls.mode secret every APIService, metrics.k8s.io included, carries the given caBundle and no injection annotation', () => {
+  const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\n').toString('base64');
+  const rendered = renderHelm({ resourceMetrics: { enabled: true }, tls: { mode: 'secret', caBundle } });
+  const apiServices = find(rendered, 'APIService');
+  assert.equal(apiServices.length, APISERVICES.length + RESOURCE_METRICS_APISERVICES.length);
+  for (const a of apiServices) {
+    assert.equal(at(a, 'spec.caBundle'), caBundle, a.metadata.name);
+    assert.equal(a.metadata['annotations'], undefined, a.metadata.name);
+  }
+  assert.deepEqual(find(rendered, 'Certificate'), []);
 });
 
 // ---------------------------------------------------------------------------
