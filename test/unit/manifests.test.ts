@@ -682,6 +682,13 @@ test('the resource-metrics overlays add only the APIServices, the reader role, i
   }
 });
 
+test('the label hpa-bridge.io/api-group=metrics.k8s.io selects exactly the metrics.k8s.io APIServices, so the rest can be applied first', () => {
+  for (const objects of [resourceMetricsCertManager, resourceMetricsSelfSigned]) {
+    const labelled = objects.filter(({ object }) => (object.metadata['labels'] as JsonObject | undefined)?.['hpa-bridge.io/api-group'] === 'metrics.k8s.io');
+    assert.deepEqual(labelled.map(({ object }) => idOf(object)).sort(), find(objects, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf).sort());
+  }
+});
+
 test('with resource metrics on, the rules ConfigMap holds every file of rules/examples, and they compile with resource rules for cpu and memory', () => {
   const data = one(resourceMetricsCertManager, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
   const examples = readExamples(true);
@@ -850,6 +857,13 @@ test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 an
   assert.deepEqual(binding['subjects'], one(resourceMetricsCertManager, 'ClusterRoleBinding', binding.metadata.name)['subjects']);
   const data = one(helmResourceMetrics, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
   assert.deepEqual(data, Object.fromEntries(readExamples(true)));
+});
+
+test('resourceMetrics.createAPIServices false renders the resource rules and the reader role but leaves metrics.k8s.io unregistered', () => {
+  const staged = renderHelm({ resourceMetrics: { enabled: true, createAPIServices: false } });
+  assert.deepEqual(find(staged, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), []);
+  assert.deepEqual(metricsK8sIoGrants(staged), ['hpa-bridge:aggregated-metrics-reader']);
+  assert.deepEqual(one(staged, 'ConfigMap', 'hpa-bridge-rules')['data'], Object.fromEntries(readExamples(true)));
 });
 
 test('with tls.mode secret every APIService, metrics.k8s.io included, carries the given caBundle and no injection annotation', () => {
