@@ -45,6 +45,9 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
   const queries = args.flags['print-queries']
     ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor)
     : undefined;
+  // What the rules serve besides the metrics discovery finds: metrics.k8s.io, when they load.
+  const resourceRules = result.ruleSet?.resourceRules?.origin;
+  const serves = resourceRules ? [{ api: 'metrics.k8s.io', versions: ['v1beta1', 'v1'], resources: ['pods', 'nodes'], file: resourceRules.file, line: resourceRules.line }] : [];
 
   if (format === 'json') {
     out.stdout(
@@ -53,6 +56,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
           files: result.files,
           errors: result.errors.map(toJson),
           warnings: result.warnings.map(toJson),
+          serves,
           ...(queries ? { queries } : {}),
         },
         null,
@@ -61,6 +65,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
     );
   } else {
     for (const d of diagnostics) out.stdout(`${formatDiagnostic(d)}\n`);
+    for (const s of serves) out.stdout(`${s.file}:${s.line}: serves ${s.api} ${s.versions.join(' and ')} (${s.resources.join(', ')}) from resourceRules\n`);
     if (queries) {
       for (const q of queries) {
         out.stdout(`\n${q.file}:${q.line}: ${q.rule}: ${q.request}\n`);

@@ -112,7 +112,7 @@ export function compileRuleFiles(
     }
     const rr = objectField(root, 'resourceRules');
     if (rr) {
-      const origin: RuleOrigin = { ...rr.at, path: 'resourceRules' };
+      const origin: RuleOrigin = { ...(root?.keyAt.get('resourceRules') ?? rr.at), path: 'resourceRules' };
       if (resourceRulesOrigin) {
         diagnostics.error(
           rr.at,
