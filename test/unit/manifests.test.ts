@@ -13,6 +13,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { compileRuleTexts } from '../../rules/load.js';
 import { locateWorkload } from '../../webhook/workloads.js';
 import { parseServeArgs } from '../../cli/serve.js';
+import { RESOURCE_METRICS_SERVED_GROUP } from '../../adapter/documents.js';
 import {
   DEPLOY,
   FAKE_KUBECTL,
@@ -92,10 +93,13 @@ const APISERVICES = [
   { name: 'v1beta1.external.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 100 },
 ] as const;
 
-/** metrics.k8s.io, opt-in. metrics-server registers v1beta1 at 100/100; v1 is the preferred version. */
+/**
+ * metrics.k8s.io, opt-in. v1beta1 at metrics-server's 100/100 stays preferred, as
+ * hpa-bridge's own discovery lists it (RESOURCE_METRICS_SERVED_GROUP); v1 below it.
+ */
 const RESOURCE_METRICS_APISERVICES = [
-  { name: 'v1.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 200 },
   { name: 'v1beta1.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 100 },
+  { name: 'v1.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 50 },
 ] as const;
 
 /** The rule file that only the resource-metrics opt-in ships. */
@@ -634,6 +638,9 @@ function assertResourceMetricsApiServices(objects: readonly Sourced[], label: st
     assert.equal(spec['versionPriority'], want.versionPriority, `${label}: ${want.name}`);
     assert.notEqual(spec['insecureSkipTLSVerify'], true, `${label}: ${want.name}: TLS verification is off`);
   }
+  // The aggregator lists versions by versionPriority; the server's own discovery must agree on the preferred one.
+  const byPriority = [...registered].sort((a, b) => (at(b, 'spec.versionPriority') as number) - (at(a, 'spec.versionPriority') as number));
+  assert.deepEqual(byPriority.map((a) => at(a, 'spec.version')), RESOURCE_METRICS_SERVED_GROUP.versions, label);
 }
 
 test('no default build registers metrics.k8s.io, grants reading it or carries resource rules', () => {
@@ -645,7 +652,7 @@ test('no default build registers metrics.k8s.io, grants reading it or carries re
   }
 });
 
-test('the resource-metrics overlays register metrics.k8s.io v1beta1 and v1 on the Service with v1 preferred, each with its CA source', () => {
+test('the resource-metrics overlays register metrics.k8s.io v1beta1 and v1 on the Service with v1beta1 preferred, each with its CA source', () => {
   const serving = one(resourceMetricsCertManager, 'Certificate', 'hpa-bridge-serving');
   const cases = [
     [resourceMetricsCertManager, 'cert-manager.io/inject-ca-from', `${serving.metadata.namespace as string}/${serving.metadata.name}`],
@@ -844,7 +851,7 @@ test('by default the chart registers no metrics.k8s.io APIService, grants no rea
   assert.deepEqual(Object.keys(data).sort(), [...readExamples().keys()]);
 });
 
-test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 and v1 on its Service with v1 preferred, grants the aggregated reader and adds the resource rules', () => {
+test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 and v1 on its Service with v1beta1 preferred, grants the aggregated reader and adds the resource rules', () => {
   assertResourceMetricsApiServices(helmResourceMetrics, 'helm');
   const serving = one(helmResourceMetrics, 'Certificate', 'hpa-bridge-serving');
   for (const a of find(helmResourceMetrics, 'APIService')) {
