@@ -302,7 +302,7 @@ export function ruleName(rule: { readonly origin: RuleOrigin }): string {
   return `${rule.origin.path} (${rule.origin.file}:${rule.origin.line})`;
 }
 
-export function preview(items: readonly string[], max = 10): string {
+function preview(items: readonly string[], max = 10): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 }
 

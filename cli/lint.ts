@@ -1,6 +1,7 @@
 // `hpa-bridge lint PATH…`: the rule check platform teams run in CI before a
 // change reaches a cluster. Exit codes: 0 clean or warnings only, 1 errors,
 // 2 usage.
+import { RESOURCE_METRICS_SERVED_GROUP } from '../adapter/documents.js';
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
@@ -47,7 +48,8 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
     : undefined;
   // What the rules serve besides the metrics discovery finds: metrics.k8s.io, when they load.
   const resourceRules = result.ruleSet?.resourceRules?.origin;
-  const serves = resourceRules ? [{ api: 'metrics.k8s.io', versions: ['v1beta1', 'v1'], resources: ['pods', 'nodes'], file: resourceRules.file, line: resourceRules.line }] : [];
+  const { name: api, versions } = RESOURCE_METRICS_SERVED_GROUP;
+  const serves = resourceRules ? [{ api, versions, resources: ['pods', 'nodes'], file: resourceRules.file, line: resourceRules.line }] : [];
 
   if (format === 'json') {
     out.stdout(

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ApiError } from '../../adapter/errors.js';
 import type { PodMetricsQuery } from '../../adapter/metrics-api-provider.js';
+import type { MetricsSource, QueryOptions } from '../../adapter/prometheus.js';
 import { ResourceMetricsFromRules } from '../../adapter/resource-provider.js';
 import { parseFieldSelector } from '../../k8s/field-selector.js';
 import { parseLabelSelector } from '../../k8s/label-selector.js';
@@ -198,6 +199,30 @@ describe('node queries', () => {
   test('a field selector on the namespace matches no node, since nodes have none', async () => {
     const h = harness();
     assert.deepEqual(await h.provider.nodeMetrics({ labelSelector: [], fieldSelector: parseFieldSelector('metadata.namespace=default'), deadline: DEADLINE }), []);
+  });
+});
+
+describe('deadlines and cancellation', () => {
+  test("both queries carry the request's deadline and abort signal", async () => {
+    const seen: QueryOptions[] = [];
+    const metrics: MetricsSource = {
+      query: async (_q, options) => {
+        seen.push(options);
+        return [];
+      },
+      series: async () => assert.fail('no series lookups'),
+    };
+    const objects = new FakeObjectLister().add(NODES, undefined, 'node-1');
+    const provider = new ResourceMetricsFromRules({ rules: () => ADAPTER_DEFAULTS, metrics, objects, log: new RecordingLogger() });
+    const signal = new AbortController().signal;
+    await provider.nodeMetrics({ labelSelector: [], fieldSelector: [], deadline: 12345, signal });
+    assert.deepEqual(
+      seen.map((o) => [o.deadline, o.signal === signal]),
+      [
+        [12345, true],
+        [12345, true],
+      ],
+    );
   });
 });
 
