@@ -10,14 +10,16 @@ import { startServer, type RunningServer } from './serve.js';
 import { Cluster, loadStopsAt, startExporter, type LoadProfile } from './demo/cluster.js';
 import { metricsClient, type MetricsClient } from './demo/metrics-client.js';
 import { aptInstallPrometheus, findOnPath, startPrometheus, type DemoPrometheus } from './demo/prometheus.js';
-import { eventLine, header, hpaRow, screen, type History } from './demo/render.js';
+import { eventLine, header, hpaRow, screen, topPods, type History } from './demo/render.js';
 import { demoHpas, SYNC_PERIOD_MS, type ScaleEvent, type SimulatedHpa } from './demo/simulator.js';
 
 export const DEMO_USAGE = `Usage: hpa-bridge demo [--fast] [--no-tty]
 
 Runs a real Prometheus (Debian's prometheus package), a simulated workload,
 'hpa-bridge serve' with rules/examples, and three simulated HPAs that read the
-metrics APIs over HTTPS. One sync every second stands for the controller's 15 s.
+metrics APIs over HTTPS: php-apache's on CPU utilization from metrics.k8s.io,
+the others on custom and external metrics. One sync every second stands for
+the controller's 15 s.
 
   --fast     a shorter load profile and scale-down window (about a minute and a half: the rules' 1m rate window runs on wall time)
   --no-tty   plain lines instead of a live table (the default when stdout is not a terminal)
@@ -57,6 +59,10 @@ interface Track {
   outAt: number | undefined;
   /** Wall seconds since load start when replicas last came back to minReplicas after the load stopped. */
   inAt: number | undefined;
+}
+
+function topTitle(h: SimulatedHpa): string {
+  return `$ kubectl top pods -l app=${h.target.app}`;
 }
 
 export async function runDemo(argv: readonly string[], out: Output): Promise<number> {
@@ -128,10 +134,15 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
     );
     await server.discovery.relist();
     say(`hpa-bridge serve: ${server.url} (rules ${rulesDir}, authentication off, loopback only)`);
-    say('Note: a real HPA reads Resource (cpu) metrics from metrics.k8s.io; here php-apache\'s HPA reads the same pod CPU from pods/*/cpu_usage_cores.');
     client = metricsClient(server.url);
 
     const hpas = demoHpas(cluster.deployments, timing.scaleDownWindowSeconds);
+    const cpuHpa = hpas.find((h) => h.kind === 'cpu');
+    say(
+      `HPAs: php-apache on Resource cpu, averageUtilization 50% (kubectl autoscale deployment php-apache --cpu-percent=50), ` +
+        `from metrics.k8s.io/v1beta1 PodMetrics; frontend on Pods http_requests_per_second (custom.metrics.k8s.io); ` +
+        `queue-worker on External queue_messages_ready (external.metrics.k8s.io)`,
+    );
     const tracks = new Map<string, Track>(hpas.map((h) => [h.name, { peak: h.target.replicas, outAt: undefined, inAt: undefined }]));
     const events: ScaleEvent[] = [];
     const history: History = { load: [], replicas: new Map(hpas.map((h) => [h.name, []])) };
@@ -191,10 +202,17 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
             history,
             peakLoad: timing.profile.peakRps,
             events,
+            top: cpuHpa?.lastPodMetrics ? { title: topTitle(cpuHpa), lines: topPods(cpuHpa.lastPodMetrics) } : undefined,
           })}\n`,
         );
-      } else if (changed.length > 0 || k % 5 === 0) {
-        for (const h of hpas) say(`${hpaRow(h)}   [t=${t.toFixed(0)}s load=${cluster.load().toFixed(0)}req/s]`);
+      } else {
+        if (changed.length > 0 || k % 5 === 0) {
+          for (const h of hpas) say(`${hpaRow(h)}   [t=${t.toFixed(0)}s load=${cluster.load().toFixed(0)}req/s]`);
+        }
+        if (k % 15 === 5 && cpuHpa?.lastPodMetrics) {
+          say(`${topTitle(cpuHpa)}   [t=${t.toFixed(0)}s]`);
+          for (const line of topPods(cpuHpa.lastPodMetrics)) say(`  ${line}`);
+        }
       }
 
       const allBack = [...tracks.values()].every((tr) => tr.outAt !== undefined && tr.inAt !== undefined);

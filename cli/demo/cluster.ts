@@ -27,6 +27,12 @@ export function loadStopsAt(p: LoadProfile): number {
 /** CPU an idle php-apache pod burns, and what each request adds. */
 const IDLE_CORES = 0.005;
 const CORES_PER_REQUEST = 0.01;
+/** Working set of an idle container, and what each request per second adds (buffers, PHP workers). */
+const IDLE_BYTES = 40 * 1024 * 1024;
+const BYTES_PER_RPS = 1024 * 1024;
+/** The pause container's share, which cAdvisor reports as container="POD". */
+const PAUSE_CORES = 0.0001;
+const PAUSE_BYTES = 400 * 1024;
 /** Messages published per request, and what one queue worker drains per second. */
 const MESSAGES_PER_REQUEST = 0.8;
 const MESSAGES_PER_WORKER = 8;
@@ -38,6 +44,9 @@ interface Pod {
   /** Simulated-clock start, for the HPA's readiness checks. */
   readonly startedAt: number;
   cpuSeconds: number;
+  /** The pause container's counter, apart from the app's. */
+  pauseCpuSeconds: number;
+  memoryBytes: number;
   requests: number;
 }
 
@@ -68,7 +77,7 @@ export class Deployment {
   /** New pods get fresh names, so no series history carries over; removed pods stop exporting. */
   scaleTo(replicas: number, now: number): void {
     while (this.pods.length < replicas) {
-      this.pods.push({ name: `${this.name}-${this.hash}-${this.next++}`, startedAt: now, cpuSeconds: 0, requests: 0 });
+      this.pods.push({ name: `${this.name}-${this.hash}-${this.next++}`, startedAt: now, cpuSeconds: 0, pauseCpuSeconds: 0, memoryBytes: IDLE_BYTES, requests: 0 });
     }
     // The newest pods go first, as a ReplicaSet prefers when scaling down.
     this.pods.splice(replicas);
@@ -116,8 +125,10 @@ export class Cluster {
       for (const p of d.pods) {
         p.requests += perPod * dt;
         p.cpuSeconds += (IDLE_CORES + perPod * CORES_PER_REQUEST) * dt;
+        p.memoryBytes = IDLE_BYTES + Math.round(perPod * BYTES_PER_RPS);
       }
     }
+    for (const d of this.deployments) for (const p of d.pods) p.pauseCpuSeconds += PAUSE_CORES * dt;
     const workers = this.deployments.find((d) => !d.serves);
     const arrivals = rps * MESSAGES_PER_REQUEST;
     const drain = (workers?.pods.length ?? 0) * MESSAGES_PER_WORKER;
@@ -128,16 +139,31 @@ export class Cluster {
     for (const p of workers?.pods ?? []) p.cpuSeconds += IDLE_CORES * dt;
   }
 
-  /** The text exposition format a scrape of all the simulated targets would yield. */
+  /**
+   * The text exposition format a scrape of all the simulated targets would
+   * yield. The cAdvisor series come as the kubelet exports them: one per
+   * container, one for the pause container (container="POD") and one for the
+   * pod's cgroup as a whole (container=""), which the rules must leave out.
+   */
   render(): string {
     this.advance();
     const cpu: string[] = [];
+    const memory: string[] = [];
     const http: string[] = [];
     const labels: string[] = [];
     for (const d of this.deployments) {
       for (const p of d.pods) {
         const id = `namespace="${NAMESPACE}",pod="${p.name}"`;
-        cpu.push(`container_cpu_usage_seconds_total{${id},container="${d.app}"} ${p.cpuSeconds.toFixed(6)}`);
+        cpu.push(
+          `container_cpu_usage_seconds_total{${id},container="${d.app}"} ${p.cpuSeconds.toFixed(6)}`,
+          `container_cpu_usage_seconds_total{${id},container="POD"} ${p.pauseCpuSeconds.toFixed(6)}`,
+          `container_cpu_usage_seconds_total{${id},container=""} ${(p.cpuSeconds + p.pauseCpuSeconds).toFixed(6)}`,
+        );
+        memory.push(
+          `container_memory_working_set_bytes{${id},container="${d.app}"} ${p.memoryBytes}`,
+          `container_memory_working_set_bytes{${id},container="POD"} ${PAUSE_BYTES}`,
+          `container_memory_working_set_bytes{${id},container=""} ${p.memoryBytes + PAUSE_BYTES}`,
+        );
         if (d.serves) http.push(`http_requests_total{${id}} ${p.requests.toFixed(3)}`);
         labels.push(`kube_pod_labels{${id},label_app="${d.app}"} 1`);
       }
@@ -145,6 +171,8 @@ export class Cluster {
     return [
       '# TYPE container_cpu_usage_seconds_total counter',
       ...cpu,
+      '# TYPE container_memory_working_set_bytes gauge',
+      ...memory,
       '# TYPE http_requests_total counter',
       ...http,
       '# TYPE kube_pod_labels gauge',

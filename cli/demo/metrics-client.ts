@@ -2,14 +2,20 @@
 // kube-controller-manager's HPA client sends, and turns the answers into the
 // samples hpa/ consumes (values stay Quantity strings, read as milli-units).
 import { Agent, request } from 'node:https';
-import type { ExternalMetricValue, PodsMetricValue } from '../../hpa/index.js';
+import type { ExternalMetricValue, PodMetricsItem, PodsMetricValue } from '../../hpa/index.js';
+import { parseDurationSeconds } from '../../rules/promql.js';
 
 export interface MetricsClient {
+  /** metrics.k8s.io PodMetrics: one List per namespace with the HPA's selector, as resourceMetricsClient does. */
+  podMetrics(namespace: string, labelSelector: string): Promise<PodMetricsItem[]>;
   podsMetric(namespace: string, metric: string, labelSelector: string): Promise<PodsMetricValue[]>;
   externalMetric(namespace: string, metric: string, labelSelector: string): Promise<ExternalMetricValue[]>;
   close(): void;
 }
 
+interface PodMetricsList {
+  items?: { metadata?: { name?: string }; timestamp?: string; window?: string; containers?: { name?: string; usage?: Record<string, string> }[] }[];
+}
 interface CustomList {
   items?: { describedObject?: { kind?: string; name?: string }; timestamp?: string; windowSeconds?: number; value?: string }[];
 }
@@ -50,6 +56,16 @@ export function metricsClient(baseUrl: string): MetricsClient {
     });
 
   return {
+    async podMetrics(namespace, labelSelector) {
+      const body = (await get(`/apis/metrics.k8s.io/v1beta1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`)) as PodMetricsList;
+      return (body.items ?? []).map((i) => ({
+        name: i.metadata?.name ?? '',
+        timestamp: Date.parse(i.timestamp ?? '') || Date.now(),
+        // Go writes the window as "1m0s" or "30s", which Prometheus's duration syntax reads too.
+        windowMs: (parseDurationSeconds(i.window ?? '') ?? 0) * 1000,
+        containers: (i.containers ?? []).map((c) => ({ name: c.name ?? '', usage: c.usage ?? {} })),
+      }));
+    },
     async podsMetric(namespace, metric, labelSelector) {
       const body = (await get(
         `/apis/custom.metrics.k8s.io/v1beta2/namespaces/${namespace}/pods/%2A/${metric}?labelSelector=${encodeURIComponent(labelSelector)}`,

@@ -32,6 +32,8 @@ export class SimulatedHpa {
   status: Partial<HorizontalPodAutoscalerStatus> | undefined;
   private controller: ControllerState | undefined;
   lastError: string | undefined;
+  /** What the last metrics.k8s.io List returned, for a `kubectl top pods` view. */
+  lastPodMetrics: readonly PodMetricsItem[] | undefined;
 
   constructor(
     readonly name: string,
@@ -55,16 +57,13 @@ export class SimulatedHpa {
     try {
       switch (this.kind) {
         case 'cpu': {
-          // A real HPA reads Resource metrics from metrics.k8s.io (metrics-server);
-          // here the same pod CPU comes from our custom API's cpu_usage_cores
-          // (container_cpu_usage_seconds_total through rules/examples/workload.yaml).
-          const values = onSimClock(await client.podsMetric(NAMESPACE, 'cpu_usage_cores', selector));
-          const items: PodMetricsItem[] = values.map((v) => ({
-            name: v.pod,
-            timestamp: simNow,
-            windowMs: SYNC_PERIOD_MS,
-            containers: [{ name: this.target.app, usage: { cpu: v.value } }],
-          }));
+          // PodMetrics from metrics.k8s.io (rules/examples/resource-metrics.yaml).
+          // The window keeps its served length rather than being stretched to
+          // the simulated clock: 15 times a 1m rate window, it would count
+          // every pod younger than the controller's 5-minute CPU
+          // initialization period as not yet measured.
+          const items = onSimClock(await client.podMetrics(NAMESPACE, selector));
+          this.lastPodMetrics = items;
           return { resourceMetrics: () => items };
         }
         case 'http': {

@@ -4,9 +4,10 @@
 #   1. makes a private CA and a serving certificate for
 #      <service>.<namespace>.svc with openssl (or keeps the current one),
 #   2. stores tls.crt, tls.key and ca.crt in Secret <namespace>/<secret>,
-#   3. patches the CA into the caBundle of the three APIServices and of the
-#      MutatingWebhookConfiguration, which the aggregator and the API server's
-#      webhook client use to verify that certificate.
+#   3. patches the CA into the caBundle of the three APIServices (five with
+#      metrics.k8s.io, deploy/kustomize/resource-metrics/self-signed) and of
+#      the MutatingWebhookConfiguration, which the aggregator and the API
+#      server's webhook client use to verify that certificate.
 #
 # Run it after `kubectl apply -k deploy/kustomize/self-signed`. It is safe to
 # run again: a certificate that names the service, chains to its CA, matches
@@ -24,6 +25,9 @@ SECRET="${SECRET:-hpa-bridge-tls}"
 DEPLOYMENT="${DEPLOYMENT:-hpa-bridge}"
 WEBHOOK_CONFIGURATION="${WEBHOOK_CONFIGURATION:-hpa-bridge-defaults}"
 APISERVICES="${APISERVICES:-v1beta2.custom.metrics.k8s.io v1beta1.custom.metrics.k8s.io v1beta1.external.metrics.k8s.io}"
+# Opt-in: patched when they exist and point at SERVICE, and left alone when
+# they belong to another server (metrics-server).
+RESOURCE_METRICS_APISERVICES="${RESOURCE_METRICS_APISERVICES:-v1beta1.metrics.k8s.io v1.metrics.k8s.io}"
 CA_DAYS="${CA_DAYS:-3650}"
 CERT_DAYS="${CERT_DAYS:-365}"
 RENEW_DAYS="${RENEW_DAYS:-30}"
@@ -39,6 +43,7 @@ Usage: $(basename "$0") [--force] [--no-restart]
 Environment (defaults in brackets): NAMESPACE [${NAMESPACE}], SERVICE [${SERVICE}],
 SECRET [${SECRET}], DEPLOYMENT [${DEPLOYMENT}],
 WEBHOOK_CONFIGURATION [${WEBHOOK_CONFIGURATION}], APISERVICES [space-separated],
+RESOURCE_METRICS_APISERVICES [space-separated, patched only when they point at SERVICE],
 CA_DAYS [${CA_DAYS}], CERT_DAYS [${CERT_DAYS}], RENEW_DAYS [${RENEW_DAYS}], KUBECTL [${KUBECTL}].
 EOF
 }
@@ -77,6 +82,14 @@ for name in $APISERVICES; do
     log "APIService $name not found: apply deploy/kustomize/self-signed first"
     exit 1
   }
+done
+for name in $RESOURCE_METRICS_APISERVICES; do
+  owner="$(kc get apiservice "$name" -o 'jsonpath={.spec.service.namespace}/{.spec.service.name}' 2>/dev/null || true)"
+  if [ "$owner" = "${NAMESPACE}/${SERVICE}" ]; then
+    APISERVICES="$APISERVICES $name"
+  elif [ -n "$owner" ] && [ "$owner" != "/" ]; then
+    log "leaving apiservice/$name alone: it points at service $owner"
+  fi
 done
 kc get mutatingwebhookconfiguration "$WEBHOOK_CONFIGURATION" -o name >/dev/null || {
   log "MutatingWebhookConfiguration $WEBHOOK_CONFIGURATION not found: apply deploy/kustomize/self-signed first"

@@ -23,8 +23,12 @@ function run(args: string[], timeoutMs: number): Promise<{ code: number | null; 
   });
 }
 
+// One run of about a minute and a half, which every test below reads.
+let fastDemo: ReturnType<typeof run> | undefined;
+const runFastDemo = (): ReturnType<typeof run> => (fastDemo ??= run(['demo', '--no-tty', '--fast'], 140_000));
+
 test('the fast demo scales every HPA out under load and back in after it', { timeout: 150_000 }, async () => {
-  const r = await run(['demo', '--no-tty', '--fast'], 140_000);
+  const r = await runFastDemo();
   assert.equal(r.code, 0, `exit ${r.code} (${r.signal})\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
   const summary = [...r.stdout.matchAll(/^SUMMARY (\S+) min=(\d+) peak=(\d+) final=(\d+) scale-out=(\d+)s scale-in=(\d+)s (OK|FAILED)$/gm)];
   assert.deepEqual(summary.map((m) => m[1]).sort(), ['frontend', 'php-apache', 'queue-worker']);
@@ -39,4 +43,30 @@ test('the fast demo scales every HPA out under load and back in after it', { tim
     assert.match(r.stdout, new RegExp(`${name}: SuccessfulRescale 1 -> \\d+: .*above target`));
     assert.match(r.stdout, new RegExp(`${name}: SuccessfulRescale \\d+ -> 1: All metrics below target`));
   }
+  // php-apache scaled out on its Resource metric, CPU utilization, which the
+  // controller can only compute from metrics.k8s.io PodMetrics.
+  assert.match(r.stdout, /php-apache: SuccessfulRescale 1 -> \d+: cpu resource utilization \(percentage of request\) above target/);
+  assert.match(r.stdout, /^php-apache\s+Deployment\/php-apache\s+cpu: \d+%\/50%/m);
+});
+
+test('the fast demo shows `kubectl top pods` from metrics.k8s.io for the pods of php-apache, more than one under load', { timeout: 150_000 }, async () => {
+  const r = await runFastDemo();
+  assert.equal(r.code, 0, `exit ${r.code} (${r.signal})\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+  const views = r.stdout.split(/^\$ kubectl top pods -l app=php-apache.*$/m).slice(1);
+  assert.ok(views.length >= 2, `${views.length} kubectl top views`);
+  let most = 0;
+  for (const view of views) {
+    const after = view.split('\n').slice(1);
+    const end = after.findIndex((l) => !l.startsWith('  '));
+    const lines = end === -1 ? after : after.slice(0, end);
+    assert.match(lines[0] ?? '', /^ {2}NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)$/);
+    const pods = lines.slice(1).map((l) => /^ {2}(php-apache-\S+)\s+(\d+)m\s+(\d+)Mi$/.exec(l));
+    for (const [i, m] of pods.entries()) {
+      assert.ok(m, `not a pod line: ${JSON.stringify(lines[i + 1])}`);
+      // The simulated container's working set: 40Mi idle, 1Mi more per request per second.
+      assert.ok(Number(m[3]) >= 40 && Number(m[3]) <= 141, `memory ${m[3]}Mi`);
+    }
+    most = Math.max(most, pods.length);
+  }
+  assert.ok(most > 1, 'kubectl top never showed more than one php-apache pod');
 });

@@ -90,9 +90,10 @@ export function listFiles(dir: string, extensions: readonly string[]): string[] 
 }
 
 // ---------------------------------------------------------------------------
-// A kustomize subset: `resources` (files and directories) and `patches` that
-// are strategic-merge patches of maps, with or without a `target`. Anything
-// else is an error rather than being skipped, so a build here never silently
+// A kustomize subset: `resources` (files and directories), `components`
+// (directories whose kustomization is a Component) and `patches` that are
+// strategic-merge patches of maps, with or without a `target`. Anything else
+// is an error rather than being skipped, so a build here never silently
 // differs from `kubectl apply -k`.
 
 interface PatchTarget {
@@ -103,16 +104,41 @@ interface PatchTarget {
   readonly namespace?: string;
 }
 
-const KUSTOMIZATION_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
+const KUSTOMIZATION_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches']);
 
-export function buildKustomization(dir: string): Sourced[] {
+function readKustomization(dir: string, kind: 'Kustomization' | 'Component'): JsonObject {
   const file = join(dir, 'kustomization.yaml');
   const k = parseAllDocuments(readFileSync(file, 'utf8'))[0]?.toJS() as unknown;
   if (!isObject(k)) throw new Error(`${file}: not a mapping`);
   for (const key of Object.keys(k)) {
     if (!KUSTOMIZATION_FIELDS.has(key)) throw new Error(`${file}: field ${key} is not supported by this builder`);
   }
-  const objects: Sourced[] = [];
+  const want = kind === 'Component' ? 'kustomize.config.k8s.io/v1alpha1' : 'kustomize.config.k8s.io/v1beta1';
+  if ((k['kind'] ?? 'Kustomization') !== kind || (k['apiVersion'] ?? want) !== want) {
+    throw new Error(`${file}: expected ${want} ${kind}, found ${String(k['apiVersion'])} ${String(k['kind'])}`);
+  }
+  if (kind === 'Component' && k['components'] !== undefined) throw new Error(`${file}: nested components are not supported by this builder`);
+  return k;
+}
+
+export function buildKustomization(dir: string): Sourced[] {
+  const k = readKustomization(dir, 'Kustomization');
+  const objects = addResources([], dir, k);
+  // Kustomize applies components after the resources and before the
+  // kustomization's own patches; a component's patches see everything so far.
+  for (const c of (k['components'] as Json[] | undefined) ?? []) {
+    if (typeof c !== 'string') throw new Error(`${join(dir, 'kustomization.yaml')}: a component entry is not a string`);
+    const componentDir = join(dir, c);
+    const component = readKustomization(componentDir, 'Component');
+    addResources(objects, componentDir, component);
+    applyPatches(objects, componentDir, component);
+  }
+  applyPatches(objects, dir, k);
+  return objects;
+}
+
+function addResources(objects: Sourced[], dir: string, k: JsonObject): Sourced[] {
+  const file = join(dir, 'kustomization.yaml');
   for (const r of (k['resources'] as Json[] | undefined) ?? []) {
     if (typeof r !== 'string') throw new Error(`${file}: a resource entry is not a string`);
     const path = join(dir, r);
@@ -124,6 +150,11 @@ export function buildKustomization(dir: string): Sourced[] {
     if (seen.has(id)) throw new Error(`${file}: ${id} appears twice`);
     seen.add(id);
   }
+  return objects;
+}
+
+function applyPatches(objects: readonly Sourced[], dir: string, k: JsonObject): void {
+  const file = join(dir, 'kustomization.yaml');
   for (const p of (k['patches'] as Json[] | undefined) ?? []) {
     if (!isObject(p)) throw new Error(`${file}: a patch entry is not a mapping`);
     const text = typeof p['path'] === 'string' ? readFileSync(join(dir, p['path']), 'utf8') : typeof p['patch'] === 'string' ? p['patch'] : undefined;
@@ -141,7 +172,6 @@ export function buildKustomization(dir: string): Sourced[] {
     const body: JsonObject = { ...patch, metadata };
     for (const m of matched) mergePatch(m.object, body, idOf(m.object));
   }
-  return objects;
 }
 
 function matchesTarget(o: KubeObject, t: PatchTarget): boolean {
@@ -350,6 +380,7 @@ if (verb === 'get') {
   const o = flags['-o'];
   if (o === 'name') process.stdout.write(type + '/' + name + '\n');
   else if (o === 'jsonpath={range .webhooks[*]}x{end}') process.stdout.write('x'.repeat((obj.webhooks || []).length));
+  else if (o === 'jsonpath={.spec.service.namespace}/{.spec.service.name}') process.stdout.write(((obj.spec || {}).service || {}).namespace + '/' + ((obj.spec || {}).service || {}).name);
   else if (o && o.startsWith('jsonpath={.data.')) {
     const k = o.slice('jsonpath={.data.'.length, -1).replace(/\\\./g, '.');
     process.stdout.write((obj.data || {})[k] || '');

@@ -14,6 +14,7 @@ import { compileRuleTexts } from '../../rules/load.js';
 import { locateWorkload } from '../../webhook/workloads.js';
 import { parseServeArgs } from '../../cli/serve.js';
 import { kubectlKustomizeSkip, requireKubectl } from '../support/kubectl.js';
+import { RESOURCE_METRICS_SERVED_GROUP } from '../../adapter/documents.js';
 import {
   DEPLOY,
   FAKE_KUBECTL,
@@ -28,6 +29,7 @@ import {
   isObject,
   listFiles,
   one,
+  parseManifests,
   readManifests,
   schemaProblems,
   valuesReferences,
@@ -37,6 +39,7 @@ import {
   type KubeObject,
   type Sourced,
 } from '../support/manifests.js';
+import { renderChart } from '../support/helm.js';
 
 const KUSTOMIZE = join(DEPLOY, 'kustomize');
 const HELM = join(DEPLOY, 'helm', 'hpa-bridge');
@@ -45,11 +48,19 @@ const KNATIVE = join(DEPLOY, 'knative', 'webhook-service.yaml');
 const base = buildKustomization(join(KUSTOMIZE, 'base'));
 const certManager = buildKustomization(join(KUSTOMIZE, 'cert-manager'));
 const selfSigned = buildKustomization(join(KUSTOMIZE, 'self-signed'));
+const resourceMetricsCertManager = buildKustomization(join(KUSTOMIZE, 'resource-metrics', 'cert-manager'));
+const resourceMetricsSelfSigned = buildKustomization(join(KUSTOMIZE, 'resource-metrics', 'self-signed'));
 const knative = readManifests(KNATIVE);
-const BUILDS: ReadonlyArray<readonly [string, readonly Sourced[]]> = [
+/** The builds without metrics.k8s.io, which is opt-in. */
+const DEFAULT_BUILDS: ReadonlyArray<readonly [string, readonly Sourced[]]> = [
   ['base', base],
   ['cert-manager', certManager],
   ['self-signed', selfSigned],
+];
+const BUILDS: ReadonlyArray<readonly [string, readonly Sourced[]]> = [
+  ...DEFAULT_BUILDS,
+  ['resource-metrics/cert-manager', resourceMetricsCertManager],
+  ['resource-metrics/self-signed', resourceMetricsSelfSigned],
 ];
 
 const deployment = one(base, 'Deployment');
@@ -83,6 +94,18 @@ const APISERVICES = [
   { name: 'v1beta1.external.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 100 },
 ] as const;
 
+/**
+ * metrics.k8s.io, opt-in. v1beta1 at metrics-server's 100/100 stays preferred, as
+ * hpa-bridge's own discovery lists it (RESOURCE_METRICS_SERVED_GROUP); v1 below it.
+ */
+const RESOURCE_METRICS_APISERVICES = [
+  { name: 'v1beta1.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 100 },
+  { name: 'v1.metrics.k8s.io', groupPriorityMinimum: 100, versionPriority: 50 },
+] as const;
+
+/** The rule file that only the resource-metrics opt-in ships. */
+const RESOURCE_RULES_FILE = 'resource-metrics.yaml';
+
 /** Values of a repeatable or single flag in an argument list (`--f v` and `--f=v`). */
 function flagValues(args: readonly string[], flag: string): string[] {
   const out: string[] = [];
@@ -94,11 +117,12 @@ function flagValues(args: readonly string[], flag: string): string[] {
   return out;
 }
 
-function readExamples(): Map<string, string> {
+/** rules/examples/*.yaml, by file name; `resource-metrics.yaml` only when asked for. */
+function readExamples(withResourceRules = false): Map<string, string> {
   const dir = join(REPO, 'rules', 'examples');
   return new Map(
     readdirSync(dir)
-      .filter((f) => /\.ya?ml$/.test(f))
+      .filter((f) => /\.ya?ml$/.test(f) && (withResourceRules || f !== RESOURCE_RULES_FILE))
       .sort()
       .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
   );
@@ -372,15 +396,17 @@ test('the pod meets the restricted Pod Security Standard, probes serve over HTTP
   assert.equal(one(base, 'Namespace').metadata['labels'] && (one(base, 'Namespace').metadata['labels'] as JsonObject)['pod-security.kubernetes.io/enforce'], 'restricted');
 });
 
-test('the rules ConfigMap holds exactly rules/examples, and they compile without errors', () => {
+test('the rules ConfigMap holds exactly rules/examples but the resource rules, and they compile without errors', () => {
   const data = one(base, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
   const examples = readExamples();
-  assert.deepEqual(Object.keys(data).sort(), [...examples.keys()], 'copy rules/examples/*.yaml into deploy/kustomize/base/rules-configmap.yaml');
+  assert.ok(!examples.has(RESOURCE_RULES_FILE));
+  assert.deepEqual(Object.keys(data).sort(), [...examples.keys()], 'copy rules/examples/*.yaml but resource-metrics.yaml into deploy/kustomize/base/rules-configmap.yaml');
   for (const [file, text] of examples) assert.equal(data[file], text, `${file} differs from rules/examples/${file}`);
   const result = compileRuleTexts(Object.entries(data).map(([file, text]) => ({ file, text })));
   assert.deepEqual(result.errors, []);
   assert.ok(result.ruleSet, 'no rule set');
   assert.ok(result.ruleSet.rules.length > 0 && result.ruleSet.externalRules.length > 0, 'custom and external rules');
+  assert.equal(result.ruleSet.resourceRules, undefined, 'resource rules are opt-in');
 });
 
 // ---------------------------------------------------------------------------
@@ -582,6 +608,162 @@ test('bootstrap-tls.sh issues a certificate for the Service, puts its CA in ever
 });
 
 // ---------------------------------------------------------------------------
+// Resource metrics (metrics.k8s.io), opt-in
+
+function groupOfApiService(o: KubeObject): string {
+  return at(o, 'spec.group') as string;
+}
+
+/** ClusterRole rules that grant anything in metrics.k8s.io. */
+function metricsK8sIoGrants(objects: readonly Sourced[]): string[] {
+  return find(objects, 'ClusterRole').flatMap((r) =>
+    ((r['rules'] as JsonObject[] | undefined) ?? []).filter((rule) => ((rule['apiGroups'] as string[] | undefined) ?? []).includes('metrics.k8s.io')).map(() => r.metadata.name),
+  );
+}
+
+/** Checks the metrics.k8s.io APIServices of a build or a rendering against RESOURCE_METRICS_APISERVICES and its Service. */
+function assertResourceMetricsApiServices(objects: readonly Sourced[], label: string): void {
+  const svc = one(objects, 'Service');
+  const registered = find(objects, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io');
+  assert.deepEqual(registered.map((a) => a.metadata.name).sort(), RESOURCE_METRICS_APISERVICES.map((a) => a.name).sort(), label);
+  const httpsPort = (at(svc, 'spec.ports') as JsonObject[]).find((p) => p['name'] === 'https')?.['port'];
+  for (const want of RESOURCE_METRICS_APISERVICES) {
+    const spec = one(objects, 'APIService', want.name)['spec'] as JsonObject;
+    assert.equal(want.name, `${spec['version'] as string}.${spec['group'] as string}`, label);
+    assert.deepEqual(spec['service'], { name: svc.metadata.name, namespace: svc.metadata.namespace, port: httpsPort }, `${label}: ${want.name}`);
+    assert.equal(spec['groupPriorityMinimum'], want.groupPriorityMinimum, `${label}: ${want.name}`);
+    assert.equal(spec['versionPriority'], want.versionPriority, `${label}: ${want.name}`);
+    assert.notEqual(spec['insecureSkipTLSVerify'], true, `${label}: ${want.name}: TLS verification is off`);
+  }
+  // The aggregator lists versions by versionPriority; the server's own discovery must agree on the preferred one.
+  const byPriority = [...registered].sort((a, b) => (at(b, 'spec.versionPriority') as number) - (at(a, 'spec.versionPriority') as number));
+  assert.deepEqual(byPriority.map((a) => at(a, 'spec.version')), RESOURCE_METRICS_SERVED_GROUP.versions, label);
+}
+
+test('no default build registers metrics.k8s.io, grants reading it or carries resource rules', () => {
+  for (const [name, objects] of DEFAULT_BUILDS) {
+    assert.deepEqual(find(objects, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), [], name);
+    assert.deepEqual(metricsK8sIoGrants(objects), [], name);
+    const data = one(objects, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
+    assert.deepEqual(Object.keys(data).filter((k) => /resourceRules/.test(data[k] ?? '')), [], name);
+  }
+});
+
+test('the resource-metrics overlays register metrics.k8s.io v1beta1 and v1 on the Service with v1beta1 preferred, each with its CA source', () => {
+  const serving = one(resourceMetricsCertManager, 'Certificate', 'hpa-bridge-serving');
+  const cases = [
+    [resourceMetricsCertManager, 'cert-manager.io/inject-ca-from', `${serving.metadata.namespace as string}/${serving.metadata.name}`],
+    [resourceMetricsSelfSigned, 'hpa-bridge.io/ca-bundle-source', 'deploy/scripts/bootstrap-tls.sh'],
+  ] as const;
+  for (const [objects, annotation, value] of cases) {
+    assertResourceMetricsApiServices(objects, annotation);
+    for (const a of find(objects, 'APIService')) assert.equal((a.metadata['annotations'] as JsonObject | undefined)?.[annotation], value, `${a.metadata.name} has no ${annotation}`);
+    for (const a of find(objects, 'APIService')) assert.equal(JSON.stringify(a).includes('caBundle'), false, `${a.metadata.name}: the manifests must not carry a CA`);
+  }
+});
+
+test('the resource-metrics overlays add only the APIServices, the reader role, its binding and the resource rules to their TLS overlay', () => {
+  for (const [withMetrics, without] of [[resourceMetricsCertManager, certManager], [resourceMetricsSelfSigned, selfSigned]] as const) {
+    const before = new Map(without.map(({ object }) => [idOf(object), object]));
+    const added = withMetrics.filter(({ object }) => !before.has(idOf(object))).map(({ object }) => `${object.kind} ${object.metadata.name}`);
+    assert.deepEqual(added.sort(), [
+      'APIService v1.metrics.k8s.io',
+      'APIService v1beta1.metrics.k8s.io',
+      'ClusterRole hpa-bridge:aggregated-metrics-reader',
+      'ClusterRoleBinding hpa-bridge:aggregated-metrics-reader',
+    ]);
+    for (const { object } of withMetrics) {
+      const old = before.get(idOf(object));
+      if (!old) continue;
+      if (object.kind === 'ConfigMap') {
+        const { [RESOURCE_RULES_FILE]: rules, ...rest } = object['data'] as Record<string, string>;
+        assert.ok(rules, `the overlay adds ${RESOURCE_RULES_FILE}`);
+        assert.deepEqual(rest, old['data']);
+      } else {
+        assert.deepEqual(object, old, idOf(object));
+      }
+    }
+  }
+});
+
+test('the label hpa-bridge.io/api-group=metrics.k8s.io selects exactly the metrics.k8s.io APIServices, so the rest can be applied first', () => {
+  for (const objects of [resourceMetricsCertManager, resourceMetricsSelfSigned]) {
+    const labelled = objects.filter(({ object }) => (object.metadata['labels'] as JsonObject | undefined)?.['hpa-bridge.io/api-group'] === 'metrics.k8s.io');
+    assert.deepEqual(labelled.map(({ object }) => idOf(object)).sort(), find(objects, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf).sort());
+  }
+});
+
+test('with resource metrics on, the rules ConfigMap holds every file of rules/examples, and they compile with resource rules for cpu and memory', () => {
+  const data = one(resourceMetricsCertManager, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
+  const examples = readExamples(true);
+  assert.ok(examples.has(RESOURCE_RULES_FILE));
+  assert.deepEqual(Object.keys(data).sort(), [...examples.keys()], `copy rules/examples/${RESOURCE_RULES_FILE} into deploy/kustomize/components/resource-metrics/rules-configmap.yaml`);
+  for (const [file, text] of examples) assert.equal(data[file], text, `${file} differs from rules/examples/${file}`);
+  const result = compileRuleTexts(Object.entries(data).map(([file, text]) => ({ file, text })));
+  assert.deepEqual(result.errors, []);
+  const resourceRules = result.ruleSet?.resourceRules;
+  assert.ok(resourceRules, 'no resource rules');
+  assert.ok(resourceRules.cpu && resourceRules.memory);
+});
+
+test('the aggregated reader lets view, edit and admin read PodMetrics and NodeMetrics, under a name that is not metrics-server\'s', () => {
+  const role = one(resourceMetricsCertManager, 'ClusterRole', 'hpa-bridge:aggregated-metrics-reader');
+  assert.notEqual(role.metadata.name, 'system:aggregated-metrics-reader', 'removing metrics-server deletes its role');
+  const labels = role.metadata['labels'] as Record<string, string>;
+  for (const to of ['view', 'edit', 'admin']) assert.equal(labels[`rbac.authorization.k8s.io/aggregate-to-${to}`], 'true', to);
+  assert.deepEqual(role['rules'], [{ apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }]);
+  const binding = one(resourceMetricsCertManager, 'ClusterRoleBinding', 'hpa-bridge:aggregated-metrics-reader');
+  assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+  assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'horizontal-pod-autoscaler', namespace: 'kube-system' }]);
+  assert.deepEqual(metricsK8sIoGrants(resourceMetricsCertManager), [role.metadata.name]);
+});
+
+test('hpa-bridge may list and watch the pods and nodes that resource metrics describe', () => {
+  const rules = one(resourceMetricsCertManager, 'ClusterRole', 'hpa-bridge-resource-reader')['rules'] as JsonObject[];
+  for (const resource of ['pods', 'nodes']) {
+    assert.ok(
+      rules.some((r) => (r['apiGroups'] as string[] | undefined)?.includes('') && (r['resources'] as string[]).includes(resource) && ['list', 'watch'].every((v) => (r['verbs'] as string[]).includes(v))),
+      resource,
+    );
+  }
+});
+
+test('bootstrap-tls.sh puts the CA into the metrics.k8s.io APIServices that point at hpa-bridge, and leaves metrics-server\'s alone', (t) => {
+  if (!commandWorks('bash', ['--version']) || !commandWorks('openssl', ['version'])) {
+    t.skip('bash or openssl is not installed');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hpa-bridge-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { kubectl, state } = fakeKubectlPaths(dir);
+  writeFileSync(kubectl, FAKE_KUBECTL);
+  chmodSync(kubectl, 0o755);
+  const metricsServers: JsonObject = {
+    apiVersion: 'apiregistration.k8s.io/v1',
+    kind: 'APIService',
+    metadata: { name: 'v1beta1.metrics.k8s.io' },
+    spec: { group: 'metrics.k8s.io', version: 'v1beta1', insecureSkipTLSVerify: true, groupPriorityMinimum: 100, versionPriority: 100, service: { name: 'metrics-server', namespace: 'kube-system' } },
+  };
+  const cluster: FakeCluster = { objects: {}, calls: [] };
+  for (const a of find(resourceMetricsSelfSigned, 'APIService')) cluster.objects[`apiservice/${a.metadata.name}`] = structuredClone(a);
+  cluster.objects['apiservice/v1beta1.metrics.k8s.io'] = structuredClone(metricsServers);
+  const mwc = one(resourceMetricsSelfSigned, 'MutatingWebhookConfiguration');
+  cluster.objects[`mutatingwebhookconfiguration/${mwc.metadata.name}`] = structuredClone(mwc);
+  writeFileSync(state, JSON.stringify(cluster));
+  const r = spawnSync('bash', [join(DEPLOY, 'scripts', 'bootstrap-tls.sh'), '--no-restart'], {
+    encoding: 'utf8',
+    env: { ...process.env, KUBECTL: kubectl, FAKE_KUBECTL_STATE: state },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const after = JSON.parse(readFileSync(state, 'utf8')) as FakeCluster;
+  const ca = (after.objects[`secret/${NAMESPACE}/hpa-bridge-tls`]?.['data'] as Record<string, string>)['ca.crt'];
+  assert.ok(ca, 'the Secret was written');
+  for (const name of [...APISERVICES.map((a) => a.name), 'v1.metrics.k8s.io']) assert.equal(at(after.objects[`apiservice/${name}`], 'spec.caBundle'), ca, name);
+  assert.deepEqual(after.objects['apiservice/v1beta1.metrics.k8s.io'], metricsServers, 'metrics-server\'s APIService is unchanged');
+  assert.match(r.stderr, /leaving apiservice\/v1beta1\.metrics\.k8s\.io alone: it points at service kube-system\/metrics-server/);
+});
+
+// ---------------------------------------------------------------------------
 // Helm chart
 
 const chart = parseYaml(readFileSync(join(HELM, 'Chart.yaml'), 'utf8')) as JsonObject;
@@ -631,6 +813,73 @@ test('the chart has a template for every kind of the kustomize build, and its va
   assert.equal(at(values, 'prometheus.url'), flagValues(containerArgs, '--prometheus-url')[0]);
   assert.ok(['certManager', 'secret'].includes(at(values, 'tls.mode') as string));
   assert.equal(at(values, 'tls.secretName'), 'hpa-bridge-tls');
+});
+
+/** `helm template hpa-bridge deploy/helm/hpa-bridge -n hpa-bridge` with these values, as objects. */
+function renderHelm(overrides: JsonObject = {}): Sourced[] {
+  return renderChart(HELM, { releaseName: 'hpa-bridge', namespace: 'hpa-bridge', values: overrides }).flatMap(({ file, text }) =>
+    parseManifests(text, file).map((object) => ({ object, file })),
+  );
+}
+
+const helmDefault = renderHelm();
+const helmResourceMetrics = renderHelm({ resourceMetrics: { enabled: true } });
+
+test('values.yaml carries rules/examples/resource-metrics.yaml for resourceMetrics, off by default', () => {
+  assert.equal(at(values, 'resourceMetrics.enabled'), false);
+  assert.equal(at(values, 'resourceMetrics.rules'), readExamples(true).get(RESOURCE_RULES_FILE), `copy rules/examples/${RESOURCE_RULES_FILE} into values.yaml resourceMetrics.rules`);
+});
+
+test('the chart renders, with default values and with resourceMetrics enabled, objects that validate against their Kubernetes schemas', () => {
+  assert.deepEqual(problemsOf(helmDefault), []);
+  assert.deepEqual(problemsOf(helmResourceMetrics), []);
+});
+
+test('the chart renders the objects of the cert-manager overlays, without the Namespace, under the same names', () => {
+  const ids = (objects: readonly Sourced[]): string[] => objects.map(({ object }) => idOf(object)).filter((id) => !id.includes(' Namespace ')).sort();
+  assert.deepEqual(ids(helmDefault), ids(certManager));
+  assert.deepEqual(ids(helmResourceMetrics), ids(resourceMetricsCertManager));
+});
+
+test('by default the chart registers no metrics.k8s.io APIService, grants no reading of it and ships no resource rules', () => {
+  assert.deepEqual(find(helmDefault, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), []);
+  assert.deepEqual(metricsK8sIoGrants(helmDefault), []);
+  const data = one(helmDefault, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
+  assert.deepEqual(Object.keys(data).sort(), [...readExamples().keys()]);
+});
+
+test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 and v1 on its Service with v1beta1 preferred, grants the aggregated reader and adds the resource rules', () => {
+  assertResourceMetricsApiServices(helmResourceMetrics, 'helm');
+  const serving = one(helmResourceMetrics, 'Certificate', 'hpa-bridge-serving');
+  for (const a of find(helmResourceMetrics, 'APIService')) {
+    assert.equal((a.metadata['annotations'] as JsonObject | undefined)?.['cert-manager.io/inject-ca-from'], `${serving.metadata.namespace as string}/${serving.metadata.name}`, a.metadata.name);
+  }
+  const role = one(helmResourceMetrics, 'ClusterRole', 'hpa-bridge:aggregated-metrics-reader');
+  assert.deepEqual(role['rules'], one(resourceMetricsCertManager, 'ClusterRole', role.metadata.name)['rules']);
+  for (const to of ['view', 'edit', 'admin']) assert.equal((role.metadata['labels'] as JsonObject)[`rbac.authorization.k8s.io/aggregate-to-${to}`], 'true', to);
+  const binding = one(helmResourceMetrics, 'ClusterRoleBinding', 'hpa-bridge:aggregated-metrics-reader');
+  assert.deepEqual(binding['subjects'], one(resourceMetricsCertManager, 'ClusterRoleBinding', binding.metadata.name)['subjects']);
+  const data = one(helmResourceMetrics, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
+  assert.deepEqual(data, Object.fromEntries(readExamples(true)));
+});
+
+test('resourceMetrics.createAPIServices false renders the resource rules and the reader role but leaves metrics.k8s.io unregistered', () => {
+  const staged = renderHelm({ resourceMetrics: { enabled: true, createAPIServices: false } });
+  assert.deepEqual(find(staged, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), []);
+  assert.deepEqual(metricsK8sIoGrants(staged), ['hpa-bridge:aggregated-metrics-reader']);
+  assert.deepEqual(one(staged, 'ConfigMap', 'hpa-bridge-rules')['data'], Object.fromEntries(readExamples(true)));
+});
+
+test('with tls.mode secret every APIService, metrics.k8s.io included, carries the given caBundle and no injection annotation', () => {
+  const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\n').toString('base64');
+  const rendered = renderHelm({ resourceMetrics: { enabled: true }, tls: { mode: 'secret', caBundle } });
+  const apiServices = find(rendered, 'APIService');
+  assert.equal(apiServices.length, APISERVICES.length + RESOURCE_METRICS_APISERVICES.length);
+  for (const a of apiServices) {
+    assert.equal(at(a, 'spec.caBundle'), caBundle, a.metadata.name);
+    assert.equal(a.metadata['annotations'], undefined, a.metadata.name);
+  }
+  assert.deepEqual(find(rendered, 'Certificate'), []);
 });
 
 // ---------------------------------------------------------------------------
