@@ -100,9 +100,9 @@ export function prometheusCredentials(
   return { authorization, tls: { ...(ca !== undefined ? { ca } : {}), ...(pair ?? {}) } };
 }
 
-export function prometheusClientFor(config: ServeConfig): PrometheusClient {
+export function prometheusClientFor(config: ServeConfig, env: NodeJS.ProcessEnv = process.env, serviceAccountDir: string = SERVICE_ACCOUNT_DIR): PrometheusClient {
   const c = config.prometheus ?? {};
-  const credentials = prometheusCredentials(c);
+  const credentials = prometheusCredentials(c, env, serviceAccountDir);
   const headers = (): Record<string, string> => {
     const authorization = credentials.authorization();
     return { ...(c.headers ?? {}), ...(authorization ? { Authorization: authorization } : {}) };

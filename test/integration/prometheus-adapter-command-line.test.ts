@@ -156,6 +156,41 @@ describe("prometheus-adapter's command lines", () => {
       }
     });
   });
+
+  test('flags without effect here, as older releases took them, each log one warning that says why', async () => {
+    const server = await startCli(
+      [
+        '/adapter',
+        '--logtostderr=true',
+        '--disable-http2',
+        '--profiling=false',
+        `--cert-dir=${join(dir, 'older-cert')}`,
+        `--config=${fixturePath('rules/real-world/rules-01-k8s-prom-hpa.yaml')}`,
+        `--prometheus-url=${prom.url}`,
+        '--secure-port=0',
+      ],
+      env,
+    );
+    try {
+      await eventually(() => {
+        const warnings = server
+          .log()
+          .split('\n')
+          .filter((l) => l.includes('"level":"warn"') && l.includes('has no effect here'))
+          .map((l) => (JSON.parse(l) as { msg: string }).msg);
+        assert.deepEqual(warnings, [
+          '--logtostderr has no effect here: logs are JSON lines on stderr; --log-level or --v sets how much',
+          '--disable-http2 has no effect here: the HTTPS port speaks HTTP/1.1 only',
+          '--profiling has no effect here: there are no profiling or debug endpoints',
+        ]);
+      });
+      // SIGTERM a moment after "serving" can land before serve handles it; one request waits that moment out.
+      const ca = await readFile(join(dir, 'older-cert', 'apiserver.crt'), 'utf8');
+      assert.equal((await httpsCall(`${server.url}/livez`, ca)).status, 200);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  });
 });
 
 /** The IANA name of the suite a TLS 1.2 handshake offering only `cipher` settles on, or "refused". */
