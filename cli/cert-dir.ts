@@ -16,13 +16,14 @@ import { readServingPair } from './startup-files.js';
 /** MaybeDefaultWithSelfSignedCerts' PairName. */
 export const CERT_DIR_FILES = { cert: 'apiserver.crt', key: 'apiserver.key' } as const;
 
-async function exists(path: string): Promise<boolean> {
+async function exists(dir: string, path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new StartupError(`--cert-dir: cannot read ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw new StartupError(`--cert-dir ${dir}: cannot read ${path}: ${(e as Error).message}`);
   }
 }
 
@@ -40,7 +41,8 @@ async function writePair(files: readonly { path: string; text: string; mode: num
 /**
  * A self-signed certificate for localhost and 127.0.0.1, and for the bind
  * address when it is a specific IP, as GenerateSelfSignedCertKey names it
- * (host@unix-time), valid for a year.
+ * (host@unix-time), valid for a year. Also the one served from memory
+ * when neither --tls-cert-file nor --cert-dir is given.
  */
 export async function selfSignedPair(bindAddress: string, now = new Date()): Promise<{ cert: string; key: string }> {
   const { generate } = await import('selfsigned');
@@ -64,7 +66,7 @@ export async function selfSignedPair(bindAddress: string, now = new Date()): Pro
 export async function certDirPair(dir: string, bindAddress: string, log: Logger): Promise<{ cert: string; key: string }> {
   const certFile = join(dir, CERT_DIR_FILES.cert);
   const keyFile = join(dir, CERT_DIR_FILES.key);
-  const [hasCert, hasKey] = [await exists(certFile), await exists(keyFile)];
+  const [hasCert, hasKey] = [await exists(dir, certFile), await exists(dir, keyFile)];
   if (hasCert !== hasKey) {
     const [present, missing] = hasCert ? [certFile, keyFile] : [keyFile, certFile];
     throw new StartupError(`--cert-dir ${dir}: ${present} is there without ${missing}; they go together, so remove it to have a new pair generated`);

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../adapter/log.js';
 import { watchDirectories } from '../rules/file-watch.js';
 import { StartupError } from './errors.js';
-import { certDirPair } from './cert-dir.js';
+import { certDirPair, selfSignedPair } from './cert-dir.js';
 import type { Component } from './lifecycle.js';
 import type { ServeConfig } from './serve-config.js';
 import { readServingPair } from './startup-files.js';
@@ -26,9 +26,7 @@ export async function servingCertificate(config: ServeConfig, log: Logger): Prom
     return certDirPair(config.certDir, config.bindAddress, log);
   }
   log.warn('no --tls-cert-file given: serving with a self-signed certificate; an APIService then needs insecureSkipTLSVerify');
-  const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: 'hpa-bridge' }], { keySize: 2048, algorithm: 'sha256' });
-  return { cert: pems.cert, key: pems.private };
+  return selfSignedPair(config.bindAddress);
 }
 
 /** --tls-min-version and --tls-cipher-suites, for the first context and every reload. */
@@ -56,8 +54,9 @@ async function stopListening(server: HttpServer | HttpsServer, graceMs?: number)
 export const busy = (e: NodeJS.ErrnoException): string => (e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message);
 
 /**
- * The HTTPS listener. Modern ciphers only unless --tls-cipher-suites says
- * otherwise: Node's defaults with TLS 1.2 as the floor. With authentication, client certificates are requested, never
+ * The HTTPS listener. Modern ciphers only, unless --tls-cipher-suites and
+ * --tls-min-version say otherwise: Node's defaults with TLS 1.2 as the
+ * floor. With authentication, client certificates are requested, never
  * required, and verified by the authenticator against the current CAs (no
  * `ca` here: a Go client sends no certificate whose issuer is not in the
  * advertised list). Stopping it waits up to the grace period for requests
