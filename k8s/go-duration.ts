@@ -100,8 +100,3 @@ export function parseGoDuration(text: string): bigint {
   if (total > LIMIT - 1n) throw invalid();
   return total;
 }
-
-/** Whole and fractional milliseconds in a Go duration. */
-export function goDurationMs(text: string): number {
-  return Number(parseGoDuration(text)) / 1e6;
-}
