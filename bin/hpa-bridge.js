@@ -8,6 +8,8 @@ const out = {
   stderr: (text) => process.stderr.write(text),
 };
 const argv = process.argv.slice(2);
+// The path this was started as: the image's /adapter link runs `serve`.
+const program = process.argv[1];
 
 // A failure ends the process once what was written is out: a start-up that
 // failed half way may still hold connections (a ConfigMap watch, object
@@ -17,8 +19,8 @@ const finish = (code) => {
   if (code !== 0) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 };
 
-main(argv, out).then(
+main(argv, out, program).then(
   finish,
   // main reports its own failures; this is the last resort, still one line.
-  (err) => finish(reportFailure(err, argv, out)),
+  (err) => finish(reportFailure(err, argv, out, program)),
 );

@@ -20,12 +20,24 @@ export function oneLine(text: string): string {
     .join('; ');
 }
 
-/** Whether the command line or HPA_BRIDGE_LOG_LEVEL asks for debug logs, and with them stack traces. */
+/**
+ * Whether the command line or HPA_BRIDGE_LOG_LEVEL asks for debug logs, and
+ * with them stack traces: --log-level debug, or a klog verbosity (--v) of 4
+ * or more, which serve reads as debug.
+ */
 export function debugRequested(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  let level: string | undefined;
+  let verbosity: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--') break;
-    if (argv[i] === '--log-level=debug' || (argv[i] === '--log-level' && argv[i + 1] === 'debug')) return true;
+    const arg = argv[i] as string;
+    if (arg === '--') break;
+    if (arg === '--log-level') level = argv[i + 1];
+    else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length);
+    else if (arg === '--v' || arg === '-v') verbosity = argv[i + 1];
+    else if (/^--?v=/.test(arg)) verbosity = arg.slice(arg.indexOf('=') + 1);
   }
+  if (level !== undefined) return level === 'debug';
+  if (verbosity !== undefined && /^\d+$/.test(verbosity)) return Number(verbosity) >= 4;
   return env['HPA_BRIDGE_LOG_LEVEL'] === 'debug';
 }
 

@@ -7,9 +7,11 @@ import { dirname } from 'node:path';
 import type { Logger } from '../adapter/log.js';
 import { watchDirectories } from '../rules/file-watch.js';
 import { StartupError } from './errors.js';
+import { certDirPair, selfSignedPair } from './cert-dir.js';
 import type { Component } from './lifecycle.js';
 import type { ServeConfig } from './serve-config.js';
 import { readServingPair } from './startup-files.js';
+import type { ServingTlsOptions } from './tls-options.js';
 
 export interface Listener extends Component {
   readonly server: HttpServer | HttpsServer;
@@ -19,11 +21,16 @@ export async function servingCertificate(config: ServeConfig, log: Logger): Prom
   if (config.tlsCertFile && config.tlsKeyFile) {
     return readServingPair({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile });
   }
+  if (config.certDir) {
+    log.warn('no --tls-cert-file given: serving with the self-signed certificate of --cert-dir; an APIService then needs insecureSkipTLSVerify', { certDir: config.certDir });
+    return certDirPair(config.certDir, config.bindAddress, log);
+  }
   log.warn('no --tls-cert-file given: serving with a self-signed certificate; an APIService then needs insecureSkipTLSVerify');
-  const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: 'hpa-bridge' }], { keySize: 2048, algorithm: 'sha256' });
-  return { cert: pems.cert, key: pems.private };
+  return selfSignedPair(config.bindAddress);
 }
+
+/** --tls-min-version and --tls-cipher-suites, for the first context and every reload. */
+const tlsOptionsOf = (config: ServeConfig): ServingTlsOptions => config.tls ?? { minVersion: 'TLSv1.2' };
 
 /** Listens, or fails start-up with one line naming the address. */
 export async function listen<S extends HttpServer | HttpsServer>(server: S, port: number, host: string, describe: (e: NodeJS.ErrnoException) => string): Promise<S> {
@@ -47,15 +54,16 @@ async function stopListening(server: HttpServer | HttpsServer, graceMs?: number)
 export const busy = (e: NodeJS.ErrnoException): string => (e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message);
 
 /**
- * The HTTPS listener. Modern ciphers only: Node's defaults with TLS 1.2 as
- * the floor. With authentication, client certificates are requested, never
+ * The HTTPS listener. Modern ciphers only, unless --tls-cipher-suites and
+ * --tls-min-version say otherwise: Node's defaults with TLS 1.2 as the
+ * floor. With authentication, client certificates are requested, never
  * required, and verified by the authenticator against the current CAs (no
  * `ca` here: a Go client sends no certificate whose issuer is not in the
  * advertised list). Stopping it waits up to the grace period for requests
  * in flight, then cuts the rest.
  */
 export async function secureListener(config: ServeConfig, tls: { cert: string; key: string }, clientCertificates: boolean, handler: RequestListener): Promise<Listener & { server: HttpsServer }> {
-  const server = createHttpsServer({ ...tls, minVersion: 'TLSv1.2', ...(clientCertificates ? { requestCert: true, rejectUnauthorized: false } : {}) }, handler);
+  const server = createHttpsServer({ ...tls, ...tlsOptionsOf(config), ...(clientCertificates ? { requestCert: true, rejectUnauthorized: false } : {}) }, handler);
   server.keepAliveTimeout = 65_000;
   await listen(server, config.securePort, config.bindAddress, (e) => `cannot listen on ${config.bindAddress}:${config.securePort}: ${busy(e)}`);
   return {
@@ -85,7 +93,7 @@ export function watchServingCertificate(config: ServeConfig, server: HttpsServer
     if (!config.tlsCertFile || !config.tlsKeyFile) return;
     try {
       const next = await servingCertificate(config, log);
-      server.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
+      server.setSecureContext({ ...next, ...tlsOptionsOf(config) });
       log.info('serving certificate reloaded');
     } catch (e) {
       log.error('cannot reload the serving certificate; keeping the current one', { error: (e as Error).message });

@@ -1,6 +1,7 @@
 // The composition root: reads the command line once and hands each command
 // the pieces it needs. Domain modules never read argv, env or files on their
 // own behalf.
+import { basename } from 'node:path';
 import { runDemo } from './demo.js';
 import { runLint } from './lint.js';
 import { runServe } from './serve.js';
@@ -10,7 +11,9 @@ import { debugRequested, oneLine, StartupError, unexpectedFailure } from './erro
 export const USAGE = `Usage: hpa-bridge COMMAND [options]
 
 Commands:
-  serve           serve the metrics APIs; see 'hpa-bridge serve --help'
+  serve           serve the metrics APIs; see 'hpa-bridge serve --help'. A command
+                  line that starts with a flag or with /adapter is a serve command
+                  line, as prometheus-adapter's
   lint PATH...    check rule files; see 'hpa-bridge lint --help'
   demo            the scale-up/scale-down story on one machine
   version         print the version
@@ -18,8 +21,39 @@ Commands:
 Run 'hpa-bridge COMMAND --help' for a command's options.
 `;
 
-export async function main(argv: readonly string[], out: Output): Promise<number> {
-  const [command, ...rest] = argv;
+/** The path prometheus-adapter's image runs, which its Helm chart also passes as the first argument. */
+export const ADAPTER_ENTRY_POINT = '/adapter';
+
+const TOP_LEVEL_FLAGS = new Set(['--help', '-h', '--version']);
+
+export interface Invocation {
+  readonly command: string | undefined;
+  readonly args: readonly string[];
+}
+
+/**
+ * The command to run and its arguments. prometheus-adapter has no commands:
+ * its manifests give the image's /adapter the flags alone, and its Helm
+ * chart gives /adapter as the first argument, which pflag then skips as a
+ * positional one. So that either runs in this image unchanged, a program
+ * called `adapter` (the image's /adapter link), a first argument /adapter,
+ * and a first argument that is a flag other than --help and --version all
+ * mean serve.
+ */
+export function resolveCommand(argv: readonly string[], program?: string): Invocation {
+  const first = argv[0];
+  if (first === ADAPTER_ENTRY_POINT || (program !== undefined && basename(program) === 'adapter')) {
+    let args = argv;
+    while (args[0] === ADAPTER_ENTRY_POINT) args = args.slice(1);
+    return { command: 'serve', args };
+  }
+  if (first !== undefined && first.startsWith('-') && !TOP_LEVEL_FLAGS.has(first)) return { command: 'serve', args: argv };
+  return { command: first, args: argv.slice(1) };
+}
+
+/** Runs the command line; `program` is the path the process was started as (process.argv[1]). */
+export async function main(argv: readonly string[], out: Output, program?: string): Promise<number> {
+  const { command, args: rest } = resolveCommand(argv, program);
   try {
     switch (command) {
       case 'lint':
@@ -42,16 +76,17 @@ export async function main(argv: readonly string[], out: Output): Promise<number
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (e) {
-    return reportFailure(e, argv, out);
+    return reportFailure(e, argv, out, program);
   }
 }
 
 const COMMANDS = new Set(['serve', 'lint', 'demo']);
 
 /** Writes one line about `e` (the stack too at --log-level debug) and returns the exit code. */
-export function reportFailure(e: unknown, argv: readonly string[], out: Output): number {
+export function reportFailure(e: unknown, argv: readonly string[], out: Output, program?: string): number {
   if (e instanceof UsageError) {
-    const command = argv[0] !== undefined && COMMANDS.has(argv[0]) ? ` ${argv[0]}` : '';
+    const resolved = resolveCommand(argv, program).command;
+    const command = resolved !== undefined && COMMANDS.has(resolved) ? ` ${resolved}` : '';
     out.stderr(`hpa-bridge: ${oneLine(e.message)} (see 'hpa-bridge${command} --help')\n`);
     return 2;
   }

@@ -53,12 +53,19 @@ export interface RunningServer {
 async function startAuth(config: ServeConfig, connection: KubeConnection | undefined, log: Logger): Promise<DelegatedAuth> {
   const { startDelegatedAuth } = await import('../adapter/auth/index.js');
   try {
-    return await startDelegatedAuth({ ...(connection ? { connection } : {}), flags: config.authFlags ?? {}, anonymous: config.anonymousAuth ?? false, log });
+    return await startDelegatedAuth({
+      ...(connection ? { connection } : {}),
+      flags: config.authFlags ?? {},
+      anonymous: config.anonymousAuth ?? false,
+      ...(config.authCacheTtlMs ? { tokenCacheTtlMs: config.authCacheTtlMs.token, allowCacheTtlMs: config.authCacheTtlMs.allowed, denyCacheTtlMs: config.authCacheTtlMs.denied } : {}),
+      log,
+    });
   } catch (e) {
+    const named = config.authKubeconfig ?? (config.kubeconfig ? { flag: 'kubeconfig', path: config.kubeconfig } : undefined);
     const hint =
       e instanceof AuthConfigError
         ? ''
-        : `; check that ${config.kubeconfig ? `--kubeconfig ${config.kubeconfig}` : 'the kubeconfig'} reaches the API server (${connection?.server ?? 'none'}), ` +
+        : `; check that ${named ? `--${named.flag} ${named.path}` : 'the kubeconfig'} reaches the API server (${connection?.server ?? 'none'}), ` +
           'or pass --authentication-tolerate-lookup-failure to start without the ConfigMap';
     throw new StartupError(`delegated authentication could not start: ${(e as Error).message}${hint}`);
   }
@@ -86,14 +93,14 @@ function liveCatalog(current: () => ResourceCatalog): ResourceCatalog {
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   // Mistakes in files the flags name fail start-up at once, before anything runs.
   await checkRulePaths(config.rules);
-  const tls = await (config.tlsCertFile && config.tlsKeyFile ? servingCertificate(config, log) : undefined);
+  const tls = await ((config.tlsCertFile && config.tlsKeyFile) || config.certDir ? servingCertificate(config, log) : undefined);
   const needsApi = config.authentication === 'delegated' || config.objectSource === 'kubernetes';
-  const connection = needsApi ? (await import('./kubernetes-source.js')).serveConnection(config) : undefined;
+  const connections = needsApi ? (await import('./kubernetes-source.js')).serveConnections(config) : {};
   const lifecycle = new Lifecycle();
   try {
     let auth: DelegatedAuth | undefined;
     if (config.authentication === 'delegated') {
-      const started = await startAuth(config, connection, log);
+      const started = await startAuth(config, connections.authentication, log);
       auth = started;
       lifecycle.add({ name: 'authentication', stop: () => started.close() });
     }
@@ -104,7 +111,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     const prometheus = prometheusClientFor(config);
     const cache = new CachingMetricsSource(prometheus, config.cacheTtlSeconds, cacheStore);
     lifecycle.add({ name: 'query cache', stop: () => cache.close() });
-    const { objects, catalog } = await objectSourceFor(config, connection, cache, log);
+    const { objects, catalog } = await objectSourceFor(config, connections.lister, cache, log);
     lifecycle.add({ name: 'object source', stop: () => objects.close() });
 
     const rules = new RuleStore(config.rules, liveCatalog(catalog));
@@ -191,12 +198,13 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 }
 
 export async function runServe(argv: readonly string[], out: Output): Promise<number> {
-  if (argv.includes('--help')) {
+  if (argv.includes('--help') || argv.includes('-h')) {
     out.stdout(SERVE_USAGE);
     return 0;
   }
   const config = parseServeArgs(argv);
   const log = jsonLogger(config.logLevel);
+  for (const notice of config.notices ?? []) log.warn(notice);
   const server = await startServer(config, log);
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading rules');

@@ -38,6 +38,9 @@ export function readFlagFile(flag: string, path: string): string {
 export interface ServingPairFiles {
   readonly certFile: string;
   readonly keyFile: string;
+  /** The flags that named them, for messages (default tls-cert-file and tls-private-key-file). */
+  readonly certFlag?: string;
+  readonly keyFlag?: string;
 }
 
 /**
@@ -47,8 +50,8 @@ export interface ServingPairFiles {
  * routines::no start line") name neither.
  */
 export function checkServingPair(cert: string, key: string, files: ServingPairFiles): void {
-  const certFlag = `--tls-cert-file ${files.certFile}`;
-  const keyFlag = `--tls-private-key-file ${files.keyFile}`;
+  const certFlag = `--${files.certFlag ?? 'tls-cert-file'} ${files.certFile}`;
+  const keyFlag = `--${files.keyFlag ?? 'tls-private-key-file'} ${files.keyFile}`;
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert);
@@ -80,8 +83,8 @@ export async function readServingPair(files: ServingPairFiles): Promise<{ cert: 
       throw new StartupError(`--${flag} ${path}: ${reason(e)}`);
     }
   };
-  const cert = await read('tls-cert-file', files.certFile);
-  const key = await read('tls-private-key-file', files.keyFile);
+  const cert = await read(files.certFlag ?? 'tls-cert-file', files.certFile);
+  const key = await read(files.keyFlag ?? 'tls-private-key-file', files.keyFile);
   checkServingPair(cert, key, files);
   return { cert, key };
 }

@@ -89,4 +89,14 @@ current-context: c
     const r = await run([...base, '--no-such-flag'], dir);
     assertOneLine(r, 2, '--no-such-flag', 'hpa-bridge serve --help');
   });
+
+  test("a misspelt flag in prometheus-adapter's command line names the closest flag and serve's help", async () => {
+    const r = await run(['/adapter', '--cert-dir=/tmp/cert', '--metrics-relist-intervall=1m'], dir);
+    assertOneLine(r, 2, 'unknown flag --metrics-relist-intervall; did you mean --metrics-relist-interval?', "(see 'hpa-bridge serve --help')");
+  });
+
+  test('a duration in Prometheus syntax that Go does not read is a usage error naming the flag', async () => {
+    const r = await run(['--config=/x', '--prometheus-url=http://127.0.0.1:9', '--metrics-relist-interval=1d'], dir);
+    assertOneLine(r, 2, '--metrics-relist-interval needs a duration', 'unknown unit "d"');
+  });
 });

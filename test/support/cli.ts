@@ -42,9 +42,13 @@ export interface ServingCli {
   stop(): Promise<number | null>;
 }
 
-/** Starts `hpa-bridge serve ...` (with --log-level info or lower) and resolves once it logs "serving". */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<ServingCli> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Starts `hpa-bridge serve ...` (with --log-level info or lower) and
+ * resolves once it logs "serving". `program` is the path node is given, for
+ * a link to BIN under another name; default BIN itself.
+ */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, program = BIN): Promise<ServingCli> {
+  const child: ChildProcess = spawn(process.execPath, [program, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let log = '';
   return new Promise((resolve, reject) => {

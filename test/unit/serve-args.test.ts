@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { parseServeArgs } from '../../cli/serve.js';
-import { envName, SERVE_FLAGS, SERVE_USAGE } from '../../cli/serve-config.js';
+import { envName, readFromEnvironment, SERVE_FLAGS, SERVE_USAGE } from '../../cli/serve-config.js';
 import { UsageError } from '../../cli/args.js';
 
 const base = ['--rules', 'r.yaml', '--prometheus-url', 'http://127.0.0.1:9090'];
@@ -51,7 +51,7 @@ describe('serve flags', () => {
     assert.deepEqual(parseServeArgs([...base, '--rules', 'team-b/'], {}).rules, ['r.yaml', 'team-b/']);
   });
 
-  test('durations accept Prometheus units', () => {
+  test('durations are Go durations', () => {
     const c = parseServeArgs([...base, '--metrics-relist-interval', '30s', '--cache-ttl=0', '--request-timeout', '1m30s'], {});
     assert.equal(c.relistIntervalMs, 30_000);
     assert.equal(c.cacheTtlSeconds, 0);
@@ -79,6 +79,21 @@ describe('serve flags', () => {
     ['a cache bound that is not a size', [...base, '--cache-max-bytes', 'lots'], /--cache-max-bytes needs a whole number of bytes such as 64Mi, 100M or 1048576, not "lots"/],
     ['a cache bound in fractions of a byte', [...base, '--cache-max-bytes', '1500m'], /--cache-max-bytes needs a whole number of bytes/],
     ['a negative cache bound', [...base, '--cache-max-bytes', '-1Mi'], /--cache-max-bytes needs a whole number of bytes/],
+    ['a misspelt flag', [...base, '--promethus-url', 'x'], /^unknown flag --promethus-url; did you mean --prometheus-url\?$/],
+    ['a flag with underscores for hyphens', [...base, '--cert_dir=/x'], /^unknown flag --cert_dir; did you mean --cert-dir\?$/],
+    ['a flag like no other', [...base, '--frobnicate'], /^unknown flag --frobnicate$/],
+    [
+      'an alias and its flag with different values',
+      [...base, '--prometheus-client-cert=a', '--prometheus-client-tls-cert-file=b', '--prometheus-client-key=k'],
+      /--prometheus-client-tls-cert-file and --prometheus-client-cert are the same setting/,
+    ],
+    ['a verbosity that is not a number', [...base, '--v=high'], /--v needs a whole number \(klog verbosity\), not "high"/],
+    ['a kubeconfig and the in-cluster account for Prometheus', [...base, '--prometheus-auth-config=k', '--prometheus-auth-incluster'], /either --prometheus-auth-config or --prometheus-auth-incluster/],
+    ['a verb other than GET or POST', [...base, '--prometheus-verb=PUT'], /--prometheus-verb must be one of GET, POST, not "PUT"/],
+    ['an unknown TLS version', [...base, '--tls-min-version=TLS12'], /--tls-min-version must be one of VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13, not "TLS12"/],
+    ['an unknown cipher suite', [...base, '--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,ECDHE-RSA-AES128-GCM-SHA256'], /unknown cipher suite "ECDHE-RSA-AES128-GCM-SHA256"/],
+    ['an RC4 cipher suite', [...base, '--tls-cipher-suites=TLS_ECDHE_RSA_WITH_RC4_128_SHA'], /--tls-cipher-suites: TLS_ECDHE_RSA_WITH_RC4_128_SHA is insecure and not offered here/],
+    ['a boolean with a value Go does not read', [...base, '--logtostderr=yes'], /--logtostderr takes true or false, not "yes"/],
   ];
   for (const [name, argv, message] of errors) {
     test(`${name} is a usage error`, () => {
@@ -88,9 +103,23 @@ describe('serve flags', () => {
 });
 
 describe('serve flag table', () => {
-  test('--help lists every declared flag', () => {
-    const missing = SERVE_FLAGS.filter((f) => !SERVE_USAGE.includes(`  --${f.name}${f.value ? ` ${f.value}` : ''}`)).map((f) => f.name);
-    assert.deepEqual(missing, []);
+  test("prometheus-adapter's aliases and the flags without effect are read from the command line only", () => {
+    const c = parseServeArgs(base, { HPA_BRIDGE_CONFIG: 'other.yaml', HPA_BRIDGE_LOGTOSTDERR: 'true', HPA_BRIDGE_TLS_SNI_CERT_KEY: 'a,b' });
+    assert.deepEqual(c.rules, ['r.yaml']);
+    assert.deepEqual(c.notices, []);
+  });
+
+  test('booleans take every spelling of strconv.ParseBool', () => {
+    for (const v of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(parseServeArgs([...base, `--anonymous-auth=${v}`], {}).anonymousAuth, true, v);
+    for (const v of ['0', 'f', 'F', 'FALSE', 'false', 'False']) assert.equal(parseServeArgs([...base, `--anonymous-auth=${v}`], {}).anonymousAuth, false, v);
+  });
+
+  test('--help lists every declared flag, those without effect by name and reason', () => {
+    const listed = (f: (typeof SERVE_FLAGS)[number]): boolean =>
+      f.noEffect
+        ? new RegExp(`--${f.name}(\\s|$)`).test(SERVE_USAGE) && SERVE_USAGE.includes(f.noEffect.split(' ').slice(0, 3).join(' '))
+        : SERVE_USAGE.includes(`  --${f.name}${f.value ? ` ${f.value}` : ''}`);
+    assert.deepEqual(SERVE_FLAGS.filter((f) => !listed(f)).map((f) => f.name), []);
   });
 
   test('every declared flag read from its HPA_BRIDGE_* variable gives what the command line gives', () => {
@@ -103,7 +132,7 @@ describe('serve flag table', () => {
       }
     };
     const base = { HPA_BRIDGE_RULES: 'r.yaml', HPA_BRIDGE_PROMETHEUS_URL: 'http://p:9090' };
-    const differing = SERVE_FLAGS.filter((f) => {
+    const differing = SERVE_FLAGS.filter(readFromEnvironment).filter((f) => {
       const value = values[f.kind] ?? '';
       return !isDeepStrictEqual(outcome([`--${f.name}=${value}`], base), outcome([], { ...base, [envName(f.name)]: value }));
     });
