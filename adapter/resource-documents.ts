@@ -2,7 +2,7 @@
 // (pkg/apis/metrics/v1beta1/types.go; v1 has the same shapes) defines them,
 // and the server-side Table that `kubectl get podmetrics` asks for, with the
 // columns metrics-server's table.go serves.
-import { formatGoSeconds } from '../k8s/duration.js';
+import { formatGoSeconds } from '../k8s/go-duration.js';
 import { formatCanonical, parseQuantity } from '../k8s/quantity.js';
 import { USAGE_RESOURCES } from '../rules/resource-query.js';
 import { formatTime } from './documents.js';

@@ -18,7 +18,7 @@ import type { DiscoveryStatus } from '../adapter/discovery.js';
 import type { CompiledRule } from '../rules/compile.js';
 import type { Diagnostic } from '../rules/diagnostics.js';
 import { diagnosticLocation, ruleLocation } from '../rules/location.js';
-import { formatGoSeconds } from '../k8s/duration.js';
+import { formatGoSeconds } from '../k8s/go-duration.js';
 import type { ReloadStatus } from '../rules/watch.js';
 
 export interface HealthCheck {

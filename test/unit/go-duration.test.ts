@@ -1,9 +1,9 @@
-// Go's time.ParseDuration. The cases are those of Go's own
-// src/time/time_test.go (parseDurationTests, parseDurationErrorTests), with
-// the expected nanoseconds written out.
+// Go's time.ParseDuration and time.Duration.String(). The parse cases are
+// those of Go's own src/time/time_test.go (parseDurationTests,
+// parseDurationErrorTests), with the expected nanoseconds written out.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GoDurationError, parseGoDuration } from '../../k8s/go-duration.js';
+import { formatGoDuration, formatGoSeconds, GoDurationError, parseGoDuration } from '../../k8s/go-duration.js';
 
 const ns = 1n;
 const us = 1_000n;
@@ -97,4 +97,33 @@ describe('Go durations', () => {
       assert.throws(() => parseGoDuration(text), (e: unknown) => e instanceof GoDurationError && message.test(e.message));
     });
   }
+});
+
+// Written as Go's time.Duration.String() writes them, the JSON form of metav1.Duration.
+const formatTable: [bigint, string][] = [
+  [0n, '0s'],
+  [1n, '1ns'],
+  [1_500n, '1.5µs'],
+  [250_000_000n, '250ms'],
+  [1_000_000_000n, '1s'],
+  [1_500_000_000n, '1.5s'],
+  [30_000_000_000n, '30s'],
+  [60_000_000_000n, '1m0s'],
+  [270_000_000_000n, '4m30s'],
+  [3_600_000_000_000n, '1h0m0s'],
+  [3_605_000_000_000n, '1h0m5s'],
+  [-90_000_000_000n, '-1m30s'],
+];
+for (const [nanos, text] of formatTable) {
+  test(`${nanos}ns is written ${text}`, () => {
+    assert.equal(formatGoDuration(nanos), text);
+  });
+}
+
+test('seconds are taken to the nanosecond', () => {
+  assert.deepEqual([formatGoSeconds(300), formatGoSeconds(0.25), formatGoSeconds(120)], ['5m0s', '250ms', '2m0s']);
+});
+
+test('every formatted duration parses back to the same nanoseconds', () => {
+  for (const [nanos] of formatTable) assert.equal(parseGoDuration(formatGoDuration(nanos)), nanos, formatGoDuration(nanos));
 });
