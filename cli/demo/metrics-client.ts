@@ -3,7 +3,7 @@
 // samples hpa/ consumes (values stay Quantity strings, read as milli-units).
 import { Agent, request } from 'node:https';
 import type { ExternalMetricValue, PodMetricsItem, PodsMetricValue } from '../../hpa/index.js';
-import { parseDurationSeconds } from '../../rules/promql.js';
+import { parseGoDuration } from '../../k8s/go-duration.js';
 
 export interface MetricsClient {
   /** metrics.k8s.io PodMetrics: one List per namespace with the HPA's selector, as resourceMetricsClient does. */
@@ -61,8 +61,8 @@ export function metricsClient(baseUrl: string): MetricsClient {
       return (body.items ?? []).map((i) => ({
         name: i.metadata?.name ?? '',
         timestamp: Date.parse(i.timestamp ?? '') || Date.now(),
-        // Go writes the window as "1m0s" or "30s", which Prometheus's duration syntax reads too.
-        windowMs: (parseDurationSeconds(i.window ?? '') ?? 0) * 1000,
+        // The window is a metav1.Duration, which the controller decodes with Go's time.ParseDuration.
+        windowMs: Number(parseGoDuration(i.window ?? '0')) / 1e6,
         containers: (i.containers ?? []).map((c) => ({ name: c.name ?? '', usage: c.usage ?? {} })),
       }));
     },
