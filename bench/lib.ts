@@ -13,6 +13,9 @@ export const ROOT = join(BENCH_DIR, '..', '..');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The workload's pod names: `big-00042`. */
+export const podName = (namespace: string, i: number): string => `${namespace}-${String(i).padStart(5, '0')}`;
+
 /** Runs a compiled bench script as a child process and parses the JSON it prints. */
 export function runChild<T>(script: string, spec: unknown, timeoutMs: number, nodeArgs: readonly string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
