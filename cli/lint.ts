@@ -10,7 +10,7 @@ import { parseArgs, UsageError, type Output } from './args.js';
 export const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
 
 Checks rule files (files or directories of *.yaml) and prints
-  file:line:col: error|warning: path: message
+  file:line:col: error|warning: path: message (code)
 Exit status: 0 when clean or only warnings, 1 on errors, 2 on usage errors.
 
   --format json      machine-readable output

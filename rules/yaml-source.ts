@@ -37,7 +37,7 @@ export function parseYamlSource(file: string, text: string, diagnostics: Diagnos
   const source: YamlSource = { file, text, lines, document: list[0] };
   for (const doc of list) {
     for (const e of doc.errors) {
-      diagnostics.error(positionAt(source, e.pos[0]), '', `yaml-${e.code.toLowerCase()}`, yamlMessage(e.code, e.message));
+      diagnostics.error(positionAt(source, e.pos[0]), '', e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax', yamlMessage(e.code, e.message));
     }
   }
   const second = list[1];
