@@ -111,7 +111,7 @@ export function negotiateRootDiscovery(accept: string | undefined): RootDiscover
   const targets = parseAccept(accept).map(jsonClauseTarget);
   for (const t of targets) {
     const c = t?.convert;
-    if (c && c.group === 'apidiscovery.k8s.io' && c.kind === 'APIGroupDiscoveryList' && (AGGREGATED_DISCOVERY_VERSIONS as readonly string[]).includes(c.version)) {
+    if (c?.group === 'apidiscovery.k8s.io' && c.kind === 'APIGroupDiscoveryList' && (AGGREGATED_DISCOVERY_VERSIONS as readonly string[]).includes(c.version)) {
       return { kind: 'aggregated', version: c.version as AggregatedDiscoveryVersion };
     }
   }

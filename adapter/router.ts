@@ -119,7 +119,7 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
   const aggregatedDiscovery = (version: AggregatedDiscoveryVersion, context: RequestContext): Answer => {
     const metrics = deps.provider.listAllMetrics();
     let built = aggregated;
-    if (!built || built.listingVersion !== metrics.version) {
+    if (built?.listingVersion !== metrics.version) {
       built = { listingVersion: metrics.version, byVersion: new Map() };
       aggregated = built;
     }
@@ -152,7 +152,7 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     if (segments.length === 1) {
       if (segments[0] === CUSTOM_GROUP) return discoveryDocument(context, customApiGroup);
       if (segments[0] === EXTERNAL_GROUP) return discoveryDocument(context, externalApiGroup);
-      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
+      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments.join('/')}`);
     }
     const parsed = parseMetricsPath(segments, deps.catalog());
     if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.provider.listAllMetrics()));

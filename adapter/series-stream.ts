@@ -39,10 +39,6 @@ export interface SeriesSummarizerOptions {
 
 export class SeriesStreamError extends Error {
   override readonly name = 'SeriesStreamError';
-
-  constructor(message: string) {
-    super(message);
-  }
 }
 
 const DEFAULT_MAX_VALUES_PER_LABEL = 1000;

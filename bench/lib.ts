@@ -25,7 +25,7 @@ export function runChild<T>(script: string, spec: unknown, timeoutMs: number, no
     child.on('close', (code) => {
       clearTimeout(timer);
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last) return reject(new Error(`${script} exited with ${code}: ${err.slice(-2000)}`));
+      if (code !== 0 || !last) return reject(new Error(`${script} exited with ${String(code)}: ${err.slice(-2000)}`));
       try {
         resolve(JSON.parse(last) as T);
       } catch (e) {

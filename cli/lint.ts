@@ -64,7 +64,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
     if (queries) {
       for (const q of queries) {
         out.stdout(`\n${q.file}:${q.line}: ${q.rule}: ${q.request}\n`);
-        out.stdout(q.query !== undefined ? `  ${q.query.trim().replace(/\n/g, '\n  ')}\n` : `  (no query: ${q.error})\n`);
+        out.stdout(q.query !== undefined ? `  ${q.query.trim().replace(/\n/g, '\n  ')}\n` : `  (no query: ${q.error ?? ''})\n`);
       }
     }
     const e = result.errors.length;

@@ -80,7 +80,7 @@ export async function plainListener(config: ServeConfig, port: number, handler: 
  * cert-manager rotates it in place; new connections get the new one, open
  * connections keep theirs.
  */
-export function watchServingCertificate(config: ServeConfig, server: HttpsServer, log: Logger): Component & { reload(): Promise<void> } {
+export function watchServingCertificate(config: ServeConfig, server: HttpsServer, log: Logger): Component & { reload: () => Promise<void> } {
   const reload = async (): Promise<void> => {
     if (!config.tlsCertFile || !config.tlsKeyFile) return;
     try {

@@ -106,7 +106,7 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
 /** `api` and `version` labels for a request path, kept to a small fixed set. */
 export function classifyPath(path: string): { api: string; version: string } {
   const m = /^\/apis\/(custom|external)\.metrics\.k8s\.io(?:\/(v1beta1|v1beta2))?/.exec(path);
-  if (m) return { api: `${m[1]}.metrics.k8s.io`, version: m[2] ?? '' };
+  if (m) return { api: `${m[1] ?? ''}.metrics.k8s.io`, version: m[2] ?? '' };
   if (path === '/mutate') return { api: 'webhook', version: '' };
   if (path === '/livez' || path === '/readyz' || path === '/healthz') return { api: 'health', version: '' };
   if (path.startsWith('/apis')) return { api: 'discovery', version: '' };

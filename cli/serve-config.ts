@@ -7,7 +7,7 @@ import { AuthConfigError, authFlagsFrom, type AuthFlags } from '../adapter/auth/
 import { alwaysAllowPathMatcher } from '../adapter/auth/always-allow.js';
 import { tryParseQuantity } from '../k8s/quantity.js';
 import { parseDurationSeconds } from '../rules/promql.js';
-import { parseArgs, UsageError, type FlagKind } from './args.js';
+import { parseArgs, UsageError, type FlagKind, type FlagValue } from './args.js';
 
 export type ObjectSourceKind = 'kubernetes' | 'prometheus';
 
@@ -231,7 +231,7 @@ function envArgs(env: NodeJS.ProcessEnv, given: ReadonlySet<string>): string[] {
   return out;
 }
 
-function duration(name: string, value: unknown, fallback = defaultOf(name)): number {
+function duration(name: string, value: FlagValue, fallback = defaultOf(name)): number {
   const text = value === undefined ? fallback : String(value);
   const seconds = parseDurationSeconds(text);
   if (seconds === undefined || seconds < 0) throw new UsageError(`--${name} needs a duration such as 5s or 1m, not ${JSON.stringify(text)}`);
@@ -239,7 +239,7 @@ function duration(name: string, value: unknown, fallback = defaultOf(name)): num
 }
 
 /** A byte count written as a Kubernetes quantity: 64Mi, 100M or plain bytes. */
-function byteSize(name: string, value: unknown, fallback: number): number {
+function byteSize(name: string, value: FlagValue, fallback: number): number {
   if (value === undefined) return fallback;
   const text = String(value);
   const quantity = tryParseQuantity(text);
@@ -303,7 +303,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   };
 }
 
-function checkedAuthFlags(flags: Readonly<Record<string, unknown>>): AuthFlags {
+function checkedAuthFlags(flags: Readonly<Record<string, FlagValue>>): AuthFlags {
   const auth = authFlagsFrom(flags);
   if (auth.alwaysAllowPaths) {
     try {
@@ -337,7 +337,7 @@ function httpPortOf(value: number | undefined): { httpPort?: number } {
   return { httpPort: value };
 }
 
-function prometheusConnection(flags: Readonly<Record<string, unknown>>): PrometheusConnectionConfig {
+function prometheusConnection(flags: Readonly<Record<string, FlagValue>>): PrometheusConnectionConfig {
   const headers: Record<string, string> = {};
   for (const h of (flags['prometheus-header'] as string[] | undefined) ?? []) {
     const eq = h.indexOf('=');

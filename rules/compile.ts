@@ -361,7 +361,7 @@ function checkNameReferences(ctx: Context, as: Located<string>, matches: GoRegex
     if (typeof ref === 'string' && matches.groupNames.includes(ref)) continue;
     const hint =
       typeof ref === 'string' && /^\d+/.test(ref)
-        ? `; "$${ref}" names a group called "${ref}" (a name takes every letter, digit and underscore), write "\${${/^\d+/.exec(ref)?.[0]}}${ref.replace(/^\d+/, '')}"`
+        ? `; "$${ref}" names a group called "${ref}" (a name takes every letter, digit and underscore), write "\${${/^\d+/.exec(ref)?.[0] ?? ''}}${ref.replace(/^\d+/, '')}"`
         : '';
     ctx.diagnostics.warning(as.at, path, 'unknown-group', `name.as refers to group ${JSON.stringify(String(ref))}, which name.matches does not have, so it expands to an empty string${hint}`);
   }

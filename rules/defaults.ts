@@ -216,15 +216,16 @@ function compileSelector(ctx: DefaultsContext, obj: DecodedObject | undefined, p
       ctx.diagnostics.error(operator?.at ?? item.at, `${p}.operator`, 'bad-selector', `operator must be In, NotIn, Exists or DoesNotExist, not ${JSON.stringify(operator?.value ?? '')}`);
       ok = false;
     } else if ((op === 'in' || op === 'notin') && values.length === 0) {
-      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value} needs at least one value`);
+      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value ?? ''} needs at least one value`);
       ok = false;
     } else if ((op === 'exists' || op === '!') && values.length > 0) {
-      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value} takes no values`);
+      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value ?? ''} takes no values`);
       ok = false;
     } else {
       reqs.push({ key: key.value, operator: op, values: [...new Set(values)].sort() });
     }
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the forEach callback above clears it
   return ok ? reqs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : undefined;
 }
 

@@ -156,7 +156,7 @@ function extractRef(template: string, at: number): TemplateRef | undefined {
     num = num * 10 + (ch.charCodeAt(0) - 0x30);
   }
   // `$01` is not group 1: Go reads a number only without leading zeros.
-  if (name[0] === '0' && name.length > 1) num = -1;
+  if (name.startsWith('0') && name.length > 1) num = -1;
   return { name, num, end: p };
 }
 

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { compileRuleFiles, type CompiledRules, type DecodedRuleFile } from './compile.js';
 import { DiagnosticList, type Diagnostic } from './diagnostics.js';
 import { StaticResourceCatalog, type ResourceCatalog } from './resources.js';
-import { decodeNode, ruleFileSpec, type DecodedObject } from './schema.js';
+import { decodeNode, ruleFileSpec } from './schema.js';
 import { parseYamlSource, type YamlNode } from './yaml-source.js';
 
 export interface RuleSet extends CompiledRules {
@@ -103,7 +103,7 @@ function compileInto(texts: readonly RuleText[], catalog: ResourceCatalog, diagn
     if (root === undefined && !diagnostics.hasErrors) {
       diagnostics.warning({ file, line: 1, column: 1 }, '', 'empty-file', `${basename(file)} holds no rules`);
     }
-    decoded.push({ file, root: root?.kind === 'object' ? (root as DecodedObject) : undefined });
+    decoded.push({ file, root: root?.kind === 'object' ? root : undefined });
   }
   const compiled = compileRuleFiles(decoded, catalog, diagnostics);
   const files = texts.map((t) => t.file);

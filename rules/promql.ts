@@ -165,7 +165,7 @@ export function rangeSecondsOf(query: string): number | undefined {
       if (node.name === 'MatrixSelector' || node.name === 'SubqueryExpr') {
         // The duration is the first NumberDurationLiteralInDurationContext (or Duration) child after '['.
         for (let c = node.node.firstChild; c; c = c.nextSibling) {
-          if (/Duration/.test(c.name)) {
+          if (c.name.includes('Duration')) {
             ranges.add(query.slice(c.from, c.to));
             break;
           }

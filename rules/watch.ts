@@ -80,6 +80,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
       do {
         this.again = false;
         result = await this.loadOnce();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a reload() call during the await sets it
       } while (this.again);
       return result;
     })().finally(() => {

@@ -79,7 +79,7 @@ export function nodePosition(source: YamlSource, node: YamlNode | null | undefin
 export function scalarValuePosition(source: YamlSource, node: Scalar, valueOffset: number): SourcePosition {
   const [start, end] = node.range ?? [0, 0];
   const raw = source.text.slice(start, end);
-  const value = String(node.value ?? '');
+  const value = typeof node.value === 'string' ? node.value : (node.source ?? '');
   if (node.type === Scalar.BLOCK_LITERAL) {
     return blockLiteralPosition(source, start, raw, value, valueOffset);
   }

@@ -150,7 +150,7 @@ export function describeAdded(added: readonly AddedValue[]): string {
   for (const a of added) {
     const key = `${a.container}: ${a.field}`;
     const before = byContainer.get(key);
-    byContainer.set(key, `${before === undefined ? key : before} ${a.resource}=${a.value}`);
+    byContainer.set(key, `${before ?? key} ${a.resource}=${a.value}`);
   }
   return [...byContainer.values()].join('; ');
 }

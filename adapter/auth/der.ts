@@ -67,7 +67,7 @@ function children(content: Buffer): Tlv[] {
 }
 
 function expect(tlv: Tlv | undefined, tag: number, what: string): Tlv {
-  if (!tlv || tlv.tag !== tag) throw new DerError(`expected ${what}`);
+  if (tlv?.tag !== tag) throw new DerError(`expected ${what}`);
   return tlv;
 }
 

@@ -86,14 +86,14 @@ class EndpointConnection extends Connection {
     if (!this.token || now - this.token.readAt >= this.tokenRefreshMs) {
       try {
         const mtimeMs = statSync(file).mtimeMs;
-        const text = this.token && this.token.mtimeMs === mtimeMs ? this.token.text : readFileSync(file, 'utf8').trim();
+        const text = this.token?.mtimeMs === mtimeMs ? this.token.text : readFileSync(file, 'utf8').trim();
         this.token = { text, readAt: now, mtimeMs };
       } catch (e) {
         // The last good token, as client-go keeps it; none yet is an error.
         if (!this.token) throw new KubeApiError(`cannot read the token file ${file}: ${(e as Error).message}`);
       }
     }
-    return this.token?.text ?? this.endpoint.token;
+    return this.token.text;
   }
 
   async settings(): Promise<RequestSettings> {
