@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../adapter/log.js';
 import { PrometheusClient, PrometheusError } from '../../adapter/prometheus.js';
 import { startServer, type RunningServer } from '../../cli/serve.js';
+import { testServeConfig } from '../support/serve-config.js';
 
 interface HeldQuery {
   readonly query: string;
@@ -132,20 +133,8 @@ describe('a query whose clients have gone', () => {
 `,
     );
     server = await startServer(
-      {
-        rules: [join(dir, 'rules.yaml')],
-        prometheusUrl: url,
-        securePort: 0,
-        bindAddress: '127.0.0.1',
-        objectSource: 'prometheus',
-        authentication: 'none',
-        relistIntervalMs: 60_000,
-        maxAgeSeconds: 600,
-        cacheTtlSeconds: 5,
-        // Long, so that only the clients' leaving can end the queries here.
-        requestTimeoutMs: 30_000,
-        logLevel: 'silent',
-      },
+      // A long deadline, so that only the clients' leaving can end the queries here.
+      testServeConfig(url, [join(dir, 'rules.yaml')], { requestTimeoutMs: 30_000 }),
       silentLogger,
     );
     await until(() => server.discovery.registry !== undefined, 5_000, 'discovery');

@@ -15,6 +15,7 @@ import { startServer, type RunningServer } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { startExporter, type Exporter } from '../support/exporter.js';
 import { fixturePath } from '../support/fixtures.js';
+import { testServeConfig } from '../support/serve-config.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 import { startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
 
@@ -37,22 +38,7 @@ describe('kubectl discovery against serve', () => {
     exporter.set('queue_messages_ready', { namespace: 'default', queue: 'orders' }, 42);
     prom = await startPrometheus({ scrapeTargets: [exporter.address], scrapeIntervalSeconds: 1 });
     await prom.waitForSeries('queue_messages_ready', { minSamples: 1 });
-    server = await startServer(
-      {
-        rules: [fixturePath('rules/adapter-test.yaml')],
-        prometheusUrl: prom.url,
-        securePort: 0,
-        bindAddress: '127.0.0.1',
-        objectSource: 'prometheus',
-        authentication: 'none',
-        relistIntervalMs: 60_000,
-        maxAgeSeconds: 600,
-        cacheTtlSeconds: 5,
-        requestTimeoutMs: 5_000,
-        logLevel: 'silent',
-      },
-      silentLogger,
-    );
+    server = await startServer(testServeConfig(prom.url, [fixturePath('rules/adapter-test.yaml')]), silentLogger);
     await server.discovery.relist();
     dir = await mkdtemp(join(tmpdir(), 'hpa-bridge-kubectl-'));
     kubeconfig = await writeKubeconfig(dir, server.url, { token: 'unchecked' });

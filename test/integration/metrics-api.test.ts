@@ -7,6 +7,7 @@ import request from 'supertest';
 import { startExporter, type Exporter } from '../support/exporter.js';
 import { startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
 import { fixturePath } from '../support/fixtures.js';
+import { testServeConfig } from '../support/serve-config.js';
 import { startServer, type RunningServer, type ServeConfig } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { formatMilli, toMilli } from '../../k8s/quantity.js';
@@ -26,20 +27,7 @@ let server: RunningServer;
 
 /** The serve configuration of these tests: loopback, an ephemeral port, short deadlines. */
 function serverConfig(over: Partial<ServeConfig>): ServeConfig {
-  return {
-    rules: [fixturePath('rules/adapter-test.yaml')],
-    prometheusUrl: prom.url,
-    securePort: 0,
-    bindAddress: '127.0.0.1',
-    objectSource: 'prometheus',
-    authentication: 'none',
-    relistIntervalMs: 60_000,
-    maxAgeSeconds: 600,
-    cacheTtlSeconds: 5,
-    requestTimeoutMs: 5_000,
-    logLevel: 'silent',
-    ...over,
-  };
+  return testServeConfig(prom.url, [fixturePath('rules/adapter-test.yaml')], over);
 }
 
 function get(path: string) {
