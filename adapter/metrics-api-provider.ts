@@ -8,7 +8,7 @@
 import type { Requirement } from '../k8s/label-selector.js';
 import type { GroupResource } from '../rules/resources.js';
 
-export interface DescribedObject {
+interface DescribedObject {
   readonly kind: string;
   readonly namespace?: string;
   readonly name: string;
@@ -63,7 +63,7 @@ export interface CustomMetricInfo {
   readonly namespaced: boolean;
 }
 
-export interface ExternalMetricInfo {
+interface ExternalMetricInfo {
   readonly metric: string;
 }
 

@@ -23,7 +23,7 @@ export interface SeriesSummary {
   readonly seriesCount: number;
 }
 
-export interface LabelValues {
+interface LabelValues {
   /** Sorted distinct values, at most `maxValuesPerLabel` of them. */
   readonly values: readonly string[];
   /** False when more distinct values existed than were kept. */

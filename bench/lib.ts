@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from './load.js';
 
-export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 /** The repository root (dist/bench -> ../..). */
 export const ROOT = join(BENCH_DIR, '..', '..');
 
@@ -64,13 +64,13 @@ export async function promSelfCounter(promUrl: string, name: string, labelText: 
   return total;
 }
 
-export function execText(cmd: string, args: readonly string[]): Promise<string> {
+function execText(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) => resolve(err ? `unknown (${err.message})` : `${stdout}${stderr}`));
   });
 }
 
-export interface Machine {
+interface Machine {
   readonly cpus: number;
   readonly model: string;
   readonly memoryGiB: number;

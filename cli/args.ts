@@ -13,7 +13,7 @@ export type FlagKind = 'string' | 'boolean' | 'number' | 'list';
 
 export type FlagValue = string | boolean | number | string[] | undefined;
 
-export interface ParsedArgs {
+interface ParsedArgs {
   readonly flags: Readonly<Record<string, FlagValue>>;
   readonly positional: readonly string[];
 }

@@ -13,7 +13,7 @@ import { aptInstallPrometheus, findOnPath, startPrometheus, type DemoPrometheus 
 import { eventLine, header, hpaRow, screen, type History } from './demo/render.js';
 import { demoHpas, SYNC_PERIOD_MS, type ScaleEvent, type SimulatedHpa } from './demo/simulator.js';
 
-export const DEMO_USAGE = `Usage: hpa-bridge demo [--fast] [--no-tty]
+const DEMO_USAGE = `Usage: hpa-bridge demo [--fast] [--no-tty]
 
 Runs a real Prometheus (Debian's prometheus package), a simulated workload,
 'hpa-bridge serve' with rules/examples, and three simulated HPAs that read the

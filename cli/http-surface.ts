@@ -18,7 +18,7 @@ import type { RequestGuard } from '../adapter/auth/guard.js';
 import { answerScrape, classifyPath, type BridgeMetrics } from './metrics.js';
 import { healthAnswer, healthQuery, type HealthCheck } from './readiness.js';
 
-export interface HttpSurfaceDeps {
+interface HttpSurfaceDeps {
   readonly log: Logger;
   /** Writes the `request failed` lines, repeats counted. */
   readonly failureLog: RepeatLimitedLog;
@@ -32,7 +32,7 @@ export interface HttpSurfaceDeps {
 }
 
 /** What a listener serves: the secure port everything, the plain port only the webhook and health checks. */
-export type Surface = 'secure' | 'plain';
+type Surface = 'secure' | 'plain';
 
 const OPENAPI_PATH = /^\/openapi\/v[23](\/.*)?$/;
 const HEALTH_ENDPOINTS = new Set(['/livez', '/readyz', '/healthz']);

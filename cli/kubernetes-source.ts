@@ -18,7 +18,7 @@ function kubeconfigOrigin(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.P
 }
 
 /** Why no kubeconfig was found, when none was: the places that were looked at. */
-export function missingKubeconfig(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+function missingKubeconfig(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (config.kubeconfig || env.KUBERNETES_SERVICE_HOST) return undefined;
   const paths = defaultKubeconfigPaths(env);
   if (paths.some((p) => existsSync(p))) return undefined;
@@ -31,7 +31,7 @@ export function missingKubeconfig(config: Pick<ServeConfig, 'kubeconfig'>, env: 
  * it cannot be used (missing, malformed, a plain-HTTP server without
  * insecure-skip-tls-verify).
  */
-export function kubeConnectionFor(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): KubeConnection {
+function kubeConnectionFor(config: Pick<ServeConfig, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): KubeConnection {
   try {
     if (config.kubeconfig) return kubeConfigFrom({ kubeconfigPath: config.kubeconfig });
     return kubeConfigFrom(env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : {});

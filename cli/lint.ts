@@ -2,12 +2,12 @@
 // change reaches a cluster. Exit codes: 0 clean or warnings only, 1 errors,
 // 2 usage.
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
-import { formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
+import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
 import { QueryBuildError } from '../rules/query.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 
-export const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
+const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
 
 Checks rule files (files or directories of *.yaml) and prints
   file:line:col: error|warning: path: message (code)
@@ -39,9 +39,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
   if (args.positional.length === 0) throw new UsageError('lint needs at least one rule file or directory');
 
   const result = await loadRuleSet(args.positional);
-  const diagnostics = [...result.errors, ...result.warnings].sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
-  );
+  const diagnostics = [...result.errors, ...result.warnings].sort(compareDiagnostics);
   const queries = args.flags['print-queries']
     ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor)
     : undefined;

@@ -11,7 +11,7 @@ import type { Component } from './lifecycle.js';
 import type { ServeConfig } from './serve-config.js';
 import { readServingPair } from './startup-files.js';
 
-export interface Listener extends Component {
+interface Listener extends Component {
   readonly server: HttpServer | HttpsServer;
 }
 

@@ -55,7 +55,7 @@ export interface PrometheusConnectionConfig {
 
 type FlagGroup = 'serving' | 'authentication' | 'prometheus';
 
-export interface FlagDeclaration {
+interface FlagDeclaration {
   readonly name: string;
   readonly kind: FlagKind;
   /** What the value looks like in --help (PATH, DUR, a|b); booleans have none. */

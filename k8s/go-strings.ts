@@ -57,7 +57,7 @@ export function goQuote(s: string): string {
 
 const utf8Encoder = new TextEncoder();
 
-export function decodeUtf8(bytes: number[]): string | null {
+function decodeUtf8(bytes: number[]): string | null {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
   } catch {
@@ -65,7 +65,7 @@ export function decodeUtf8(bytes: number[]): string | null {
   }
 }
 
-export interface UnquotedChar {
+interface UnquotedChar {
   readonly value: number;
   /** \x and octal escapes denote a byte, not a code point. */
   readonly isByte: boolean;

@@ -432,7 +432,7 @@ const MAX_MILLI = 9_223_372_036_854_775_807n;
 /** A number that is not a value a Quantity can hold (NaN, ±Inf). */
 export class NonFiniteValueError extends Error {}
 
-export interface MilliQuantity {
+interface MilliQuantity {
   /** The value in thousandths, rounded half away from zero and capped. */
   readonly milli: bigint;
   /** True when the value had to be capped to fit an int64 MilliValue. */

@@ -3,7 +3,7 @@
 // key on, so it lives here once: DiagnosticList accepts only these names, and
 // the table in docs/rules.md is generated from this list (`npm run docs`).
 
-export interface DiagnosticCodeInfo {
+interface DiagnosticCodeInfo {
   /** The severity every report of this code has; absent when it depends on the rule (see `meaning`). */
   readonly severity?: 'error' | 'warning';
   /** One line: what the code means. */

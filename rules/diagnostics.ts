@@ -3,7 +3,7 @@
 // run; errors block a rule set from loading, warnings never do.
 import type { DiagnosticCode, ErrorCode, WarningCode } from './diagnostic-codes.js';
 
-export type Severity = 'error' | 'warning';
+type Severity = 'error' | 'warning';
 
 export interface SourcePosition {
   readonly file: string;

@@ -11,7 +11,7 @@ import { RE2JS, RE2JSException, RE2JSSyntaxException } from 're2js';
 import { checkRe2Syntax, re2SyntaxError, Re2SyntaxError } from './re2.js';
 
 /** Go's FindStringSubmatchIndex result, with the input it was made against. */
-export class Submatch {
+class Submatch {
   constructor(
     readonly input: string,
     /** Start and end of the match, then of each group; -1 for a group that did not take part. */

@@ -46,7 +46,7 @@ export interface ParsedTemplate {
 }
 
 /** Functions this module can evaluate exactly; `join` is an extension (strings.Join). */
-export const SUPPORTED_FUNCTIONS: readonly string[] = Object.freeze([
+const SUPPORTED_FUNCTIONS: readonly string[] = Object.freeze([
   'and', 'or', 'not', 'len', 'index', 'join', 'print', 'printf', 'println', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
 ]);
 

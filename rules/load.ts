@@ -28,7 +28,7 @@ export interface LoadResult {
   readonly digest: string;
 }
 
-export interface RuleText {
+interface RuleText {
   readonly file: string;
   readonly text: string;
 }
@@ -36,7 +36,7 @@ export interface RuleText {
 const RULE_FILE = /\.ya?ml$/i;
 
 /** Expands the paths given on the command line to the rule files they hold, sorted within each directory. */
-export async function listRuleFiles(paths: readonly string[], diagnostics: DiagnosticList): Promise<string[]> {
+async function listRuleFiles(paths: readonly string[], diagnostics: DiagnosticList): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
     let info;
@@ -63,7 +63,7 @@ export async function listRuleFiles(paths: readonly string[], diagnostics: Diagn
   return [...new Set(files)];
 }
 
-export async function readRuleTexts(files: readonly string[], diagnostics: DiagnosticList): Promise<RuleText[]> {
+async function readRuleTexts(files: readonly string[], diagnostics: DiagnosticList): Promise<RuleText[]> {
   const out: RuleText[] = [];
   for (const file of files) {
     try {
@@ -75,7 +75,7 @@ export async function readRuleTexts(files: readonly string[], diagnostics: Diagn
   return out;
 }
 
-export function digestOf(texts: readonly RuleText[]): string {
+function digestOf(texts: readonly RuleText[]): string {
   const h = createHash('sha256');
   for (const t of texts) h.update(t.file).update('\0').update(t.text).update('\0');
   return h.digest('hex').slice(0, 16);

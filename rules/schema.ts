@@ -13,7 +13,7 @@ import {
   type YamlSource,
 } from './yaml-source.js';
 
-export type FieldSpec =
+type FieldSpec =
   | { readonly kind: 'string'; readonly doc: string }
   | { readonly kind: 'boolean'; readonly doc: string }
   | { readonly kind: 'object'; readonly doc: string; readonly fields: Readonly<Record<string, FieldSpec>> }
@@ -185,18 +185,18 @@ export interface DecodedList {
   readonly path: string;
   readonly items: readonly Decoded[];
 }
-export interface DecodedMap {
+interface DecodedMap {
   readonly kind: 'map';
   readonly at: SourcePosition;
   readonly path: string;
   readonly entries: readonly { readonly key: string; readonly keyAt: SourcePosition; readonly value: Decoded }[];
 }
-export interface DecodedScalar {
+interface DecodedScalar {
   readonly kind: 'string' | 'boolean';
   readonly path: string;
   readonly located: Located<string> | Located<boolean>;
 }
-export type Decoded = DecodedObject | DecodedList | DecodedMap | DecodedScalar;
+type Decoded = DecodedObject | DecodedList | DecodedMap | DecodedScalar;
 
 const describeNode = (node: YamlNode | null): string =>
   node === null || (isScalar(node) && node.value === null)

@@ -60,7 +60,7 @@ function yamlMessage(code: string, message: string): string {
   return `invalid YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }
 
-export function positionAt(source: YamlSource, offset: number): SourcePosition {
+function positionAt(source: YamlSource, offset: number): SourcePosition {
   const p = source.lines.linePos(Math.max(0, Math.min(offset, source.text.length)));
   return { file: source.file, line: p.line, column: p.col };
 }

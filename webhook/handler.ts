@@ -13,7 +13,7 @@ export interface WebhookLogger {
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
-export interface WebhookHandlerOptions extends ReviewOptions {
+interface WebhookHandlerOptions extends ReviewOptions {
   /** The policy in force; read per request so a rule reload applies at once. */
   readonly policy: () => DefaultsPolicy | undefined;
   readonly log: WebhookLogger;

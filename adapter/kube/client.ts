@@ -17,7 +17,7 @@ import { defaultKubeconfigPaths, inClusterEndpoint, loadKubeconfig, type KubeEnd
 // ---------------------------------------------------------------------------
 // Connection
 
-export interface KubeConnectionOptions {
+interface KubeConnectionOptions {
   /** A kubeconfig file, as `kubectl --kubeconfig`. */
   readonly kubeconfigPath?: string;
   /** The kubeconfig context to use instead of its current-context. */
@@ -221,7 +221,7 @@ export function statusError(httpCode: number | undefined, body: unknown, what: s
 
 export type Query = Readonly<Record<string, string | undefined>>;
 
-export interface OpenOptions {
+interface OpenOptions {
   /** Default GET. */
   readonly method?: 'GET' | 'POST';
   readonly query?: Query;
@@ -256,7 +256,7 @@ export interface KubeResponse {
   readonly retryAfterSeconds?: number;
 }
 
-export interface Opened {
+interface Opened {
   readonly req: http.ClientRequest;
   readonly res: http.IncomingMessage;
 }

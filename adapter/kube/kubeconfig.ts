@@ -175,7 +175,7 @@ export function loadKubeconfig(files: readonly string[], context: string | undef
   return resolveKubeconfig(mergeKubeconfigs(files, readIfThere), context, (f) => readFileSync(f, 'utf8'));
 }
 
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The pod's service account, as rest.InClusterConfig reads it. */
 export function inClusterEndpoint(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): KubeEndpoint {

@@ -21,7 +21,7 @@ import { KubeApiError, noDataError, statusError, type KubeClient, type Query } f
 export type ListWatchClient = Pick<KubeClient, 'request' | 'watch'>;
 
 /** Receives the state: a LIST replaces it, watch events change it. */
-export interface ReflectorHandler<T> {
+interface ReflectorHandler<T> {
   /** The items of a complete LIST (every page): everything known before is replaced. */
   onList(items: T[]): void;
   onAdd(item: T): void;
