@@ -3,7 +3,7 @@
 import { labelSelectorOperatorOf, type LabelSelector, type LabelSelectorRequirement, type Requirement } from '../k8s/label-selector.js';
 import { formatGroupResource } from '../rules/resources.js';
 import type { AggregatedDiscoveryVersion } from './negotiation.js';
-import { CUSTOM_GROUP, EXTERNAL_GROUP, type CustomVersion } from './paths.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, RESOURCE_METRICS_GROUP, type CustomVersion } from './paths.js';
 import type { ExternalMetricValue, MetricListing, ObjectMetricValue } from './metrics-api-provider.js';
 
 let lastTimeMs = NaN;
@@ -89,19 +89,44 @@ interface ApiResource {
   verbs: string[];
 }
 
-/**
- * The groups served, each with its versions in order of preference (the
- * first is preferred, as the APIServices' versionPriority has it).
- */
-export const SERVED_GROUPS: readonly { readonly name: string; readonly versions: readonly string[] }[] = [
+export interface ServedGroup {
+  readonly name: string;
+  /** In order of preference: the first is preferred, as the APIServices' versionPriority has it. */
+  readonly versions: readonly string[];
+}
+
+/** The groups always served. */
+export const SERVED_GROUPS: readonly ServedGroup[] = [
   { name: CUSTOM_GROUP, versions: ['v1beta2', 'v1beta1'] },
   { name: EXTERNAL_GROUP, versions: ['v1beta1'] },
 ];
 
+/**
+ * metrics.k8s.io, served while resourceRules are loaded. v1beta1 is
+ * preferred: the HPA controller reads resource metrics through the typed
+ * v1beta1 client only (NewRESTMetricsClient over
+ * metrics/v1beta1.NewForConfig), metrics-server serves v1beta1 only, and
+ * kubectl top takes the first version of the group's list that it supports
+ * (v1beta1 only, until the kubectl release that added v1 for KEP-5207), so
+ * listing v1beta1 first shows every client what the HPA sees.
+ */
+export const RESOURCE_METRICS_SERVED_GROUP: ServedGroup = { name: RESOURCE_METRICS_GROUP, versions: ['v1beta1', 'v1'] };
+
+/** Every group served now. */
+export function servedGroups(resourceMetrics: boolean): readonly ServedGroup[] {
+  return resourceMetrics ? [...SERVED_GROUPS, RESOURCE_METRICS_SERVED_GROUP] : SERVED_GROUPS;
+}
+
 /** The resources of one group, sorted by name. The listing gives every metric of one resource the same scope. */
 function apiResources(group: string, metrics: MetricListing): ApiResource[] {
   const resources: ApiResource[] = [];
-  if (group === CUSTOM_GROUP) {
+  if (group === RESOURCE_METRICS_GROUP) {
+    // As metrics-server lists them: no singular name, so clients derive `podmetrics` and `nodemetrics` from the kinds.
+    resources.push(
+      { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+      { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
+    );
+  } else if (group === CUSTOM_GROUP) {
     for (const m of metrics.custom) {
       resources.push({ name: `${formatGroupResource(m)}/${m.metric}`, singularName: '', namespaced: m.namespaced, kind: 'MetricValueList', verbs: ['get'] });
     }
@@ -128,8 +153,8 @@ function apiGroup(name: string, versions: readonly string[]): unknown {
   };
 }
 
-function servedGroup(name: string): { readonly name: string; readonly versions: readonly string[] } {
-  const group = SERVED_GROUPS.find((g) => g.name === name);
+function servedGroup(name: string): ServedGroup {
+  const group = servedGroups(true).find((g) => g.name === name);
   if (!group) throw new Error(`${name} is not a served group`);
   return group;
 }
@@ -142,8 +167,12 @@ export function externalApiGroup(): unknown {
   return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(EXTERNAL_GROUP, servedGroup(EXTERNAL_GROUP).versions) as object) };
 }
 
-export function apiGroupList(): unknown {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: SERVED_GROUPS.map((g) => apiGroup(g.name, g.versions)) };
+export function resourceMetricsApiGroup(): unknown {
+  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(RESOURCE_METRICS_GROUP, servedGroup(RESOURCE_METRICS_GROUP).versions) as object) };
+}
+
+export function apiGroupList(resourceMetrics = false): unknown {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: servedGroups(resourceMetrics).map((g) => apiGroup(g.name, g.versions)) };
 }
 
 /** metav1.GroupVersionKind; every field is always written (no omitempty). */
@@ -219,12 +248,12 @@ function resourceDiscovery(resources: readonly ApiResource[]): ApiResourceDiscov
  * Freshness is always Current: the document is built from the listing in
  * force, the one the per-version documents and the metric reads use.
  */
-export function apiGroupDiscoveryList(version: AggregatedDiscoveryVersion, metrics: MetricListing): unknown {
+export function apiGroupDiscoveryList(version: AggregatedDiscoveryVersion, metrics: MetricListing, resourceMetrics = false): unknown {
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
-    items: SERVED_GROUPS.map((g) => ({
+    items: servedGroups(resourceMetrics).map((g) => ({
       metadata: { name: g.name },
       versions: g.versions.map((v) => ({ version: v, resources: resourceDiscovery(apiResources(g.name, metrics)), freshness: 'Current' })),
     })),

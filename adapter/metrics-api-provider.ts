@@ -5,6 +5,7 @@
 // ExternalMetricsProvider's GetExternalMetric/ListAllExternalMetrics), so
 // the HTTP surface and the discovery documents depend on neither the rules
 // nor how metrics are discovered.
+import type { FieldTerm } from '../k8s/field-selector.js';
 import type { Requirement } from '../k8s/label-selector.js';
 import type { GroupResource } from '../rules/resources.js';
 
@@ -88,4 +89,64 @@ export interface MetricsApiProvider {
    * for a discovery document reads it.
    */
   listAllMetrics(): MetricListing;
+}
+
+/** cpu and memory as Quantity text: cpu in cores (`250m`, `12345678n`), memory in whole bytes (`128Mi`). */
+export interface ResourceUsage {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+export interface ContainerUsage {
+  readonly name: string;
+  readonly usage: ResourceUsage;
+}
+
+/** The usage of one pod, as PodMetrics carries it. */
+export interface PodUsage {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The earliest sample time of the pod's values. */
+  readonly timestamp: Date;
+  readonly windowSeconds: number;
+  /** Sorted by name. */
+  readonly containers: readonly ContainerUsage[];
+}
+
+/** The usage of one node, as NodeMetrics carries it. */
+export interface NodeUsage {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly timestamp: Date;
+  readonly windowSeconds: number;
+  readonly usage: ResourceUsage;
+}
+
+interface ResourceMetricsQuery {
+  /** One object: the answer has it, or the call throws NotFoundError. Otherwise every object the selectors match. */
+  readonly name?: string;
+  readonly labelSelector: readonly Requirement[];
+  /** Terms on metadata.name and metadata.namespace only; the HTTP surface refuses others. */
+  readonly fieldSelector: readonly FieldTerm[];
+  /** Absolute deadline, ms since the epoch. */
+  readonly deadline: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface PodMetricsQuery extends ResourceMetricsQuery {
+  /** Undefined for pods of every namespace. */
+  readonly namespace?: string;
+}
+
+export type NodeMetricsQuery = ResourceMetricsQuery;
+
+/** What metrics.k8s.io asks of whatever serves it, after metrics-server's PodMetricsGetter and NodeMetricsGetter. */
+export interface ResourceMetricsProvider {
+  /** Whether resource metrics are configured now; read on every request, so a rule reload shows at once. */
+  served(): boolean;
+  /** Sorted by namespace, then name. */
+  podMetrics(query: PodMetricsQuery): Promise<PodUsage[]>;
+  /** Sorted by name. */
+  nodeMetrics(query: NodeMetricsQuery): Promise<NodeUsage[]>;
 }

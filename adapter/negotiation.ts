@@ -145,3 +145,27 @@ export function negotiateOpenApiJson(accept: string | undefined): void {
   if (parseAccept(accept).some(coversJson)) return;
   throw notAcceptable(PLAIN_JSON);
 }
+
+export type ObjectRepresentation = { readonly kind: 'object' } | { readonly kind: 'table'; readonly version: 'v1' | 'v1beta1' };
+
+const TABLE_TYPES = ['v1', 'v1beta1'].map((v) => `application/json;as=Table;v=${v};g=meta.k8s.io`);
+
+/**
+ * An object or list of metrics.k8s.io: the first servable clause decides,
+ * as apiserver's NegotiateOutputMediaType with the conversions a REST
+ * store that converts to tables allows. Plain JSON gives the object; a
+ * meta.k8s.io v1 or v1beta1 Table (what kubectl get asks for) the table.
+ * Other conversions (PartialObjectMetadata and the like) are not served, and
+ * a header with nothing servable is a 406.
+ */
+export function negotiateObject(accept: string | undefined): ObjectRepresentation {
+  if (accept === undefined || accept.trim() === '') return { kind: 'object' };
+  for (const clause of parseAccept(accept)) {
+    const target = jsonClauseTarget(clause);
+    if (!target) continue;
+    if (!target.convert) return { kind: 'object' };
+    const { group, version, kind } = target.convert;
+    if (kind === 'Table' && group === 'meta.k8s.io' && (version === 'v1' || version === 'v1beta1')) return { kind: 'table', version };
+  }
+  throw notAcceptable([...PLAIN_JSON, ...TABLE_TYPES]);
+}

@@ -10,16 +10,17 @@
 // request to us; a 404 root makes it fall back to converting v2.
 //
 // The schemas follow the Go types of k8s.io/metrics (custom_metrics v1beta1
-// and v1beta2, external_metrics v1beta1) and apimachinery, under the names
-// Kubernetes gives them, so the aggregator merges them like any other
-// server's. The documents do not depend on the rules: metrics are path
-// parameters, as they are to the aggregator.
+// and v1beta2, external_metrics v1beta1, metrics v1beta1 and v1) and
+// apimachinery, under the names Kubernetes gives them, so the aggregator
+// merges them like any other server's. The documents depend on the rules
+// only in whether metrics.k8s.io is served (resourceRules loaded): metrics
+// are path parameters, as they are to the aggregator.
 import type { Answer, RequestContext } from './router.js';
-import { SERVED_GROUPS } from './documents.js';
+import { servedGroups } from './documents.js';
 import { MethodNotAllowedError, NotFoundError, toStatus } from './errors.js';
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
 import { negotiateOpenApiJson } from './negotiation.js';
-import { CUSTOM_GROUP, EXTERNAL_GROUP } from './paths.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, RESOURCE_METRICS_GROUP, RESOURCE_METRICS_VERSIONS } from './paths.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Schema = Record<string, Json>;
@@ -39,7 +40,9 @@ const API_RESOURCE_LIST = `${META}.APIResourceList`;
 const API_RESOURCE = `${META}.APIResource`;
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const OBJECT_REFERENCE = 'io.k8s.api.core.v1.ObjectReference';
+const OBJECT_META = `${META}.ObjectMeta`;
 const customName = (version: string, kind: string): string => `io.k8s.metrics.pkg.apis.custom_metrics.${version}.${kind}`;
+const resourceName = (version: string, kind: string): string => `io.k8s.metrics.pkg.apis.metrics.${version}.${kind}`;
 const externalName = (kind: string): string => `io.k8s.metrics.pkg.apis.external_metrics.v1beta1.${kind}`;
 
 const stringProp = (description: string): Schema => ({ type: 'string', description });
@@ -224,6 +227,57 @@ function schemas(ref: Ref): Record<string, Schema> {
       },
     },
   };
+  defs[OBJECT_META] = {
+    type: 'object',
+    description: 'Metadata of an object: here its name, namespace and labels, and when the answer was made.',
+    properties: {
+      creationTimestamp: ref(TIME),
+      labels: { type: 'object', additionalProperties: { type: 'string' }, description: "The object's labels." },
+      name: stringProp('Name of the object.'),
+      namespace: stringProp('Namespace of the object; absent for cluster-scoped objects.'),
+    },
+  };
+  const usage = (description: string): Schema => ({ type: 'object', additionalProperties: ref(QUANTITY), description });
+  const timestamp = ref(TIME);
+  const window = stringProp('The span the values cover, ending at timestamp, as a Go duration: 30s, 2m0s.');
+  for (const version of RESOURCE_METRICS_VERSIONS) {
+    defs[resourceName(version, 'ContainerMetrics')] = {
+      type: 'object',
+      description: 'The usage of one container.',
+      required: ['name', 'usage'],
+      properties: { name: stringProp('Name of the container.'), usage: usage('cpu in cores and memory (working set) in bytes.') },
+    };
+    defs[resourceName(version, 'PodMetrics')] = {
+      type: 'object',
+      description: 'The cpu and memory usage of a pod, per container.',
+      'x-kubernetes-group-version-kind': gvk(RESOURCE_METRICS_GROUP, version, 'PodMetrics'),
+      required: ['timestamp', 'window', 'containers'],
+      properties: {
+        apiVersion: API_VERSION,
+        containers: { type: 'array', items: ref(resourceName(version, 'ContainerMetrics')), description: 'One entry per container.', 'x-kubernetes-list-type': 'atomic' },
+        kind: KIND,
+        metadata: ref(OBJECT_META),
+        timestamp,
+        window,
+      },
+    };
+    defs[resourceName(version, 'NodeMetrics')] = {
+      type: 'object',
+      description: 'The cpu and memory usage of a node.',
+      'x-kubernetes-group-version-kind': gvk(RESOURCE_METRICS_GROUP, version, 'NodeMetrics'),
+      required: ['timestamp', 'window', 'usage'],
+      properties: { apiVersion: API_VERSION, kind: KIND, metadata: ref(OBJECT_META), timestamp, usage: usage('cpu in cores and memory (working set) in bytes.'), window },
+    };
+    for (const kind of ['PodMetrics', 'NodeMetrics']) {
+      defs[resourceName(version, `${kind}List`)] = {
+        type: 'object',
+        description: `A list of ${kind}.`,
+        'x-kubernetes-group-version-kind': gvk(RESOURCE_METRICS_GROUP, version, `${kind}List`),
+        required: ['items'],
+        properties: { apiVersion: API_VERSION, items: { type: 'array', items: ref(resourceName(version, kind)), description: 'The items.' }, kind: KIND, metadata: ref(LIST_META) },
+      };
+    }
+  }
   for (const version of ['v1beta1', 'v1beta2']) {
     defs[customName(version, 'MetricValueList')] = {
       type: 'object',
@@ -255,6 +309,10 @@ const param = {
   labelSelector: { name: 'labelSelector', in: 'query', description: 'Selects the objects by their labels, for name *.' },
   metricLabelSelector: { name: 'metricLabelSelector', in: 'query', description: "Narrows the metric's series by their labels." },
   externalSelector: { name: 'labelSelector', in: 'query', description: "Narrows the metric's series by their labels." },
+  objectLabelSelector: { name: 'labelSelector', in: 'query', description: 'Selects the objects by their labels.' },
+  fieldSelector: { name: 'fieldSelector', in: 'query', description: 'Selects the objects by metadata.name and metadata.namespace.' },
+  pod: { name: 'name', in: 'path', description: 'Name of the pod.' },
+  node: { name: 'name', in: 'path', description: 'Name of the node.' },
 } satisfies Record<string, Parameter>;
 
 interface Operation {
@@ -273,12 +331,38 @@ interface Operation {
 }
 
 const title = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-const operationPrefix = (group: string, version: string): string => `${group === CUSTOM_GROUP ? 'CustomMetrics' : 'ExternalMetrics'}${title(version)}`;
+const GROUP_NAMES: Readonly<Record<string, string>> = { [CUSTOM_GROUP]: 'customMetrics', [EXTERNAL_GROUP]: 'externalMetrics', [RESOURCE_METRICS_GROUP]: 'metrics' };
+const operationPrefix = (group: string, version: string): string => `${title(GROUP_NAMES[group] ?? group)}${title(version)}`;
+
+/** The operations of metrics.k8s.io in one version. */
+function resourceMetricsOperations(version: string): Operation[] {
+  const group = RESOURCE_METRICS_GROUP;
+  const prefix = operationPrefix(group, version);
+  const selectors = [param.objectLabelSelector, param.fieldSelector];
+  const op = (subPath: string, operationId: string, description: string, action: 'get' | 'list', parameters: readonly Parameter[], kind: string): Operation => ({
+    group,
+    version,
+    subPath,
+    operationId: `${operationId.replace('%', prefix)}`,
+    description,
+    action,
+    parameters,
+    response: resourceName(version, kind),
+    kind,
+  });
+  return [
+    op('namespaces/{namespace}/pods', 'list%NamespacedPodMetrics', 'The usage of the pods of a namespace that the selectors match.', 'list', [param.namespace, ...selectors], 'PodMetricsList'),
+    op('namespaces/{namespace}/pods/{name}', 'read%NamespacedPodMetrics', 'The usage of one pod.', 'get', [param.namespace, param.pod], 'PodMetrics'),
+    op('pods', 'list%PodMetricsForAllNamespaces', 'The usage of the pods of every namespace that the selectors match.', 'list', selectors, 'PodMetricsList'),
+    op('nodes', 'list%NodeMetrics', 'The usage of the nodes that the selectors match.', 'list', selectors, 'NodeMetricsList'),
+    op('nodes/{name}', 'read%NodeMetrics', 'The usage of one node.', 'get', [param.node], 'NodeMetrics'),
+  ];
+}
 
 /** Every operation served, one row per path. */
-function operations(): Operation[] {
+function operations(resourceMetrics: boolean): Operation[] {
   const ops: Operation[] = [];
-  for (const { name: group, versions } of SERVED_GROUPS) {
+  for (const { name: group, versions } of servedGroups(resourceMetrics)) {
     for (const version of versions) {
       const prefix = operationPrefix(group, version);
       ops.push({
@@ -286,12 +370,14 @@ function operations(): Operation[] {
         version,
         subPath: '',
         operationId: `get${prefix}APIResources`,
-        description: 'The metrics discovered, one resource each.',
+        description: group === RESOURCE_METRICS_GROUP ? 'The resources served: pods and nodes.' : 'The metrics discovered, one resource each.',
         action: 'get',
         parameters: [],
         response: API_RESOURCE_LIST,
       });
-      if (group === CUSTOM_GROUP) {
+      if (group === RESOURCE_METRICS_GROUP) {
+        ops.push(...resourceMetricsOperations(version));
+      } else if (group === CUSTOM_GROUP) {
         const list = customName(version, 'MetricValueList');
         const selectors = [param.labelSelector, param.metricLabelSelector];
         ops.push(
@@ -348,7 +434,7 @@ function operations(): Operation[] {
 }
 
 const pathOf = (op: Operation): string => `/apis/${op.group}/${op.version}/${op.subPath}`;
-const tagOf = (op: Operation): string => `${op.group === CUSTOM_GROUP ? 'customMetrics' : 'externalMetrics'}_${op.version}`;
+const tagOf = (op: Operation): string => `${GROUP_NAMES[op.group] ?? op.group}_${op.version}`;
 const ERRORS: readonly [string, string][] = [
   ['400', 'Bad Request: a malformed name or selector.'],
   ['401', 'Unauthorized.'],
@@ -389,12 +475,19 @@ const INFO = { title: 'hpa-bridge metrics APIs', version: 'unversioned' };
 const SECURITY: Json = [{ BearerToken: [] }];
 const BEARER = { type: 'apiKey', name: 'authorization', in: 'header', description: 'Bearer token authentication.' };
 
+/** What the documents cover besides the groups always served. */
+export interface OpenApiScope {
+  /** metrics.k8s.io: served while resourceRules are loaded. */
+  readonly resourceMetrics?: boolean;
+}
+
 /** OpenAPI v2 (Swagger 2.0) of every served group-version. */
-export function openApiV2(): Record<string, Json> {
+export function openApiV2(scope: OpenApiScope = {}): Record<string, Json> {
   const prefix = '#/definitions/';
   const ref: Ref = (name) => ({ $ref: prefix + name });
   const paths: Record<string, Json> = {};
-  for (const op of operations()) {
+  const ops = operations(scope.resourceMetrics ?? false);
+  for (const op of ops) {
     paths[pathOf(op)] = {
       get: {
         description: op.description,
@@ -416,20 +509,20 @@ export function openApiV2(): Record<string, Json> {
     swagger: '2.0',
     info: INFO,
     paths,
-    definitions: closure(schemas(ref), operations().flatMap((op) => [op.response, STATUS]), prefix),
+    definitions: closure(schemas(ref), ops.flatMap((op) => [op.response, STATUS]), prefix),
     securityDefinitions: { BearerToken: BEARER },
     security: SECURITY,
   };
 }
 
 /** `apis/<group>/<version>` of every served group-version: the keys of the v3 root. */
-export function openApiV3GroupVersions(): string[] {
-  return SERVED_GROUPS.flatMap((g) => g.versions.map((v) => `apis/${g.name}/${v}`));
+export function openApiV3GroupVersions(scope: OpenApiScope = {}): string[] {
+  return servedGroups(scope.resourceMetrics ?? false).flatMap((g) => g.versions.map((v) => `apis/${g.name}/${v}`));
 }
 
 /** OpenAPI v3 of one group-version (`apis/<group>/<version>`), or undefined for one not served. */
-export function openApiV3(groupVersion: string): Record<string, Json> | undefined {
-  const ops = operations().filter((op) => `apis/${op.group}/${op.version}` === groupVersion);
+export function openApiV3(groupVersion: string, scope: OpenApiScope = {}): Record<string, Json> | undefined {
+  const ops = operations(scope.resourceMetrics ?? false).filter((op) => `apis/${op.group}/${op.version}` === groupVersion);
   if (ops.length === 0) return undefined;
   const prefix = '#/components/schemas/';
   const ref: Ref = (name) => ({ $ref: prefix + name });
@@ -473,17 +566,26 @@ const serialize = (doc: unknown): Served => {
   return { body, hash: documentHash(body) };
 };
 
-/** The documents, built once: they depend on nothing that changes at run time. */
-let built: { v2: Served; v3: Map<string, Served>; v3Root: Served } | undefined;
-function documents(): NonNullable<typeof built> {
-  if (!built) {
-    const v3 = new Map(openApiV3GroupVersions().map((gv) => [gv, serialize(openApiV3(gv))]));
+interface Documents {
+  readonly v2: Served;
+  readonly v3: Map<string, Served>;
+  readonly v3Root: Served;
+}
+
+/** The documents, built once for each scope: nothing else changes at run time. */
+const built = new Map<boolean, Documents>();
+function documents(scope: OpenApiScope): Documents {
+  const resourceMetrics = scope.resourceMetrics ?? false;
+  let docs = built.get(resourceMetrics);
+  if (!docs) {
+    const v3 = new Map(openApiV3GroupVersions(scope).map((gv) => [gv, serialize(openApiV3(gv, scope))]));
     // The root names each document with its hash (kube-openapi handler3), so
     // clients may cache a document for as long as its URL is unchanged.
     const paths = Object.fromEntries([...v3].map(([gv, doc]) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=${doc.hash}` }]));
-    built = { v2: serialize(openApiV2()), v3, v3Root: serialize({ paths }) };
+    docs = { v2: serialize(openApiV2(scope)), v3, v3Root: serialize({ paths }) };
+    built.set(resourceMetrics, docs);
   }
-  return built;
+  return docs;
 }
 
 /** JSON with its ETag, or 304 when If-None-Match names it (http.ServeContent). */
@@ -494,11 +596,11 @@ function withEtag(doc: Served, context: RequestContext, headers: Record<string, 
   return { code: 200, body: doc.body, contentType: 'application/json', headers: all };
 }
 
-function answerOrThrow(method: string, url: string, context: RequestContext): Answer {
+function answerOrThrow(method: string, url: string, context: RequestContext, scope: OpenApiScope): Answer {
   if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(`method ${method} is not supported; the OpenAPI documents are read-only`);
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  const docs = documents();
+  const docs = documents(scope);
   if (path === '/openapi/v2') {
     negotiateOpenApiJson(context.accept);
     return withEtag(docs.v2, context, { Vary: 'Accept' });
@@ -520,9 +622,9 @@ function answerOrThrow(method: string, url: string, context: RequestContext): An
 }
 
 /** Answers a request for /openapi/v2, /openapi/v3 or /openapi/v3/<group-version>; every error is a Status. */
-export function answerOpenApi(method: string, url: string, context: RequestContext = {}): Answer {
+export function answerOpenApi(method: string, url: string, context: RequestContext = {}, scope: OpenApiScope = {}): Answer {
   try {
-    return answerOrThrow(method, url, context);
+    return answerOrThrow(method, url, context, scope);
   } catch (e) {
     const status = toStatus(e);
     return { code: status.code, body: JSON.stringify(status) };

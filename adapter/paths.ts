@@ -8,6 +8,10 @@ export const CUSTOM_GROUP = 'custom.metrics.k8s.io';
 export const EXTERNAL_GROUP = 'external.metrics.k8s.io';
 const CUSTOM_VERSIONS = ['v1beta1', 'v1beta2'] as const;
 export type CustomVersion = (typeof CUSTOM_VERSIONS)[number];
+export const RESOURCE_METRICS_GROUP = 'metrics.k8s.io';
+/** v1 has the shapes of v1beta1 (KEP-5207). */
+export const RESOURCE_METRICS_VERSIONS = ['v1beta1', 'v1'] as const;
+export type ResourceMetricsVersion = (typeof RESOURCE_METRICS_VERSIONS)[number];
 
 export type MetricsRequest =
   | { readonly kind: 'discovery'; readonly group: string; readonly version: string }
@@ -21,7 +25,10 @@ export type MetricsRequest =
       readonly name: string;
       readonly metric: string;
     }
-  | { readonly kind: 'external'; readonly version: 'v1beta1'; readonly namespace: string; readonly metric: string };
+  | { readonly kind: 'external'; readonly version: 'v1beta1'; readonly namespace: string; readonly metric: string }
+  /** PodMetrics: of one namespace, or of every namespace when `namespace` is undefined; one pod when `name` is given. */
+  | { readonly kind: 'pods'; readonly version: ResourceMetricsVersion; readonly namespace?: string; readonly name?: string }
+  | { readonly kind: 'nodes'; readonly version: ResourceMetricsVersion; readonly name?: string };
 
 // Metric names as Prometheus and most adapters publish them (colons for recording rules).
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:.-]*$/;
@@ -123,5 +130,31 @@ export function parseMetricsPath(segments: readonly string[], catalog: ResourceC
     }
     throw new NotFoundError(`the server could not find the requested resource: external metrics are served at /apis/${EXTERNAL_GROUP}/v1beta1/namespaces/{namespace}/{metric}`);
   }
+  if (group === RESOURCE_METRICS_GROUP) return parseResourceMetricsPath(version, rest, segments);
   throw new NotFoundError(`the server could not find the requested resource: /apis/${segments.join('/')}`);
+}
+
+/** metrics.k8s.io: namespaces/{ns}/pods[/{name}], pods, nodes[/{name}]. */
+function parseResourceMetricsPath(version: string | undefined, rest: readonly string[], segments: readonly string[]): MetricsRequest {
+  if (!RESOURCE_METRICS_VERSIONS.includes(version as ResourceMetricsVersion)) {
+    throw new NotFoundError(`the server could not find the requested resource (${RESOURCE_METRICS_GROUP}/${version ?? ''})`);
+  }
+  const v = version as ResourceMetricsVersion;
+  if (rest.length === 0) return { kind: 'discovery', group: RESOURCE_METRICS_GROUP, version: v };
+  const name = (text: string | undefined): { name?: string } => (text === undefined ? {} : { name: checkObjectName(text) });
+  if (rest[0] === 'namespaces' && rest[2] === 'pods' && (rest.length === 3 || rest.length === 4)) {
+    return { kind: 'pods', version: v, namespace: checkNamespace(rest[1] as string), ...name(rest[3]) };
+  }
+  if (rest[0] === 'pods' && rest.length === 1) return { kind: 'pods', version: v };
+  if (rest[0] === 'nodes' && (rest.length === 1 || rest.length === 2)) return { kind: 'nodes', version: v, ...name(rest[1]) };
+  throw new NotFoundError(
+    `the server could not find the requested resource: /apis/${segments.join('/')}; ${RESOURCE_METRICS_GROUP} serves namespaces/{namespace}/pods[/{name}], pods and nodes[/{name}]`,
+  );
+}
+
+function checkObjectName(name: string): string {
+  if (isDNS1123Subdomain(name).length > 0) {
+    throw new BadRequestError(`invalid object name ${JSON.stringify(name)}: ${DNS1123_SUBDOMAIN_ERROR_MESSAGE}`);
+  }
+  return name;
 }

@@ -1,7 +1,7 @@
 // Answering one metrics request: find the rule, find the objects, render and
 // run the query, and turn samples into values the HPA can use. Every failure
 // is a typed error whose message names what was asked and what was sent.
-import { exampleRequest, type CompiledRule } from '../rules/compile.js';
+import { exampleRequest, type CompiledRule, type RuleOrigin } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
 import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
 import { formatLabelSelector } from '../k8s/label-selector.js';
@@ -33,12 +33,60 @@ export interface ProviderDeps {
   /** Rendered queries longer than this also fall back to the namespace query. */
   readonly maxQueryBytes?: number;
   /** Called after every Prometheus query, for metrics. */
-  readonly onQuery?: (rule: CompiledRule, seconds: number, error?: PrometheusError) => void;
+  readonly onQuery?: QueryObserver;
+}
+
+/** Told of every Prometheus query a rule sent: how long it took, and how it failed. */
+export type QueryObserver = (rule: { readonly origin: RuleOrigin }, seconds: number, error?: PrometheusError) => void;
+
+export interface QueryLimits {
+  /** Above this many names, query every object and filter in memory. */
+  readonly maxNamesPerQuery?: number;
+  /** Rendered queries longer than this fall back the same way. */
+  readonly maxQueryBytes?: number;
 }
 
 const DEFAULT_MAX_NAMES = 100;
 // Below the 16 KiB limits of common Prometheus-compatible backends.
 const DEFAULT_MAX_QUERY_BYTES = 15 * 1024;
+
+/**
+ * The query for `count` named objects, or, above the name or byte limits, the
+ * query for every object of the resource (`render(true)`: `label!=""`), so
+ * the query stays small at any name count; the caller keeps the objects it
+ * asked for.
+ */
+export function renderForNames(render: (allNames: boolean) => string, count: number, limits: QueryLimits): string {
+  if (count <= (limits.maxNamesPerQuery ?? DEFAULT_MAX_NAMES)) {
+    const query = render(false);
+    if (Buffer.byteLength(query) <= (limits.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES)) return query;
+  }
+  return render(true);
+}
+
+/**
+ * Runs one rule's query, timed for `onQuery`. A Prometheus failure becomes
+ * an UnavailableError naming the rule (path and file:line) and the query.
+ */
+export async function runRuleQuery(
+  metrics: MetricsSource,
+  rule: { readonly origin: RuleOrigin },
+  query: string,
+  { deadline, signal }: QueryOptions,
+  onQuery?: QueryObserver,
+): Promise<Sample[]> {
+  const started = performance.now();
+  try {
+    const samples = await metrics.query(query, { deadline, ...(signal ? { signal } : {}) });
+    onQuery?.(rule, (performance.now() - started) / 1000);
+    return samples;
+  } catch (e) {
+    if (!(e instanceof PrometheusError)) throw e;
+    onQuery?.(rule, (performance.now() - started) / 1000, e);
+    // Logged once, by the router, with every other failed request.
+    throw new UnavailableError(`querying Prometheus for rule ${ruleName(rule)} failed: ${e.message}; query: ${query}`);
+  }
+}
 
 export class MetricsProvider implements MetricsApiProvider {
   private readonly windows = new WeakMap<CompiledRule, number | undefined>();
@@ -191,13 +239,7 @@ export class MetricsProvider implements MetricsApiProvider {
   private renderObjectQuery(rule: CompiledRule, q: ObjectMetricsQuery, series: string, names: readonly string[]): string {
     const base = { series, resource: q.resource, namespace: q.namespace, names, metricSelector: q.metricSelector };
     try {
-      if (names.length <= (this.deps.maxNamesPerQuery ?? DEFAULT_MAX_NAMES)) {
-        const query = renderMetricsQuery(rule, base);
-        if (Buffer.byteLength(query) <= (this.deps.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES)) return query;
-      }
-      // Query every object of the resource in the namespace and keep the
-      // ones asked for, so the query stays small at any name count.
-      return renderMetricsQuery(rule, { ...base, allNames: true });
+      return renderForNames((allNames) => renderMetricsQuery(rule, allNames ? { ...base, allNames } : base), names.length, this.deps);
     } catch (e) {
       throw this.queryBuildError(e, rule, 'metricLabelSelector');
     }
@@ -215,19 +257,8 @@ export class MetricsProvider implements MetricsApiProvider {
     return new UnavailableError(`rule ${ruleName(rule)} cannot serve this request: ${e.message}`);
   }
 
-  private async runQuery(rule: CompiledRule, query: string, { deadline, signal }: QueryOptions): Promise<Sample[]> {
-    const started = performance.now();
-    try {
-      const samples = await this.deps.metrics.query(query, { deadline, ...(signal ? { signal } : {}) });
-      this.deps.onQuery?.(rule, (performance.now() - started) / 1000);
-      return samples;
-    } catch (e) {
-      if (!(e instanceof PrometheusError)) throw e;
-      this.deps.onQuery?.(rule, (performance.now() - started) / 1000, e);
-      const name = ruleName(rule);
-      // Logged once, by the router, with every other failed request.
-      throw new UnavailableError(`querying Prometheus for rule ${name} failed: ${e.message}; query: ${query}`);
-    }
+  private runQuery(rule: CompiledRule, query: string, options: QueryOptions): Promise<Sample[]> {
+    return runRuleQuery(this.deps.metrics, rule, query, options, this.deps.onQuery);
   }
 
   private toQuantity(s: Sample, rule: CompiledRule, query: string, object: string): string | undefined {
@@ -267,7 +298,7 @@ export class MetricsProvider implements MetricsApiProvider {
 }
 
 /** A rule as errors name it: its path in the rule set and where it starts. */
-function ruleName(rule: CompiledRule): string {
+export function ruleName(rule: { readonly origin: RuleOrigin }): string {
   return `${rule.origin.path} (${rule.origin.file}:${rule.origin.line})`;
 }
 

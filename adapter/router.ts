@@ -14,17 +14,22 @@ import {
   customMetricValueList,
   externalApiGroup,
   externalMetricValueList,
+  resourceMetricsApiGroup,
 } from './documents.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus, type Status } from './errors.js';
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
+import { FieldSelectorError, parseFieldSelector, type FieldTerm } from '../k8s/field-selector.js';
 import { LabelSelectorError, parseLabelSelector } from '../k8s/label-selector.js';
 import { RepeatLimitedLog, type Logger } from './log.js';
-import type { MetricsApiProvider } from './metrics-api-provider.js';
-import { aggregatedDiscoveryContentType, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';
-import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath } from './paths.js';
+import type { MetricsApiProvider, ResourceMetricsProvider } from './metrics-api-provider.js';
+import { aggregatedDiscoveryContentType, negotiateObject, negotiatePlainJson, negotiateRootDiscovery, type AggregatedDiscoveryVersion } from './negotiation.js';
+import { CUSTOM_GROUP, EXTERNAL_GROUP, parseMetricsPath, RESOURCE_METRICS_GROUP, type MetricsRequest } from './paths.js';
+import { nodeMetrics, nodeMetricsList, parseIncludeObject, podMetrics, podMetricsList, usageTable } from './resource-documents.js';
 
 export interface MetricsApiDeps {
   readonly provider: MetricsApiProvider;
+  /** metrics.k8s.io; without one the group is never served. */
+  readonly resourceMetrics?: ResourceMetricsProvider;
   readonly catalog: () => ResourceCatalog;
   /** Each request's deadline, from its arrival. */
   readonly requestTimeoutMs: number;
@@ -53,6 +58,30 @@ function selectorParam(url: URL, name: string): Requirement[] {
     if (e instanceof LabelSelectorError) throw new BadRequestError(`invalid ${name} ${JSON.stringify(values[0])}: ${e.message}`);
     throw e;
   }
+}
+
+/** The fields metrics-server selects on (apimachinery's DefaultMetaV1FieldSelectorConversion). */
+const SELECTABLE_FIELDS = ['metadata.name', 'metadata.namespace'];
+
+function fieldSelectorParam(url: URL): FieldTerm[] {
+  const values = url.searchParams.getAll('fieldSelector');
+  if (values.length > 1) throw new BadRequestError('fieldSelector may be given once');
+  let terms: FieldTerm[];
+  try {
+    terms = parseFieldSelector(values[0] ?? '');
+  } catch (e) {
+    if (e instanceof FieldSelectorError) throw new BadRequestError(`invalid fieldSelector ${JSON.stringify(values[0])}: ${e.message}`);
+    throw e;
+  }
+  const unknown = terms.find((t) => !SELECTABLE_FIELDS.includes(t.key));
+  if (unknown) throw new BadRequestError(`${JSON.stringify(unknown.key)} is not a known field selector: only "metadata.name", "metadata.namespace"`);
+  return terms;
+}
+
+function resourceMetricsNotConfigured(): NotFoundError {
+  return new NotFoundError(
+    `the server could not find the requested resource: ${RESOURCE_METRICS_GROUP} is served from resourceRules, and the rules loaded have none; add a resourceRules section to a rule file (see docs/metrics-api.md)`,
+  );
 }
 
 /** A whole response: the status code and the JSON text. */
@@ -115,17 +144,20 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
 
   // The aggregated document of the listing in force, per version: the
   // aggregator asks every minute, mostly to be told 304.
-  let aggregated: { listingVersion: number; byVersion: Map<AggregatedDiscoveryVersion, { body: string; etag: string }> } | undefined;
+  // metrics.k8s.io follows the rules in force: listed, and served, only while resourceRules are loaded.
+  const resourceServed = (): boolean => deps.resourceMetrics?.served() ?? false;
+  let aggregated: { listingVersion: number; resourceMetrics: boolean; byVersion: Map<AggregatedDiscoveryVersion, { body: string; etag: string }> } | undefined;
   const aggregatedDiscovery = (version: AggregatedDiscoveryVersion, context: RequestContext): Answer => {
     const metrics = deps.provider.listAllMetrics();
+    const resourceMetrics = resourceServed();
     let built = aggregated;
-    if (built?.listingVersion !== metrics.version) {
-      built = { listingVersion: metrics.version, byVersion: new Map() };
+    if (!built || built.listingVersion !== metrics.version || built.resourceMetrics !== resourceMetrics) {
+      built = { listingVersion: metrics.version, resourceMetrics, byVersion: new Map() };
       aggregated = built;
     }
     let doc = built.byVersion.get(version);
     if (!doc) {
-      const body = JSON.stringify(apiGroupDiscoveryList(version, metrics));
+      const body = JSON.stringify(apiGroupDiscoveryList(version, metrics, resourceMetrics));
       doc = { body, etag: etagOf(documentHash(body)) };
       built.byVersion.set(version, doc);
     }
@@ -140,6 +172,44 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     return { ...ok(build()), headers: { Vary: 'Accept' } };
   };
 
+  // PodMetrics and NodeMetrics, as objects or as a Table: the representation is part of the cache key.
+  const resourceAnswer = async (parsed: Extract<MetricsRequest, { kind: 'pods' | 'nodes' }>, rawUrl: string, context: RequestContext): Promise<Answer> => {
+    const provider = deps.resourceMetrics;
+    if (!provider) throw resourceMetricsNotConfigured();
+    const representation = negotiateObject(context.accept);
+    const headers = { Vary: 'Accept' };
+    const key = `${rawUrl}\u0000${representation.kind === 'table' ? `table/${representation.version}` : 'object'}`;
+    const cached = answers.cached(key);
+    if (cached !== undefined) return { code: 200, body: cached, headers };
+    const url = new URL(rawUrl, 'http://localhost');
+    const watch = url.searchParams.get('watch');
+    if (watch !== null && watch !== '' && watch !== '0' && watch.toLowerCase() !== 'false') {
+      throw new MethodNotAllowedError(`watch is not supported on ${parsed.kind}.${RESOURCE_METRICS_GROUP}; list again instead`);
+    }
+    const includeObject = representation.kind === 'table' ? parseIncludeObject(url.searchParams.get('includeObject')) : 'Metadata';
+    // A get names its object; like apiserver, it reads no selectors.
+    const named = parsed.name !== undefined;
+    const query = {
+      ...(named ? { name: parsed.name } : {}),
+      labelSelector: named ? [] : selectorParam(url, 'labelSelector'),
+      fieldSelector: named ? [] : fieldSelectorParam(url),
+      deadline: Date.now() + deps.requestTimeoutMs,
+    };
+    const body = await shared(key, context.signal, async (signal) => {
+      const now = new Date();
+      const { version } = parsed;
+      if (parsed.kind === 'pods') {
+        const items = await provider.podMetrics({ ...query, ...(parsed.namespace !== undefined ? { namespace: parsed.namespace } : {}), signal });
+        if (representation.kind === 'table') return usageTable(representation.version, version, { kind: 'pods', items }, includeObject, now);
+        return named && items[0] ? podMetrics(version, items[0], now) : podMetricsList(version, items, now);
+      }
+      const items = await provider.nodeMetrics({ ...query, signal });
+      if (representation.kind === 'table') return usageTable(representation.version, version, { kind: 'nodes', items }, includeObject, now);
+      return named && items[0] ? nodeMetrics(version, items[0], now) : nodeMetricsList(version, items, now);
+    });
+    return { code: 200, body, headers };
+  };
+
   const answerOrThrow = async (method: string, rawUrl: string, context: RequestContext): Promise<Answer> => {
     if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(`method ${method} is not supported; the metrics APIs are read-only`);
     // Raw segments: `*` arrives as %2A and must be decoded exactly once.
@@ -147,15 +217,18 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     const segments = raw === '' ? [] : raw.replace(/\/$/, '').split('/');
     if (segments.length === 0) {
       const format = negotiateRootDiscovery(context.accept);
-      return format.kind === 'aggregated' ? aggregatedDiscovery(format.version, context) : discoveryDocument(context, apiGroupList);
+      return format.kind === 'aggregated' ? aggregatedDiscovery(format.version, context) : discoveryDocument(context, () => apiGroupList(resourceServed()));
     }
+    if (segments[0] === RESOURCE_METRICS_GROUP && !resourceServed()) throw resourceMetricsNotConfigured();
     if (segments.length === 1) {
       if (segments[0] === CUSTOM_GROUP) return discoveryDocument(context, customApiGroup);
       if (segments[0] === EXTERNAL_GROUP) return discoveryDocument(context, externalApiGroup);
-      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments.join('/')}`);
+      if (segments[0] === RESOURCE_METRICS_GROUP) return discoveryDocument(context, resourceMetricsApiGroup);
+      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
     }
     const parsed = parseMetricsPath(segments, deps.catalog());
     if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.provider.listAllMetrics()));
+    if (parsed.kind === 'pods' || parsed.kind === 'nodes') return resourceAnswer(parsed, rawUrl, context);
     const cached = answers.cached(rawUrl);
     if (cached !== undefined) return { code: 200, body: cached };
     const url = new URL(rawUrl, 'http://localhost');

@@ -29,6 +29,8 @@ interface HttpSurfaceDeps {
   readonly readiness: () => readonly HealthCheck[];
   /** Absent with --authentication none. */
   readonly guard?: RequestGuard;
+  /** Whether metrics.k8s.io is served now, for the OpenAPI documents. */
+  readonly resourceMetricsServed?: () => boolean;
 }
 
 /** What a listener serves: the secure port everything, the plain port only the webhook and health checks. */
@@ -96,7 +98,7 @@ export function createHttpSurface(deps: HttpSurfaceDeps, surface: Surface): Requ
     if (surface === 'secure' && readOnly && path === '/metrics') { answerScrape(metrics.registry, res); return; }
     // kube-aggregator downloads these as system:aggregator, which the
     // system:discovery ClusterRole lets get /openapi and /openapi/*.
-    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) { writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers))); return; }
+    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) return writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false }));
     throw new NotFoundError(`the server could not find the requested resource: ${path}`);
   };
 

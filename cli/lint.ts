@@ -1,6 +1,7 @@
 // `hpa-bridge lint PATH…`: the rule check platform teams run in CI before a
 // change reaches a cluster. Exit codes: 0 clean or warnings only, 1 errors,
 // 2 usage.
+import { RESOURCE_METRICS_SERVED_GROUP } from '../adapter/documents.js';
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
@@ -43,6 +44,10 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
   const queries = args.flags['print-queries']
     ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor)
     : undefined;
+  // What the rules serve besides the metrics discovery finds: metrics.k8s.io, when they load.
+  const resourceRules = result.ruleSet?.resourceRules?.origin;
+  const { name: api, versions } = RESOURCE_METRICS_SERVED_GROUP;
+  const serves = resourceRules ? [{ api, versions, resources: ['pods', 'nodes'], file: resourceRules.file, line: resourceRules.line }] : [];
 
   if (format === 'json') {
     out.stdout(
@@ -51,6 +56,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
           files: result.files,
           errors: result.errors.map(toJson),
           warnings: result.warnings.map(toJson),
+          serves,
           ...(queries ? { queries } : {}),
         },
         null,
@@ -59,6 +65,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
     );
   } else {
     for (const d of diagnostics) out.stdout(`${formatDiagnostic(d)}\n`);
+    for (const s of serves) out.stdout(`${s.file}:${s.line}: serves ${s.api} ${s.versions.join(' and ')} (${s.resources.join(', ')}) from resourceRules\n`);
     if (queries) {
       for (const q of queries) {
         out.stdout(`\n${q.file}:${q.line}: ${q.rule}: ${q.request}\n`);

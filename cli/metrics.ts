@@ -6,7 +6,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CompiledRule } from '../rules/compile.js';
+import type { RuleOrigin } from '../rules/compile.js';
 import type { MetricDiscovery } from '../adapter/discovery.js';
 import type { PrometheusError } from '../adapter/prometheus.js';
 import type { CacheStore } from '../adapter/cache.js';
@@ -20,7 +20,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export interface BridgeMetrics {
   readonly registry: Registry;
   observeRequest(api: string, version: string, code: number, seconds: number): void;
-  observeQuery(rule: CompiledRule, seconds: number, error?: PrometheusError): void;
+  /** A rule's query: `rule` is labelled by the file:line of its origin (a rule, or one query of resourceRules). */
+  observeQuery(rule: { readonly origin: RuleOrigin }, seconds: number, error?: PrometheusError): void;
   observeReview(outcome: ReviewOutcome | undefined, seconds: number, error?: string): void;
 }
 
@@ -106,7 +107,9 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
 /** `api` and `version` labels for a request path, kept to a small fixed set. */
 export function classifyPath(path: string): { api: string; version: string } {
   const m = /^\/apis\/(custom|external)\.metrics\.k8s\.io(?:\/(v1beta1|v1beta2))?/.exec(path);
-  if (m) return { api: `${m[1] ?? ''}.metrics.k8s.io`, version: m[2] ?? '' };
+  if (m) return { api: `${m[1]}.metrics.k8s.io`, version: m[2] ?? '' };
+  const r = /^\/apis\/metrics\.k8s\.io(?:\/(v1beta1|v1)(?=\/|$))?/.exec(path);
+  if (r) return { api: 'metrics.k8s.io', version: r[1] ?? '' };
   if (path === '/mutate') return { api: 'webhook', version: '' };
   if (path === '/livez' || path === '/readyz' || path === '/healthz') return { api: 'health', version: '' };
   if (path.startsWith('/apis')) return { api: 'discovery', version: '' };

@@ -18,6 +18,7 @@ import type { DiscoveryStatus } from '../adapter/discovery.js';
 import type { CompiledRule } from '../rules/compile.js';
 import type { Diagnostic } from '../rules/diagnostics.js';
 import { diagnosticLocation, ruleLocation } from '../rules/location.js';
+import { formatGoSeconds } from '../k8s/duration.js';
 import type { ReloadStatus } from '../rules/watch.js';
 
 export interface HealthCheck {
@@ -46,13 +47,7 @@ export interface ReadinessState {
 
 /** Go's time.Duration text, to the second: 45s, 3m7s, 2h0m5s. */
 export function formatAge(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
+  return formatGoSeconds(Math.max(0, Math.floor(ms / 1000)));
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;

@@ -8,6 +8,7 @@ import { jsonLogger, RepeatLimitedLog, type Logger } from '../adapter/log.js';
 import { PrometheusObjectSource } from '../adapter/objects/prometheus.js';
 import type { ObjectLister } from '../adapter/objects/types.js';
 import { MetricsProvider } from '../adapter/provider.js';
+import { ResourceMetricsFromRules } from '../adapter/resource-provider.js';
 import { CachingMetricsSource } from '../adapter/query-cache.js';
 import { createMetricsApi } from '../adapter/router.js';
 import type { KubeConnection } from '../adapter/kube/client.js';
@@ -123,7 +124,10 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     rules.on('applied', () => void discovery.relist());
 
     const metrics = createMetrics({ rules, discovery, cache, cacheStore });
-    const provider = new MetricsProvider({ registry: () => discovery.registry, metrics: cache, objects, catalog, log, onQuery: (rule, seconds, error) => metrics.observeQuery(rule, seconds, error) });
+    const onQuery = metrics.observeQuery.bind(metrics);
+    const provider = new MetricsProvider({ registry: () => discovery.registry, metrics: cache, objects, catalog, log, onQuery });
+    // Reads the rule set in force on every request, so reloads apply at once.
+    const resourceMetrics = new ResourceMetricsFromRules({ rules: () => rules.rules?.resourceRules, metrics: cache, objects, log, onQuery });
     let draining = false;
     const surface = {
       log,
@@ -134,8 +138,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       readiness: () =>
         readinessChecks({ now: Date.now(), ruleRoots: config.rules, rules: rules.status, servedRules: rules.rules, discoveryDone: discovery.registry !== undefined, discovery: discovery.status, objectsNotReady: objects.notReadyReason(), draining }),
       ...(auth ? { guard: auth.guard() } : {}),
+      resourceMetricsServed: () => resourceMetrics.served(),
     };
-    const metricsApi = createMetricsApi({ provider, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds, cacheStore, failureLog: surface.failureLog });
+    const metricsApi = createMetricsApi({ provider, resourceMetrics, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds, cacheStore, failureLog: surface.failureLog });
 
     // The listeners stop in reverse: the secure port drains first while
     // /metrics and the plain port still answer, then those close.

@@ -457,6 +457,47 @@ export function toMilli(value: number): MilliQuantity {
   return { milli: rounded, capped: false };
 }
 
+/** A usage value as a resource metrics API writes it, and whether it had to be capped. */
+export interface UsageQuantity {
+  readonly text: string;
+  /** True when the value was beyond what an int64 MilliValue can hold, and was capped. */
+  readonly capped: boolean;
+}
+
+/** `value` in units of 10^-decimals, rounded half away from zero; capped so that MilliValue() fits an int64. */
+function scaledUsage(value: number, decimals: number): { scaled: bigint; capped: boolean } {
+  if (!Number.isFinite(value)) throw new NonFiniteValueError(`value ${value} is not a finite number`);
+  const limit = decimals >= 3 ? MAX_MILLI * 10n ** BigInt(decimals - 3) : MAX_MILLI / 10n ** BigInt(3 - decimals);
+  const scaled = value * 10 ** decimals;
+  if (Math.abs(scaled) >= 1e28) return { scaled: scaled < 0 ? -limit : limit, capped: true };
+  const rounded = BigInt(Math.sign(scaled) * Math.round(Math.abs(scaled)));
+  if (rounded > limit) return { scaled: limit, capped: true };
+  if (rounded < -limit) return { scaled: -limit, capped: true };
+  return { scaled: rounded, capped: false };
+}
+
+/**
+ * CPU cores as metrics-server writes them: whole nanocores
+ * (resource.NewScaledQuantity(n, resource.Nano)), canonical, so
+ * 0.012345678 is "12345678n", 0.25 is "250m" and 2 is "2". NaN and ±Inf
+ * throw NonFiniteValueError.
+ */
+export function formatCores(value: number): UsageQuantity {
+  const { scaled, capped } = scaledUsage(value, 9);
+  return { text: canonical(scaled, 'DecimalSI'), capped };
+}
+
+/**
+ * Memory as metrics-server writes it: whole bytes
+ * (resource.NewQuantity(bytes, resource.BinarySI)), so 1048576 is "1Mi"
+ * and 123456789.4 is "123456789"; never milli-bytes. NaN and ±Inf throw
+ * NonFiniteValueError.
+ */
+export function formatBytes(value: number): UsageQuantity {
+  const { scaled, capped } = scaledUsage(value, 0);
+  return { text: canonical(scaled * NANO_PER_UNIT, 'BinarySI'), capped };
+}
+
 /** Canonical text of a value, as Quantity.String() writes it for that format. */
 export function formatCanonical(nano: bigint, format: 'DecimalSI' | 'BinarySI'): string {
   return canonical(nano, format);

@@ -9,6 +9,7 @@ import { defaultNameAs, type SeriesFilter } from './naming.js';
 import { checkPromQL, isPrometheusLabelName, unquote } from './promql.js';
 import { METRICS_QUERY_FIELDS, QueryBuildError, renderExternalQuery, renderMetricsQuery, type QueryTemplate } from './query.js';
 import { GoRegexp, templateReferences } from './go-regexp.js';
+import { NODES, PODS, renderContainerQuery, renderNodeQuery } from './resource-query.js';
 import { Re2SyntaxError } from './re2.js';
 import {
   compileResourceTemplate,
@@ -57,6 +58,8 @@ export interface CompiledResourceRule {
   readonly nodeQuery: ParsedTemplate;
   readonly resources: ResourceLabels;
   readonly containerLabel: string;
+  /** Where each query is written (`resourceRules.cpu.containerQuery` and its file:line), for errors and metrics. */
+  readonly origins: { readonly containerQuery: RuleOrigin; readonly nodeQuery: RuleOrigin };
 }
 
 export interface CompiledResourceRules {
@@ -83,7 +86,8 @@ export interface CompiledRules {
 /** Example requests used to render every query at load time, also shown by `lint --print-queries`. */
 export const EXAMPLE_NAMESPACE = 'default';
 export const EXAMPLE_POD_NAMES = ['example-pod-1', 'example-pod-2'] as const;
-const EXAMPLE_EXTERNAL_SELECTOR = [{ key: 'a', operator: '=', values: ['b'] }] as const;
+export const EXAMPLE_NODE_NAME = 'example-node';
+export const EXAMPLE_EXTERNAL_SELECTOR = [{ key: 'a', operator: '=', values: ['b'] }] as const;
 
 export function compileRuleFiles(
   files: readonly DecodedRuleFile[],
@@ -108,7 +112,7 @@ export function compileRuleFiles(
     }
     const rr = objectField(root, 'resourceRules');
     if (rr) {
-      const origin: RuleOrigin = { ...rr.at, path: 'resourceRules' };
+      const origin: RuleOrigin = { ...(root?.keyAt.get('resourceRules') ?? rr.at), path: 'resourceRules' };
       if (resourceRulesOrigin) {
         diagnostics.error(
           rr.at,
@@ -564,7 +568,7 @@ function compileResourceRules(ctx: Context, rr: DecodedObject, origin: RuleOrigi
     }
     const resources = compileResourceMapping(ctx, objectField(obj, 'resources'), `${path}.resources`);
     const containerLabel = stringField(obj, 'containerLabel');
-    const queries: Partial<Record<'containerQuery' | 'nodeQuery', ParsedTemplate>> = {};
+    const queries: Partial<Record<'containerQuery' | 'nodeQuery', { template: ParsedTemplate; text: Located<string> }>> = {};
     let good = resources.ok;
     for (const q of ['containerQuery', 'nodeQuery'] as const) {
       const text = stringField(obj, q);
@@ -578,25 +582,39 @@ function compileResourceRules(ctx: Context, rr: DecodedObject, origin: RuleOrigi
         good = false;
         continue;
       }
-      queries[q] = t;
-      const resource: GroupResource = q === 'nodeQuery' ? { group: '', resource: 'nodes' } : { group: '', resource: 'pods' };
+      const resource = q === 'nodeQuery' ? NODES : PODS;
       if (resources.labels.labelFor(resource) === undefined) {
         ctx.diagnostics.error(obj.at, `${path}.resources`, 'missing-mapping', `${q} needs a label mapped to ${resource.resource}`);
         good = false;
         continue;
       }
+      queries[q] = { template: t, text };
+    }
+    if (!containerLabel || containerLabel.value === '') {
+      ctx.diagnostics.error(obj.at, `${path}.containerLabel`, 'missing-field', `${path}.containerLabel is required`);
+      good = false;
+    }
+    const { containerQuery, nodeQuery } = queries;
+    if (!containerQuery || !nodeQuery) return undefined;
+    const compiled: CompiledResourceRule = {
+      containerQuery: containerQuery.template,
+      nodeQuery: nodeQuery.template,
+      resources: resources.labels,
+      containerLabel: containerLabel?.value ?? '',
+      origins: {
+        containerQuery: { ...containerQuery.text.at, path: `${path}.containerQuery` },
+        nodeQuery: { ...nodeQuery.text.at, path: `${path}.nodeQuery` },
+      },
+    };
+    // The example requests render a namespaced pods list and a nodes list.
+    const examples: [('containerQuery' | 'nodeQuery'), () => string][] = [
+      ['containerQuery', () => renderContainerQuery(compiled, { namespace: resources.labels.mapsNamespace ? EXAMPLE_NAMESPACE : undefined, names: EXAMPLE_POD_NAMES })],
+      ['nodeQuery', () => renderNodeQuery(compiled, { names: [EXAMPLE_NODE_NAME] })],
+    ];
+    for (const [q, render] of examples) {
+      const text = q === 'containerQuery' ? containerQuery.text : nodeQuery.text;
       try {
-        const rendered = renderMetricsQuery(
-          { metricsQuery: t, resources: resources.labels, namespaced: true },
-          {
-            series: '',
-            resource,
-            namespace: q === 'containerQuery' && resources.labels.mapsNamespace ? EXAMPLE_NAMESPACE : undefined,
-            names: q === 'nodeQuery' ? ['example-node'] : EXAMPLE_POD_NAMES,
-            metricSelector: [],
-            extraGroupBy: q === 'containerQuery' && containerLabel ? [containerLabel.value] : [],
-          },
-        );
+        const rendered = render();
         for (const p of checkPromQL(rendered)) {
           const message = `${p.message}; the query rendered for an example request is: ${rendered.trim()}`;
           if (p.severity === 'error') {
@@ -610,12 +628,7 @@ function compileResourceRules(ctx: Context, rr: DecodedObject, origin: RuleOrigi
         good = false;
       }
     }
-    if (!containerLabel || containerLabel.value === '') {
-      ctx.diagnostics.error(obj.at, `${path}.containerLabel`, 'missing-field', `${path}.containerLabel is required`);
-      good = false;
-    }
-    if (!good || !queries.containerQuery || !queries.nodeQuery || !containerLabel) return undefined;
-    return { containerQuery: queries.containerQuery, nodeQuery: queries.nodeQuery, resources: resources.labels, containerLabel: containerLabel.value };
+    return good ? compiled : undefined;
   };
   const cpu = compileOne('cpu');
   const memory = compileOne('memory');

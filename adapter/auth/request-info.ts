@@ -23,6 +23,7 @@
 //     -> non-resource: the path and the lower-cased method
 import { BadRequestError } from '../errors.js';
 import { LabelSelectorError, labelSelectorOperatorOf, parseLabelSelector, type LabelSelectorRequirement } from '../../k8s/label-selector.js';
+import { FieldSelectorError, parseFieldSelector, type FieldTerm } from '../../k8s/field-selector.js';
 import type { FieldSelectorRequirement, RequestAttributes } from './types.js';
 
 const API_PREFIXES = new Set(['api', 'apis']);
@@ -60,68 +61,6 @@ export function decodedPath(target: string): string {
 function splitPath(path: string): string[] {
   const trimmed = path.replace(/^\/+|\/+$/g, '');
   return trimmed === '' ? [] : trimmed.split('/');
-}
-
-/** A fields selector term: key, operator and the unescaped value (k8s.io/apimachinery/pkg/fields). */
-interface FieldTerm {
-  readonly key: string;
-  readonly operator: '=' | '==' | '!=';
-  readonly value: string;
-}
-
-class FieldSelectorError extends Error {}
-
-/** fields.UnescapeValue: only \\, \, and \= are escapes; bare , and = are errors. */
-function unescapeFieldValue(s: string): string {
-  let out = '';
-  let slash = false;
-  for (const c of s) {
-    if (slash) {
-      if (c !== '\\' && c !== ',' && c !== '=') throw new FieldSelectorError(`invalid escape sequence \\${c}`);
-      out += c;
-      slash = false;
-      continue;
-    }
-    if (c === '\\') slash = true;
-    else if (c === ',' || c === '=') throw new FieldSelectorError(`unescaped ${c}`);
-    else out += c;
-  }
-  if (slash) throw new FieldSelectorError('invalid escape sequence \\');
-  return out;
-}
-
-/** fields.ParseSelector: terms split on unescaped commas, sorted, each `key(!=|==|=)value`. */
-export function parseFieldSelector(selector: string): FieldTerm[] {
-  const parts: string[] = [];
-  let start = 0;
-  let slash = false;
-  for (let i = 0; i < selector.length; i++) {
-    const c = selector[i];
-    if (slash) slash = false;
-    else if (c === '\\') slash = true;
-    else if (c === ',') {
-      parts.push(selector.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(selector.slice(start));
-  parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const terms: FieldTerm[] = [];
-  for (const part of parts) {
-    if (part === '') continue;
-    let found: FieldTerm | undefined;
-    for (let i = 0; i < part.length && !found; i++) {
-      for (const op of ['!=', '==', '='] as const) {
-        if (part.startsWith(op, i)) {
-          found = { key: part.slice(0, i), operator: op, value: unescapeFieldValue(part.slice(i + op.length)) };
-          break;
-        }
-      }
-    }
-    if (!found) throw new FieldSelectorError(`invalid selector: '${selector}'; can't understand '${part}'`);
-    terms.push(found);
-  }
-  return terms;
 }
 
 /** content.IsPathSegmentName: a name usable as a path segment. */

@@ -71,16 +71,22 @@ export class PrometheusObjectSource implements ObjectLister {
     for (const r of selector) {
       if (!/^[a-zA-Z0-9_./-]+$/.test(r.key)) throw new BadRequestError(`label key ${r.key} cannot be matched against kube-state-metrics labels`);
     }
-    const byName = new Map<string, ObjectRef>();
+    // Without a namespace, a namespaced resource is listed across namespaces (metrics.k8s.io's
+    // `pods`): each object takes its namespace from the series, and names repeat across namespaces.
+    const acrossNamespaces = !namespace && (known?.namespaced ?? false);
+    const byKey = new Map<string, ObjectRef>();
     for (const s of samples) {
       const name = s.labels[nameLabel];
-      if (!name || byName.has(name)) continue;
+      const ns = acrossNamespaces ? s.labels['namespace'] : namespace;
+      const key = `${ns ?? ''}/${name ?? ''}`;
+      if (!name || (acrossNamespaces && !ns) || byKey.has(key)) continue;
       if (!matchesLabels(sanitized, s.labels)) continue;
       const labels: Record<string, string> = {};
       for (const [k, v] of Object.entries(s.labels)) if (k.startsWith('label_')) labels[k.slice(6)] = v;
-      byName.set(name, { name, ...(namespace ? { namespace } : {}), labels });
+      byKey.set(key, { name, ...(ns ? { namespace: ns } : {}), labels });
     }
-    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    return [...byKey.values()].sort((a, b) => compare(a.name, b.name) || compare(a.namespace ?? '', b.namespace ?? ''));
   }
 
   async describe(resource: GroupResource): Promise<ResourceKind | undefined> {

@@ -2,11 +2,12 @@
 // by a real Prometheus. Every version asks /apis for aggregated discovery
 // (v2beta1 up to 1.29, v2 from 1.30) and must get it, with the exact
 // Content-Type client-go checks, and list the metrics from it without
-// asking each group-version. A missing kubectl binary skips its version.
+// asking each group-version. The versions are looked for beside the file
+// `kubectl` links to; a missing one skips its version, and a missing kubectl
+// fails the suite in CI (test/support/kubectl.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +19,11 @@ import { fixturePath } from '../support/fixtures.js';
 import { testServeConfig } from '../support/serve-config.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 import { startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
+import { findVersionedKubectl, KUBECTL_MINORS, kubectlSkip, requireKubectl } from '../support/kubectl.js';
 
 const run = promisify(execFile);
-const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
-const VERSIONS = [27, 28, 29, 30, 31, 32, 33];
 
-describe('kubectl discovery against serve', () => {
+describe('kubectl discovery against serve', { skip: kubectlSkip() }, () => {
   let exporter: Exporter;
   let prom: PrometheusInstance;
   let server: RunningServer;
@@ -31,6 +31,7 @@ describe('kubectl discovery against serve', () => {
   let kubeconfig: string;
 
   before(async () => {
+    requireKubectl();
     exporter = await startExporter();
     exporter.set('kube_pod_labels', { namespace: 'default', pod: 'web-1', label_app: 'web' }, 1);
     exporter.set('memory_used_bytes', { namespace: 'default', pod: 'web-1' }, 5e8);
@@ -53,16 +54,14 @@ describe('kubectl discovery against serve', () => {
 
   /** Runs kubectl 1.<minor> with a discovery cache of its own, so no version reads another's. */
   async function kubectl(minor: number, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-    return run(join(KUBECTL_DIR, `kubectl.1.${minor}`), ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, `cache-${minor}`), ...args], {
+    return run(findVersionedKubectl(minor) as string, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, `cache-${minor}`), ...args], {
       timeout: 30_000,
       env: { PATH: process.env.PATH ?? '', HOME: dir },
     });
   }
 
-  for (const minor of VERSIONS) {
-    const binary = join(KUBECTL_DIR, `kubectl.1.${minor}`);
-    const present = existsSync(binary);
-    const skip = present ? false : `${binary} is not installed`;
+  for (const minor of KUBECTL_MINORS) {
+    const skip = findVersionedKubectl(minor) ? false : `kubectl.1.${minor} is not beside kubectl`;
     const expected = minor >= 30 ? 'v2' : 'v2beta1';
 
     test(`kubectl 1.${minor} get --raw reads the custom metrics discovery document`, { skip }, async () => {

@@ -93,4 +93,21 @@ describe('hpa-bridge lint', () => {
     const r = lint('--format', 'xml', sample);
     assert.equal(r.code, 2);
   });
+
+  test('a file with only resourceRules says what it will serve, in text', () => {
+    const file = fixturePath('rules/prometheus-adapter-resource-rules.yaml');
+    const r = lint(file);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${file}:2: serves metrics.k8s.io v1beta1 and v1 (pods, nodes) from resourceRules\n`);
+  });
+
+  test('a file with only resourceRules says what it will serve, in JSON', () => {
+    const file = fixturePath('rules/prometheus-adapter-resource-rules.yaml');
+    const r = lint('--format', 'json', file);
+    assert.deepEqual((JSON.parse(r.stdout) as { serves: unknown }).serves, [{ api: 'metrics.k8s.io', versions: ['v1beta1', 'v1'], resources: ['pods', 'nodes'], file, line: 2 }]);
+  });
+
+  test('rules without resourceRules serve no resource metrics', () => {
+    assert.deepEqual((JSON.parse(lint('--format', 'json', sample).stdout) as { serves: unknown }).serves, []);
+  });
 });

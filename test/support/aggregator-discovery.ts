@@ -73,7 +73,7 @@ function decodeAggregated(body: string, allowed: readonly string[]): Map<string,
 }
 
 /** endpoints.ConvertGroupVersionIntoToDiscovery: "parent/sub" names become subresources of a parent, made up when missing. */
-function convertLegacy(body: string): ResourceDoc[] {
+export function convertLegacyResourceList(body: string): ResourceDoc[] {
   const list = JSON.parse(body) as { kind?: string; resources?: { name: string; namespaced: boolean; kind: string; verbs: string[]; singularName: string }[] };
   if (list.kind !== 'APIResourceList') throw new Error(`expected an APIResourceList, got ${String(list.kind)}`);
   const out: ResourceDoc[] = [];
@@ -123,7 +123,7 @@ export async function syncDiscovery(version: AggregatorVersion, transport: Trans
         continue;
       }
       try {
-        published.set(gv, { via: 'legacy', resources: convertLegacy(answer.body) });
+        published.set(gv, { via: 'legacy', resources: convertLegacyResourceList(answer.body) });
       } catch (e) {
         published.set(gv, { via: 'failed', resources: [], error: (e as Error).message });
       }

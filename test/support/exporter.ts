@@ -1,6 +1,20 @@
 // A scrape target for integration tests: an in-memory set of series served
 // on 127.0.0.1 in the Prometheus text exposition format (version 0.0.4), so
 // tests decide exactly what a real Prometheus ingests and when it changes.
+//
+// Counters set with setRate() rise at a constant rate and carry their own
+// sample timestamps, as cAdvisor's series do: a sample every `stepSeconds`
+// on a grid shared by all such series (cAdvisor's housekeeping interval),
+// the latest one repeated by scrapes in between. Prometheus keeps explicit
+// timestamps (honor_timestamps), so irate() over them gives the set rate
+// exactly and rate() to within rounding, whatever the scrape jitter. The
+// first scrape after setRate() also carries the series' history over
+// `historySeconds`, so a rate() window is full at once instead of after
+// waiting for it: without it rate()'s extrapolation would read less than
+// the set rate until the series is older than the window. The spacing is
+// even throughout for the same reason: rate() extrapolates to the window's
+// start by the average spacing, which 15 s history followed by 1 s scrapes
+// would skew.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -18,6 +32,13 @@ export interface SeriesOptions {
   help?: string;
 }
 
+export interface RateOptions extends SeriesOptions {
+  /** How far back the first scrape reaches. Default 600 (10 minutes, more than any rule's window). */
+  historySeconds?: number;
+  /** Spacing of the samples, on a grid from the Unix epoch. Default 15, as cAdvisor's housekeeping. */
+  stepSeconds?: number;
+}
+
 export interface WaitForScrapeOptions {
   timeoutMs?: number;
 }
@@ -32,6 +53,15 @@ export interface Exporter {
   set(name: string, labels: Labels, value: number, options?: SeriesOptions): void;
   /** Adds `delta` to the series, starting from 0 if it does not exist yet. */
   add(name: string, labels: Labels, delta: number, options?: SeriesOptions): void;
+  /**
+   * Makes the series a counter rising by `perSecond` every second, served
+   * with sample timestamps (see the file comment). A new series starts from
+   * 0 `historySeconds` ago; an existing one keeps its value and changes its
+   * slope from the current grid point on. set() and add() make it a plain
+   * series again.
+   */
+  setRate(name: string, labels: Labels, perSecond: number, options?: RateOptions): void;
+  /** The current value; for a rising counter, its latest sample's. */
   get(name: string, labels: Labels): number | undefined;
   /** Returns whether the series existed. */
   remove(name: string, labels: Labels): boolean;
@@ -43,7 +73,7 @@ export interface Exporter {
    * timestamps, deliberately odd input). An empty string clears it.
    */
   setRaw(lines: string | readonly string[]): void;
-  /** The body the next scrape will receive. */
+  /** The body a scrape would receive now (without counting as one). */
   render(): string;
   /**
    * Resolves once a scrape that started after this call has been answered.
@@ -66,7 +96,27 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 interface Series {
   readonly labelText: string;
   value: number;
+  /** Set for a counter rising at a constant rate: `value` is its value at `since`. */
+  rising?: Rising;
 }
+
+interface Rising {
+  perSecond: number;
+  /** Unix ms, on the grid. */
+  since: number;
+  historySeconds: number;
+  /** ms. */
+  step: number;
+  /** Timestamp (Unix ms) of the newest sample a scrape has received; undefined before the first. */
+  servedUntil: number | undefined;
+}
+
+/** The newest grid point at or before `ms`. */
+const onGrid = (ms: number, step: number): number => Math.floor(ms / step) * step;
+
+// Whole steps from a grid point keep the values exact for rates that are
+// binary fractions (0.25, 0.0625...), so irate() returns the rate itself.
+const valueAt = (s: Series, rising: Rising, ms: number): number => s.value + (rising.perSecond * (ms - rising.since)) / 1000;
 
 interface Family {
   type: MetricType;
@@ -138,13 +188,24 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
     return fam;
   }
 
-  function render(): string {
+  /** The exposition at `now`; `scrape` records what a scrape received, so history is sent once. */
+  function render(now = Date.now(), scrape = false): string {
     const out: string[] = [];
     for (const [name, fam] of [...families].sort(byKey)) {
       if (fam.help !== undefined) out.push(`# HELP ${name} ${escapeHelp(fam.help)}`);
       out.push(`# TYPE ${name} ${fam.type}`);
       for (const [, s] of [...fam.series].sort(byKey)) {
-        out.push(`${name}${s.labelText} ${formatSampleValue(s.value)}`);
+        if (!s.rising) {
+          out.push(`${name}${s.labelText} ${formatSampleValue(s.value)}`);
+          continue;
+        }
+        const r = s.rising;
+        const latest = onGrid(now, r.step);
+        // From the start of the history, or the sample the last scrape ended
+        // with (repeated: Prometheus ignores a sample equal to the one it has).
+        const from = r.servedUntil ?? Math.max(r.since - onGrid(r.historySeconds * 1000, r.step), 0);
+        for (let t = from; t <= latest; t += r.step) out.push(`${name}${s.labelText} ${formatSampleValue(valueAt(s, r, t))} ${t}`);
+        if (scrape) r.servedUntil = latest;
       }
     }
     if (raw !== '') out.push(raw);
@@ -168,7 +229,7 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
       return;
     }
     // Rendered at request time so a change made just before a scrape is in it.
-    const body = render();
+    const body = render(Date.now(), req.method === 'GET');
     res.once('finish', onScrapeDone);
     res.writeHead(200, {
       'content-type': CONTENT_TYPE,
@@ -198,19 +259,46 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
       const fam = family(name, opts);
       const labelText = renderLabels(labels);
       const existing = fam.series.get(labelText);
-      if (existing) existing.value = value;
-      else fam.series.set(labelText, { labelText, value });
+      if (existing) {
+        existing.value = value;
+        delete existing.rising;
+      } else fam.series.set(labelText, { labelText, value });
     },
     add(name, labels, delta, opts) {
       if (!Number.isFinite(delta)) throw new Error(`delta for ${name} must be a finite number`);
       const fam = family(name, opts);
       const labelText = renderLabels(labels);
       const existing = fam.series.get(labelText);
-      if (existing) existing.value += delta;
-      else fam.series.set(labelText, { labelText, value: delta });
+      if (existing) {
+        if (existing.rising) existing.value = valueAt(existing, existing.rising, onGrid(Date.now(), existing.rising.step));
+        delete existing.rising;
+        existing.value += delta;
+      } else fam.series.set(labelText, { labelText, value: delta });
+    },
+    setRate(name, labels, perSecond, opts = {}) {
+      if (!Number.isFinite(perSecond) || perSecond < 0) throw new Error(`rate for ${name} must be a finite number >= 0`);
+      const historySeconds = opts.historySeconds ?? 600;
+      const step = Math.round((opts.stepSeconds ?? 15) * 1000);
+      if (!(historySeconds >= 0) || !(step > 0)) throw new Error('historySeconds must be >= 0 and stepSeconds at least 1 ms');
+      const fam = family(name, { type: 'counter', ...opts });
+      const labelText = renderLabels(labels);
+      const since = onGrid(Date.now(), step);
+      const existing = fam.series.get(labelText);
+      if (existing) {
+        // The new slope starts at the current grid point, from the value reached there.
+        existing.value = existing.rising ? valueAt(existing, existing.rising, since) : existing.value;
+        // No history: the series goes on from the current grid point.
+        existing.rising = { perSecond, since, historySeconds, step, servedUntil: since };
+      } else {
+        // Zero at the start of the history.
+        const history = onGrid(historySeconds * 1000, step);
+        fam.series.set(labelText, { labelText, value: (perSecond * history) / 1000, rising: { perSecond, since, historySeconds, step, servedUntil: undefined } });
+      }
     },
     get(name, labels) {
-      return families.get(name)?.series.get(renderLabels(labels))?.value;
+      const s = families.get(name)?.series.get(renderLabels(labels));
+      if (!s) return undefined;
+      return s.rising ? valueAt(s, s.rising, onGrid(Date.now(), s.rising.step)) : s.value;
     },
     remove(name, labels) {
       const fam = families.get(name);
@@ -228,7 +316,7 @@ export async function startExporter(options: ExporterOptions = {}): Promise<Expo
       const text = typeof lines === 'string' ? lines : lines.join('\n');
       raw = text.replace(/\n+$/, '');
     },
-    render,
+    render: () => render(),
     waitForScrape(opts = {}) {
       const timeoutMs = opts.timeoutMs ?? 10_000;
       if (closed) return Promise.reject(new Error('exporter is closed'));

@@ -147,7 +147,8 @@ export class FakeObjectLister implements ObjectLister {
       .filter(
         (o) =>
           formatGroupResource(o.resource) === formatGroupResource(resource) &&
-          o.namespace === namespace &&
+          // No namespace lists every namespace, as the watch cache does for namespaced resources.
+          (namespace === undefined || o.namespace === namespace) &&
           selectorMatches(selector, o.labels),
       )
       .map(({ name, namespace: ns, labels }) => ({ name, labels, ...(ns !== undefined ? { namespace: ns } : {}) }))

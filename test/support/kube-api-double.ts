@@ -46,6 +46,9 @@ export interface DoubleObject {
   readonly name: string;
   readonly namespace?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** Served as is in the full representation (a Node's capacity, a Pod's nodeName); a placeholder when absent. */
+  readonly spec?: Readonly<Record<string, unknown>>;
+  readonly status?: Readonly<Record<string, unknown>>;
 }
 
 export interface ObjectKey {
@@ -146,6 +149,8 @@ interface Stored {
   readonly name: string;
   readonly namespace: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  readonly spec: Readonly<Record<string, unknown>> | undefined;
+  readonly status: Readonly<Record<string, unknown>> | undefined;
   readonly uid: string;
   readonly resourceVersion: number;
   readonly creationTimestamp: string;
@@ -271,6 +276,8 @@ export class KubeApiDouble {
       name: object.name,
       namespace: object.namespace,
       labels: { ...(object.labels ?? {}) },
+      spec: object.spec,
+      status: object.status,
       uid: `00000000-0000-4000-8000-${String(++this.uid).padStart(12, '0')}`,
       resourceVersion: ++this.rv,
       creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -960,7 +967,7 @@ function encode(o: Stored, r: Resource, apiVersion: string, representation: Repr
   };
   if (representation === 'partial') return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
   // A full object also carries a spec and status the metadata view leaves out.
-  return { kind: r.kind, apiVersion, metadata, spec: { placeholder: 'x'.repeat(256) }, status: {} };
+  return { kind: r.kind, apiVersion, metadata, spec: o.spec ?? { placeholder: 'x'.repeat(256) }, status: o.status ?? {} };
 }
 
 /**

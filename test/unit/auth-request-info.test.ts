@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { forbiddenError, subjectAccessReviewSpec } from '../../adapter/auth/authorize.js';
-import { parseFieldSelector, requestAttributes } from '../../adapter/auth/request-info.js';
+import { requestAttributes } from '../../adapter/auth/request-info.js';
 import type { RequestAttributes, UserInfo } from '../../adapter/auth/types.js';
 import { BadRequestError, toStatus } from '../../adapter/errors.js';
 
 const C = '/apis/custom.metrics.k8s.io/v1beta2';
 const E = '/apis/external.metrics.k8s.io/v1beta1';
+const R = '/apis/metrics.k8s.io/v1beta1';
 
 function res(path: string, fields: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes {
   return { resourceRequest: true, path, verb: 'get', namespace: '', group: '', version: '', resource: '', subresource: '', name: '', ...fields };
@@ -14,6 +15,9 @@ function res(path: string, fields: Partial<Extract<RequestAttributes, { resource
 
 const custom = (path: string, f: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes =>
   res(path, { group: 'custom.metrics.k8s.io', version: 'v1beta2', ...f });
+
+const resource = (path: string, f: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes =>
+  res(path, { group: 'metrics.k8s.io', version: 'v1beta1', ...f });
 
 describe('request attributes', () => {
   const table: [string, string, RequestAttributes][] = [
@@ -116,6 +120,33 @@ describe('request attributes', () => {
       `${E}/watch/namespaces/default/queue_len`,
       res(`${E}/watch/namespaces/default/queue_len`, { verb: 'watch', group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: 'default', resource: 'queue_len' }),
     ],
+    ['the PodMetrics of one namespace', `${R}/namespaces/default/pods`, resource(`${R}/namespaces/default/pods`, { verb: 'list', namespace: 'default', resource: 'pods' })],
+    ['one PodMetrics', `${R}/namespaces/default/pods/web-1`, resource(`${R}/namespaces/default/pods/web-1`, { namespace: 'default', resource: 'pods', name: 'web-1' })],
+    ['the PodMetrics of every namespace', `${R}/pods`, resource(`${R}/pods`, { verb: 'list', resource: 'pods' })],
+    [
+      'PodMetrics selected by labels',
+      `${R}/namespaces/default/pods?labelSelector=app%3Dweb`,
+      resource(`${R}/namespaces/default/pods`, { verb: 'list', namespace: 'default', resource: 'pods', labelSelector: [{ key: 'app', operator: 'In', values: ['web'] }] }),
+    ],
+    [
+      'PodMetrics named by a field selector',
+      `${R}/namespaces/default/pods?fieldSelector=metadata.name%3Dweb-1`,
+      resource(`${R}/namespaces/default/pods`, {
+        verb: 'list',
+        namespace: 'default',
+        resource: 'pods',
+        name: 'web-1',
+        fieldSelector: [{ key: 'metadata.name', operator: 'In', values: ['web-1'] }],
+      }),
+    ],
+    ['the NodeMetrics', `${R}/nodes`, resource(`${R}/nodes`, { verb: 'list', resource: 'nodes' })],
+    ['one NodeMetrics', `${R}/nodes/node-1`, resource(`${R}/nodes/node-1`, { resource: 'nodes', name: 'node-1' })],
+    [
+      'one NodeMetrics of metrics.k8s.io v1',
+      '/apis/metrics.k8s.io/v1/nodes/node-1',
+      res('/apis/metrics.k8s.io/v1/nodes/node-1', { group: 'metrics.k8s.io', version: 'v1', resource: 'nodes', name: 'node-1' }),
+    ],
+    ['the resource metrics discovery document', R, { resourceRequest: false, path: R, verb: 'get' }],
     ['a trailing slash', `${C}/nodes/node-1/m/`, custom(`${C}/nodes/node-1/m/`, { resource: 'nodes', name: 'node-1', subresource: 'm' })],
     ['the group-version discovery document', C, { resourceRequest: false, path: C, verb: 'get' }],
     ['the group-version discovery document with a trailing slash', `${C}/`, { resourceRequest: false, path: `${C}/`, verb: 'get' }],
@@ -146,16 +177,6 @@ describe('request attributes', () => {
 
   it('rejects a malformed percent-encoding in the path', () => {
     assert.throws(() => requestAttributes('GET', `${C}/nodes/%zz/m`), BadRequestError);
-  });
-
-  it('parses field selectors as k8s.io/apimachinery does', () => {
-    assert.deepEqual(parseFieldSelector('b=2,a!=1'), [
-      { key: 'a', operator: '!=', value: '1' },
-      { key: 'b', operator: '=', value: '2' },
-    ]);
-    assert.deepEqual(parseFieldSelector('metadata.name==x\\,y'), [{ key: 'metadata.name', operator: '==', value: 'x,y' }]);
-    assert.throws(() => parseFieldSelector('nokey'));
-    assert.throws(() => parseFieldSelector('a=b\\x'));
   });
 });
 

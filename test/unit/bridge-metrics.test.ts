@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createMetrics } from '../../cli/metrics.js';
+import { classifyPath, createMetrics } from '../../cli/metrics.js';
 import { RuleStore } from '../../rules/watch.js';
 import { PrometheusError } from '../../adapter/prometheus.js';
 import type { MetricDiscovery } from '../../adapter/discovery.js';
@@ -24,4 +24,30 @@ test('query metrics label a rule with file:line relative to its --rules path', a
   assert.match(text, /^hpa_bridge_prometheus_query_duration_seconds_count\{rule="workload\.yaml:5"\} 1$/m);
   assert.match(text, /^hpa_bridge_prometheus_query_errors_total\{rule="workload\.yaml:5",kind="timeout"\} 1$/m);
   assert.ok(!text.includes(EXAMPLES), 'a label carries an absolute path');
+});
+
+test('resource queries are labelled with the file:line of the query within resourceRules', async () => {
+  const file = fileURLToPath(new URL('../../../test/fixtures/rules/prometheus-adapter-resource-rules.yaml', import.meta.url));
+  const rules = new RuleStore([file]);
+  await rules.reload();
+  const resourceRules = rules.rules?.resourceRules;
+  assert.ok(resourceRules, 'the fixture loads');
+  const discovery = { status: { lastSuccess: undefined, customMetrics: 0, externalMetrics: 0, failedRelists: 0, lastDurationSeconds: undefined } } as unknown as MetricDiscovery;
+  const cache = { stats: { hits: 0, misses: 0, coalesced: 0 } } as unknown as CachingMetricsSource;
+  const metrics = createMetrics({ rules, discovery, cache });
+  metrics.observeQuery({ origin: resourceRules.memory.origins.nodeQuery }, 0.01);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^hpa_bridge_prometheus_query_duration_seconds_count\{rule="prometheus-adapter-resource-rules\.yaml:31"\} 1$/m);
+});
+
+test('requests are counted by API and version, metrics.k8s.io included', () => {
+  const table: [string, { api: string; version: string }][] = [
+    ['/apis/metrics.k8s.io/v1beta1/namespaces/default/pods', { api: 'metrics.k8s.io', version: 'v1beta1' }],
+    ['/apis/metrics.k8s.io/v1/nodes', { api: 'metrics.k8s.io', version: 'v1' }],
+    ['/apis/metrics.k8s.io', { api: 'metrics.k8s.io', version: '' }],
+    ['/apis/metrics.k8s.io/v1beta2/nodes', { api: 'metrics.k8s.io', version: '' }],
+    ['/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/%2A/m', { api: 'custom.metrics.k8s.io', version: 'v1beta2' }],
+    ['/apis', { api: 'discovery', version: '' }],
+  ];
+  for (const [path, want] of table) assert.deepEqual(classifyPath(path), want, path);
 });

@@ -13,6 +13,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { compileRuleTexts } from '../../rules/load.js';
 import { locateWorkload } from '../../webhook/workloads.js';
 import { parseServeArgs } from '../../cli/serve.js';
+import { kubectlKustomizeSkip, requireKubectl } from '../support/kubectl.js';
 import {
   DEPLOY,
   FAKE_KUBECTL,
@@ -151,14 +152,10 @@ test('the objects outside the core schemas are exactly the cert-manager issuers 
   assert.deepEqual(kinds(knative), ['serving.knative.dev/v1 Service']);
 });
 
-test('the builds here match `kubectl kustomize` when kubectl is installed', (t) => {
-  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    t.skip('kubectl is not installed');
-    return;
-  }
+test('the builds here match `kubectl kustomize` when kubectl is installed', { skip: kubectlKustomizeSkip() }, () => {
+  const kubectl = requireKubectl();
   for (const [name, objects] of BUILDS) {
-    const run = spawnSync('kubectl', ['kustomize', join(KUSTOMIZE, name)], { encoding: 'utf8' });
+    const run = spawnSync(kubectl, ['kustomize', join(KUSTOMIZE, name)], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const theirs = new Map(parseAllDocuments(run.stdout).map((d) => d.toJS() as KubeObject).map((o) => [idOf(o), o]));
     const ours = new Map(objects.map(({ object }) => [idOf(object), object]));

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { customMetricValueList, externalMetricValueList } from '../../adapter/documents.js';
+import { nodeMetricsList, podMetricsList } from '../../adapter/resource-documents.js';
 import { parseLabelSelector } from '../../k8s/label-selector.js';
 import { answerOpenApi, openApiV2, openApiV3, openApiV3GroupVersions } from '../../adapter/openapi.js';
 import { parseMetricsPath } from '../../adapter/paths.js';
@@ -42,7 +43,14 @@ function refs(value: unknown, out: string[] = []): string[] {
 
 const v2 = openApiV2() as Doc & { paths: Record<string, { get: Op }>; definitions: Record<string, SchemaDoc> };
 const v3 = new Map(GROUP_VERSIONS.map((gv) => [gv, openApiV3(gv) as Doc & { paths: Record<string, { get: Op }>; components: { schemas: Record<string, SchemaDoc> } }]));
-const allDocs: [string, { paths: Record<string, { get: Op }> }][] = [['v2', v2], ...[...v3].map(([gv, d]) => [`v3 ${gv}`, d] as [string, typeof d])];
+const RESOURCE_GROUP_VERSIONS = ['apis/metrics.k8s.io/v1beta1', 'apis/metrics.k8s.io/v1'];
+const withResourceMetrics = openApiV2({ resourceMetrics: true }) as typeof v2;
+const resourceV3 = new Map(RESOURCE_GROUP_VERSIONS.map((gv) => [gv, openApiV3(gv, { resourceMetrics: true }) as NonNullable<ReturnType<(typeof v3)['get']>>]));
+const allDocs: [string, { paths: Record<string, { get: Op }> }][] = [
+  ['v2', v2],
+  ['v2 with metrics.k8s.io', withResourceMetrics],
+  ...[...v3, ...resourceV3].map(([gv, d]) => [`v3 ${gv}`, d] as [string, typeof d]),
+];
 
 describe('OpenAPI v2', () => {
   test('is Swagger 2.0 and every $ref names one of its definitions', () => {
@@ -144,16 +152,74 @@ describe('paths and parameters', () => {
   });
 });
 
+describe('metrics.k8s.io, while resourceRules are loaded', () => {
+  test('is absent from the documents while it is not served', () => {
+    assert.deepEqual(Object.keys(v2.paths).filter((p) => p.includes('/metrics.k8s.io/')), []);
+    assert.equal(openApiV3('apis/metrics.k8s.io/v1beta1'), undefined);
+    assert.equal(answerOpenApi('GET', '/openapi/v3/apis/metrics.k8s.io/v1beta1').code, 404);
+  });
+
+  test('v2 holds every served group-version, every $ref resolves and every definition is used', () => {
+    const all = [...GROUP_VERSIONS, ...RESOURCE_GROUP_VERSIONS];
+    assert.deepEqual(Object.keys(withResourceMetrics.paths).filter((p) => !all.some((gv) => p.startsWith(`/${gv}/`))), []);
+    const names = refs(withResourceMetrics).map((r) => r.slice('#/definitions/'.length));
+    assert.deepEqual(names.filter((n) => !(n in withResourceMetrics.definitions)), []);
+    assert.deepEqual(Object.keys(withResourceMetrics.definitions).filter((d) => !names.includes(d)), []);
+  });
+
+  for (const gv of RESOURCE_GROUP_VERSIONS) {
+    test(`${gv} in v3 holds its own paths and schemas only`, () => {
+      const doc = resourceV3.get(gv);
+      assert.ok(doc);
+      assert.deepEqual(Object.keys(doc.paths).filter((p) => !p.startsWith(`/${gv}/`)), []);
+      const version = gv.slice(gv.lastIndexOf('/') + 1);
+      const other = version === 'v1' ? 'v1beta1' : 'v1';
+      assert.deepEqual(Object.keys(doc.components.schemas).filter((n) => n.startsWith(`io.k8s.metrics.pkg.apis.metrics.${other}.`)), []);
+      assert.ok(`io.k8s.metrics.pkg.apis.metrics.${version}.PodMetricsList` in doc.components.schemas);
+    });
+  }
+
+  test('the v3 root lists the metrics.k8s.io versions too', () => {
+    const root = JSON.parse(answerOpenApi('GET', '/openapi/v3', {}, { resourceMetrics: true }).body) as { paths: Record<string, unknown> };
+    assert.deepEqual(Object.keys(root.paths), [...GROUP_VERSIONS, ...RESOURCE_GROUP_VERSIONS]);
+  });
+
+  test('every documented path, filled in, is one the router serves, as the list or get it documents', () => {
+    const catalog = new StaticResourceCatalog();
+    const served = Object.entries(withResourceMetrics.paths)
+      .filter(([path]) => path.startsWith('/apis/metrics.k8s.io/v1beta1/'))
+      .map(([path, { get }]) => {
+        const concrete = path.replace('{namespace}', 'default').replace('{name}', 'x');
+        const parsed = parseMetricsPath(concrete.replace(/^\/apis\//, '').replace(/\/$/, '').split('/'), catalog);
+        const how = 'name' in parsed && parsed.name !== undefined ? 'get' : 'list';
+        return `${get.operationId} ${parsed.kind}${parsed.kind === 'discovery' ? '' : ` ${how} ${(get as Op & { 'x-kubernetes-action': string })['x-kubernetes-action']}`}`;
+      });
+    assert.deepEqual(served.sort(), [
+      'getMetricsV1beta1APIResources discovery',
+      'listMetricsV1beta1NamespacedPodMetrics pods list list',
+      'listMetricsV1beta1NodeMetrics nodes list list',
+      'listMetricsV1beta1PodMetricsForAllNamespaces pods list list',
+      'readMetricsV1beta1NamespacedPodMetrics pods get get',
+      'readMetricsV1beta1NodeMetrics nodes get get',
+    ]);
+  });
+});
+
 describe('schemas describe every field the documents write', () => {
   const T = new Date('2024-05-06T07:08:09Z');
   const item = { describedObject: { kind: 'Pod', namespace: 'default', name: 'web-1', apiVersion: 'v1' }, metric: 'm', timestamp: T, windowSeconds: 60, value: '1' };
   const selector = parseLabelSelector('a=b,c in (d)');
+  const pod = { name: 'web-1', namespace: 'default', labels: { app: 'web' }, timestamp: T, windowSeconds: 30, containers: [{ name: 'app', usage: { cpu: '1m', memory: '1Mi' } }] };
+  const node = { name: 'n1', labels: { role: 'worker' }, timestamp: T, windowSeconds: 30, usage: { cpu: '1', memory: '1Gi' } };
   const lists: [string, unknown][] = [
+    ['io.k8s.metrics.pkg.apis.metrics.v1beta1', podMetricsList('v1beta1', [pod], T)],
+    ['io.k8s.metrics.pkg.apis.metrics.v1', podMetricsList('v1', [pod], T)],
+    ['io.k8s.metrics.pkg.apis.metrics.v1beta1', nodeMetricsList('v1beta1', [node], T)],
     ['io.k8s.metrics.pkg.apis.custom_metrics.v1beta1', customMetricValueList('v1beta1', [item], selector)],
     ['io.k8s.metrics.pkg.apis.custom_metrics.v1beta2', customMetricValueList('v1beta2', [item], selector)],
     ['io.k8s.metrics.pkg.apis.external_metrics.v1beta1', externalMetricValueList([{ metric: 'q', labels: { queue: 'x' }, timestamp: T, windowSeconds: 60, value: '2' }])],
   ];
-  const defs = v2.definitions;
+  const defs = withResourceMetrics.definitions;
   /** Fields of `value` the schema `name` does not describe, or that it requires and `value` lacks. */
   const check = (name: string, value: Record<string, unknown>, where: string, out: string[]): void => {
     const schema = defs[name];
@@ -171,7 +237,7 @@ describe('schemas describe every field the documents write', () => {
     }
   };
   for (const [pkg, doc] of lists) {
-    test(`${pkg}: the list and its items`, () => {
+    test(`${pkg}: the ${(doc as { kind: string }).kind} and its items`, () => {
       const problems: string[] = [];
       const kind = (doc as { kind: string }).kind;
       check(`${pkg}.${kind}`, doc as Record<string, unknown>, kind, problems);

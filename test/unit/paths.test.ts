@@ -37,6 +37,13 @@ describe('metrics API paths', () => {
       { kind: 'object', version: 'v1beta2', resource: { group: '', resource: 'namespaces' }, resourcePath: 'namespaces', name: 'default', metric: 'queue_length' },
     ],
     ['external.metrics.k8s.io/v1beta1/namespaces/default/queue_messages_ready', { kind: 'external', version: 'v1beta1', namespace: 'default', metric: 'queue_messages_ready' }],
+    ['metrics.k8s.io/v1beta1', { kind: 'discovery', group: 'metrics.k8s.io', version: 'v1beta1' }],
+    ['metrics.k8s.io/v1', { kind: 'discovery', group: 'metrics.k8s.io', version: 'v1' }],
+    ['metrics.k8s.io/v1beta1/namespaces/default/pods', { kind: 'pods', version: 'v1beta1', namespace: 'default' }],
+    ['metrics.k8s.io/v1beta1/namespaces/default/pods/web-1', { kind: 'pods', version: 'v1beta1', namespace: 'default', name: 'web-1' }],
+    ['metrics.k8s.io/v1/pods', { kind: 'pods', version: 'v1' }],
+    ['metrics.k8s.io/v1beta1/nodes', { kind: 'nodes', version: 'v1beta1' }],
+    ['metrics.k8s.io/v1/nodes/node-1.example.com', { kind: 'nodes', version: 'v1', name: 'node-1.example.com' }],
   ];
   for (const [path, want] of cases) {
     test(`${path} parses`, () => assert.deepEqual(parse(path), want));
@@ -52,7 +59,14 @@ describe('metrics API paths', () => {
     ['custom.metrics.k8s.io/v1beta1/namespaces/default/namespaces/%2A/queue_length', NotFoundError, /namespaces are cluster-scoped/],
     ['external.metrics.k8s.io/v1beta1/queue', NotFoundError, /namespaces\/\{namespace\}\/\{metric\}/],
     ['external.metrics.k8s.io/v1beta2/namespaces/default/q', NotFoundError, /external\.metrics\.k8s\.io\/v1beta2/],
-    ['metrics.k8s.io/v1beta1/pods', NotFoundError, /could not find/],
+    ['metrics.k8s.io/v2/pods', NotFoundError, /metrics\.k8s\.io\/v2/],
+    ['metrics.k8s.io/v1beta1/pods/web-1', NotFoundError, /serves namespaces\/\{namespace\}\/pods\[\/\{name\}\], pods and nodes/],
+    ['metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/containers', NotFoundError, /could not find/],
+    ['metrics.k8s.io/v1beta1/nodes/n1/usage', NotFoundError, /could not find/],
+    ['metrics.k8s.io/v1beta1/namespaces/Default/pods', BadRequestError, /invalid namespace "Default"/],
+    ['metrics.k8s.io/v1beta1/namespaces/default/pods/Web_1', BadRequestError, /invalid object name "Web_1"/],
+    ['metrics.k8s.io/v1beta1/nodes/%2A', BadRequestError, /invalid object name "\*"/],
+    ['apps/v1/deployments', NotFoundError, /could not find/],
   ];
   for (const [path, type, message] of errors) {
     test(`${path} is rejected with ${type.name}`, () => {

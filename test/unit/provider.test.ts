@@ -998,6 +998,19 @@ describe('PrometheusObjectSource', () => {
     ]);
   });
 
+  test('pods of every namespace take their namespace from the series, and a name in two namespaces is two pods', async () => {
+    const metrics = new FakeMetricsSource().answerQuery('kube_pod_labels{}', [
+      ksmPod('web-1', { label_app: 'web' }, 'prod'),
+      ksmPod('web-1', { label_app: 'web' }, 'dev'),
+      ksmPod('web-1', { label_app: 'web', instance: 'ksm-1' }, 'dev'),
+      ksmPod('db-1', { label_app: 'db' }, 'prod'),
+    ]);
+    assert.deepEqual(await source(metrics).list(PODS, undefined, parseLabelSelector('app=web')), [
+      { name: 'web-1', namespace: 'dev', labels: { app: 'web' } },
+      { name: 'web-1', namespace: 'prod', labels: { app: 'web' } },
+    ]);
+  });
+
   test('a grouped resource reads kube_<singular>_labels and the <singular> label', async () => {
     const metrics = new FakeMetricsSource().answerQuery('kube_deployment_labels{namespace="default"}', [sample({ namespace: 'default', deployment: 'web' }, 1, TS)]);
     assert.deepEqual(
