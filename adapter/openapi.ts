@@ -343,7 +343,7 @@ function resourceMetricsOperations(version: string): Operation[] {
     group,
     version,
     subPath,
-    operationId: `${operationId.replace('%', prefix)}`,
+    operationId: operationId.replace('%', prefix),
     description,
     action,
     parameters,

@@ -98,7 +98,7 @@ export function createHttpSurface(deps: HttpSurfaceDeps, surface: Surface): Requ
     if (surface === 'secure' && readOnly && path === '/metrics') { answerScrape(metrics.registry, res); return; }
     // kube-aggregator downloads these as system:aggregator, which the
     // system:discovery ClusterRole lets get /openapi and /openapi/*.
-    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) return writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false }));
+    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) { writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false })); return; }
     throw new NotFoundError(`the server could not find the requested resource: ${path}`);
   };
 
