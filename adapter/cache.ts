@@ -44,7 +44,7 @@ interface CacheStoreBounds {
 }
 
 /** At least one bound. */
-export type CacheStoreOptions = CacheStoreBounds & ({ readonly maxBytes: number } | { readonly maxEntries: number });
+type CacheStoreOptions = CacheStoreBounds & ({ readonly maxBytes: number } | { readonly maxEntries: number });
 
 /**
  * Bounded storage with a TTL per entry. Every LoadingCache built on one
@@ -127,7 +127,7 @@ export interface CacheStats {
   coalesced: number;
 }
 
-export interface LoadingCacheOptions<V> {
+interface LoadingCacheOptions<V> {
   readonly store: CacheStore;
   /** Keeps the keys of this cache apart from other caches' in the same store. */
   readonly namespace: string;

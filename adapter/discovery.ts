@@ -10,14 +10,14 @@ import type { Logger } from './log.js';
 import type { MetricsSource } from './prometheus.js';
 import type { SeriesSummary } from './series-stream.js';
 
-export interface DiscoveredMetric {
+interface DiscoveredMetric {
   readonly metric: string;
   /** The Prometheus series name (`.Series` in templates). */
   readonly series: string;
   readonly rule: CompiledRule;
 }
 
-export interface CustomMetric extends DiscoveredMetric {
+interface CustomMetric extends DiscoveredMetric {
   readonly resource: GroupResource;
   readonly namespaced: boolean;
 }

@@ -50,7 +50,7 @@ interface RepeatWindow {
 }
 
 /** Repeats of one key held back while its window was open. */
-export interface RepeatCount {
+interface RepeatCount {
   readonly key: string;
   readonly repeated: number;
 }
@@ -113,7 +113,7 @@ export class RepeatFilter {
   }
 }
 
-export interface RepeatLimitedLogOptions {
+interface RepeatLimitedLogOptions {
   /** How long repeats of a line are only counted (default 10 s). */
   readonly windowMs?: number;
   readonly now?: () => number;

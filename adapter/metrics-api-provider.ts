@@ -9,7 +9,7 @@ import type { FieldTerm } from '../k8s/field-selector.js';
 import type { Requirement } from '../k8s/label-selector.js';
 import type { GroupResource } from '../rules/resources.js';
 
-export interface DescribedObject {
+interface DescribedObject {
   readonly kind: string;
   readonly namespace?: string;
   readonly name: string;
@@ -64,7 +64,7 @@ export interface CustomMetricInfo {
   readonly namespaced: boolean;
 }
 
-export interface ExternalMetricInfo {
+interface ExternalMetricInfo {
   readonly metric: string;
 }
 

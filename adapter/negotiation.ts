@@ -5,7 +5,7 @@
 // accepts nothing else gets 406, as from an apiserver without them.
 import { NotAcceptableError } from './errors.js';
 
-export interface AcceptClause {
+interface AcceptClause {
   readonly type: string;
   readonly subType: string;
   /** 1 unless given; an unparsable q counts as 0, as goautoneg has it. */
@@ -60,7 +60,7 @@ function coversJson(c: AcceptClause): boolean {
   return (c.type === 'application' && (c.subType === 'json' || c.subType === '*')) || (c.type === '*' && c.subType === '*');
 }
 
-export interface GroupVersionKind {
+interface GroupVersionKind {
   readonly group: string;
   readonly version: string;
   readonly kind: string;
@@ -82,7 +82,7 @@ function jsonClauseTarget(c: AcceptClause): { convert?: GroupVersionKind } | und
   return { convert: { group: p.g ?? '', version: p.v ?? '', kind: p.as ?? '' } };
 }
 
-export const AGGREGATED_DISCOVERY_VERSIONS = ['v2', 'v2beta1'] as const;
+const AGGREGATED_DISCOVERY_VERSIONS = ['v2', 'v2beta1'] as const;
 export type AggregatedDiscoveryVersion = (typeof AGGREGATED_DISCOVERY_VERSIONS)[number];
 
 /** The Content-Type of aggregated discovery, parameters in the order apiserver writes them and client-go 1.27 and 1.28 compare them (as a whole string). */
@@ -90,7 +90,7 @@ export function aggregatedDiscoveryContentType(version: AggregatedDiscoveryVersi
   return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
 }
 
-export type RootDiscoveryFormat = { readonly kind: 'legacy' } | { readonly kind: 'aggregated'; readonly version: AggregatedDiscoveryVersion };
+type RootDiscoveryFormat = { readonly kind: 'legacy' } | { readonly kind: 'aggregated'; readonly version: AggregatedDiscoveryVersion };
 
 function notAcceptable(supported: readonly string[]): NotAcceptableError {
   return new NotAcceptableError(`only the following media types are accepted: ${supported.join(', ')}`);
@@ -111,7 +111,7 @@ export function negotiateRootDiscovery(accept: string | undefined): RootDiscover
   const targets = parseAccept(accept).map(jsonClauseTarget);
   for (const t of targets) {
     const c = t?.convert;
-    if (c && c.group === 'apidiscovery.k8s.io' && c.kind === 'APIGroupDiscoveryList' && (AGGREGATED_DISCOVERY_VERSIONS as readonly string[]).includes(c.version)) {
+    if (c?.group === 'apidiscovery.k8s.io' && c.kind === 'APIGroupDiscoveryList' && (AGGREGATED_DISCOVERY_VERSIONS as readonly string[]).includes(c.version)) {
       return { kind: 'aggregated', version: c.version as AggregatedDiscoveryVersion };
     }
   }

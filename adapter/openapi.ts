@@ -23,7 +23,7 @@ import { negotiateOpenApiJson } from './negotiation.js';
 import { CUSTOM_GROUP, EXTERNAL_GROUP, RESOURCE_METRICS_GROUP, RESOURCE_METRICS_VERSIONS } from './paths.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Schema = { [key: string]: Json };
+type Schema = Record<string, Json>;
 
 /** A reference to a named schema; resolved per OpenAPI version. */
 type Ref = (name: string) => Schema;
@@ -343,7 +343,7 @@ function resourceMetricsOperations(version: string): Operation[] {
     group,
     version,
     subPath,
-    operationId: `${operationId.replace('%', prefix)}`,
+    operationId: operationId.replace('%', prefix),
     description,
     action,
     parameters,
@@ -609,7 +609,7 @@ function answerOrThrow(method: string, url: string, context: RequestContext, sco
   if (path === '/openapi/v3') return withEtag(docs.v3Root, context);
   const groupVersion = path.startsWith('/openapi/v3/') ? path.slice('/openapi/v3/'.length) : undefined;
   const doc = groupVersion === undefined ? undefined : docs.v3.get(groupVersion);
-  if (!doc) throw new NotFoundError(`the server could not find the requested resource: ${path}`);
+  if (!doc || groupVersion === undefined) throw new NotFoundError(`the server could not find the requested resource: ${path}`);
   negotiateOpenApiJson(context.accept);
   const hash = new URLSearchParams(q === -1 ? '' : url.slice(q + 1)).get('hash');
   if (hash !== null && hash !== '') {

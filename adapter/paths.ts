@@ -6,7 +6,7 @@ import { BadRequestError, NotFoundError } from './errors.js';
 
 export const CUSTOM_GROUP = 'custom.metrics.k8s.io';
 export const EXTERNAL_GROUP = 'external.metrics.k8s.io';
-export const CUSTOM_VERSIONS = ['v1beta1', 'v1beta2'] as const;
+const CUSTOM_VERSIONS = ['v1beta1', 'v1beta2'] as const;
 export type CustomVersion = (typeof CUSTOM_VERSIONS)[number];
 export const RESOURCE_METRICS_GROUP = 'metrics.k8s.io';
 /** v1 has the shapes of v1beta1 (KEP-5207). */
@@ -66,7 +66,7 @@ function checkMetric(metric: string): string {
 const isNamespaces = (gr: GroupResource): boolean => gr.group === NAMESPACES.group && gr.resource === NAMESPACES.resource;
 
 /** `deployments.apps` → {group: apps, resource: deployments}; `pods` → core pods. */
-export function parseResourcePath(text: string, catalog: ResourceCatalog): GroupResource {
+function parseResourcePath(text: string, catalog: ResourceCatalog): GroupResource {
   if (!DNS1123_SUBDOMAIN_RE.test(text)) throw new BadRequestError(`invalid resource ${JSON.stringify(text)}`);
   const dot = text.indexOf('.');
   const resource = dot === -1 ? text : text.slice(0, dot);

@@ -16,7 +16,7 @@ export interface Sample {
   readonly timestampMs: number;
 }
 
-export type PrometheusErrorKind =
+type PrometheusErrorKind =
   /** Prometheus could not be reached or answered 5xx. */
   | 'unavailable'
   /** Prometheus rejected the query (bad_data, execution errors). */
@@ -51,7 +51,7 @@ export interface MetricsSource {
   series(match: string, lookbackSeconds: number, options: QueryOptions): Promise<SeriesSummary>;
 }
 
-export interface PrometheusClientOptions {
+interface PrometheusClientOptions {
   /** Base URL, with any path prefix (Thanos, Mimir and Cortex serve under one). */
   readonly url: string;
   /** Headers for every call, read per call so a rotated token applies at once. */
@@ -69,7 +69,7 @@ export interface PrometheusClientOptions {
 }
 
 /** Prometheus' `timeout` parameter: its own evaluation deadline, just inside ours. */
-export function prometheusTimeoutParam(deadline: number, now = Date.now()): string {
+function prometheusTimeoutParam(deadline: number, now = Date.now()): string {
   const ms = Math.max(1, deadline - now - 50);
   // A bare number of seconds: Prometheus reads fractions that way, but not as "4.5s".
   return (ms / 1000).toFixed(3);

@@ -13,7 +13,7 @@ export type { CacheStats } from './cache.js';
  * a sample with two labels (39 characters in all) holds about 170 bytes; this
  * counts 183 for it, so the bound errs on the safe side.
  */
-export function sizeOfSamples(samples: readonly Sample[]): number {
+function sizeOfSamples(samples: readonly Sample[]): number {
   let bytes = 16;
   for (const s of samples) {
     bytes += 80;

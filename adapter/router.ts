@@ -151,7 +151,7 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
     const metrics = deps.provider.listAllMetrics();
     const resourceMetrics = resourceServed();
     let built = aggregated;
-    if (!built || built.listingVersion !== metrics.version || built.resourceMetrics !== resourceMetrics) {
+    if (built?.listingVersion !== metrics.version || built.resourceMetrics !== resourceMetrics) {
       built = { listingVersion: metrics.version, resourceMetrics, byVersion: new Map() };
       aggregated = built;
     }
@@ -224,7 +224,7 @@ export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
       if (segments[0] === CUSTOM_GROUP) return discoveryDocument(context, customApiGroup);
       if (segments[0] === EXTERNAL_GROUP) return discoveryDocument(context, externalApiGroup);
       if (segments[0] === RESOURCE_METRICS_GROUP) return discoveryDocument(context, resourceMetricsApiGroup);
-      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments[0]}`);
+      throw new NotFoundError(`the server could not find the requested resource: /apis/${segments.join('/')}`);
     }
     const parsed = parseMetricsPath(segments, deps.catalog());
     if (parsed.kind === 'discovery') return discoveryDocument(context, () => apiResourceList(parsed.group, parsed.version, deps.provider.listAllMetrics()));

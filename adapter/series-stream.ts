@@ -23,7 +23,7 @@ export interface SeriesSummary {
   readonly seriesCount: number;
 }
 
-export interface LabelValues {
+interface LabelValues {
   /** Sorted distinct values, at most `maxValuesPerLabel` of them. */
   readonly values: readonly string[];
   /** False when more distinct values existed than were kept. */
@@ -39,10 +39,6 @@ export interface SeriesSummarizerOptions {
 
 export class SeriesStreamError extends Error {
   override readonly name = 'SeriesStreamError';
-
-  constructor(message: string) {
-    super(message);
-  }
 }
 
 const DEFAULT_MAX_VALUES_PER_LABEL = 1000;

@@ -3,7 +3,7 @@
 // burst itself is not spread out by N handshakes.
 import { Agent, request } from 'node:https';
 
-export interface BurstSpec {
+interface BurstSpec {
   readonly url: string;
   readonly warmPath: string;
   readonly count: number;

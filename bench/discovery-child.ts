@@ -4,7 +4,7 @@
 import { startServer } from '../cli/serve.js';
 import { silentLogger } from '../adapter/log.js';
 
-export interface DiscoverySpec {
+interface DiscoverySpec {
   readonly rules: readonly string[];
   readonly prometheusUrl: string;
   readonly maxAgeSeconds: number;

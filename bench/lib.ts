@@ -28,7 +28,7 @@ export function runChild<T>(script: string, spec: unknown, timeoutMs: number, no
     child.on('close', (code) => {
       clearTimeout(timer);
       const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last) return reject(new Error(`${script} exited with ${code}: ${err.slice(-2000)}`));
+      if (code !== 0 || !last) return reject(new Error(`${script} exited with ${String(code)}: ${err.slice(-2000)}`));
       try {
         resolve(JSON.parse(last) as T);
       } catch (e) {
@@ -67,13 +67,13 @@ export async function promSelfCounter(promUrl: string, name: string, labelText: 
   return total;
 }
 
-export function execText(cmd: string, args: readonly string[]): Promise<string> {
+function execText(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) => resolve(err ? `unknown (${err.message})` : `${stdout}${stderr}`));
   });
 }
 
-export interface Machine {
+interface Machine {
   readonly cpus: number;
   readonly model: string;
   readonly memoryGiB: number;

@@ -512,7 +512,7 @@ async function discoverySection(results: Results, work: string): Promise<void> {
       p.on('close', (code) => {
         clearTimeout(timer);
         if (code === 0) resolve(text);
-        else reject(new Error(`promtool exited with ${code}: ${text.slice(-2000)}`));
+        else reject(new Error(`promtool exited with ${String(code)}: ${text.slice(-2000)}`));
       });
     });
     const backfillSeconds = (performance.now() - backfillStarted) / 1000;

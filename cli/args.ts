@@ -14,8 +14,10 @@ export class UsageError extends Error {
 /** `list` flags may repeat; their values collect in order. */
 export type FlagKind = 'string' | 'boolean' | 'number' | 'list';
 
-export interface ParsedArgs {
-  readonly flags: Readonly<Record<string, string | boolean | number | string[] | undefined>>;
+export type FlagValue = string | boolean | number | string[] | undefined;
+
+interface ParsedArgs {
+  readonly flags: Readonly<Record<string, FlagValue>>;
   readonly positional: readonly string[];
 }
 

@@ -13,7 +13,7 @@ import { aptInstallPrometheus, findOnPath, startPrometheus, type DemoPrometheus 
 import { eventLine, header, hpaRow, screen, topPods, type History } from './demo/render.js';
 import { demoHpas, SYNC_PERIOD_MS, type ScaleEvent, type SimulatedHpa } from './demo/simulator.js';
 
-export const DEMO_USAGE = `Usage: hpa-bridge demo [--fast] [--no-tty]
+const DEMO_USAGE = `Usage: hpa-bridge demo [--fast] [--no-tty]
 
 Runs a real Prometheus (Debian's prometheus package), a simulated workload,
 'hpa-bridge serve' with rules/examples, and three simulated HPAs that read the
@@ -73,6 +73,7 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
   }
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   const timing = flags.fast ? FAST : NORMAL;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- typed boolean, isTTY is undefined when stdout is not a terminal
   const tty = flags['no-tty'] ? false : Boolean(flags.tty) || Boolean(process.stdout.isTTY);
   const say = (line: string): void => out.stdout(`${line}\n`);
 
@@ -90,6 +91,8 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
   }
 
   const abort = new AbortController();
+  // A function, not the property, so the checks after each await are not narrowed away.
+  const interrupted = (): boolean => abort.signal.aborted;
   let prometheus: DemoPrometheus | undefined;
   let exporter: Server | undefined;
   let server: RunningServer | undefined;
@@ -112,7 +115,7 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
     say('starting Prometheus (scrape interval 1s; the first scrape comes ~5 s after it is ready)…');
     prometheus = await startPrometheus(binary, started.address);
     say(`prometheus: ${prometheus.url} (data in ${prometheus.dir})`);
-    if (abort.signal.aborted) return 130;
+    if (interrupted()) return 130;
 
     const rulesDir = fileURLToPath(new URL('../../rules/examples', import.meta.url));
     server = await startServer(
@@ -158,9 +161,9 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
     if (!tty) say(header());
 
     let settledSyncs = 0;
-    for (let k = 0; !abort.signal.aborted; k++) {
+    for (let k = 0; !interrupted(); k++) {
       await sleep(cluster.startedAt + k * timing.syncMs - Date.now(), abort.signal);
-      if (abort.signal.aborted) break;
+      if (interrupted()) break;
       const simNow = simStart + k * SYNC_PERIOD_MS;
       const t = cluster.elapsed();
       const sources = await Promise.all(hpas.map((h) => h.fetch(client as MetricsClient, simNow)));
@@ -219,7 +222,7 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
       settledSyncs = allBack ? settledSyncs + 1 : 0;
       if (settledSyncs >= 3 || t > deadline) break;
     }
-    if (abort.signal.aborted) {
+    if (interrupted()) {
       say('interrupted; stopping');
       return 130;
     }

@@ -18,7 +18,7 @@ import type { RequestGuard } from '../adapter/auth/guard.js';
 import { answerScrape, classifyPath, type BridgeMetrics } from './metrics.js';
 import { healthAnswer, healthQuery, type HealthCheck } from './readiness.js';
 
-export interface HttpSurfaceDeps {
+interface HttpSurfaceDeps {
   readonly log: Logger;
   /** Writes the `request failed` lines, repeats counted. */
   readonly failureLog: RepeatLimitedLog;
@@ -34,7 +34,7 @@ export interface HttpSurfaceDeps {
 }
 
 /** What a listener serves: the secure port everything, the plain port only the webhook and health checks. */
-export type Surface = 'secure' | 'plain';
+type Surface = 'secure' | 'plain';
 
 const OPENAPI_PATH = /^\/openapi\/v[23](\/.*)?$/;
 const HEALTH_ENDPOINTS = new Set(['/livez', '/readyz', '/healthz']);
@@ -94,11 +94,11 @@ export function createHttpSurface(deps: HttpSurfaceDeps, surface: Surface): Requ
   const route = async (req: IncomingMessage, res: ServerResponse, url: string, path: string): Promise<void> => {
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (surface === 'secure' && metricsApi.serves(path)) return answerMetrics(req, res, url);
-    if (readOnly && HEALTH_ENDPOINTS.has(path)) return health(req, res, url, path);
-    if (surface === 'secure' && readOnly && path === '/metrics') return answerScrape(metrics.registry, res);
+    if (readOnly && HEALTH_ENDPOINTS.has(path)) { health(req, res, url, path); return; }
+    if (surface === 'secure' && readOnly && path === '/metrics') { answerScrape(metrics.registry, res); return; }
     // kube-aggregator downloads these as system:aggregator, which the
     // system:discovery ClusterRole lets get /openapi and /openapi/*.
-    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) return writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false }));
+    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) { writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false })); return; }
     throw new NotFoundError(`the server could not find the requested resource: ${path}`);
   };
 

@@ -3,15 +3,15 @@
 // 2 usage.
 import { RESOURCE_METRICS_SERVED_GROUP } from '../adapter/documents.js';
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
-import { formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
+import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
 import { QueryBuildError } from '../rules/query.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 
-export const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
+const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
 
 Checks rule files (files or directories of *.yaml) and prints
-  file:line:col: error|warning: path: message
+  file:line:col: error|warning: path: message (code)
 Exit status: 0 when clean or only warnings, 1 on errors, 2 on usage errors.
 
   --format json      machine-readable output
@@ -40,9 +40,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
   if (args.positional.length === 0) throw new UsageError('lint needs at least one rule file or directory');
 
   const result = await loadRuleSet(args.positional);
-  const diagnostics = [...result.errors, ...result.warnings].sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
-  );
+  const diagnostics = [...result.errors, ...result.warnings].sort(compareDiagnostics);
   const queries = args.flags['print-queries']
     ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor)
     : undefined;
@@ -71,7 +69,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
     if (queries) {
       for (const q of queries) {
         out.stdout(`\n${q.file}:${q.line}: ${q.rule}: ${q.request}\n`);
-        out.stdout(q.query !== undefined ? `  ${q.query.trim().replace(/\n/g, '\n  ')}\n` : `  (no query: ${q.error})\n`);
+        out.stdout(q.query !== undefined ? `  ${q.query.trim().replace(/\n/g, '\n  ')}\n` : `  (no query: ${q.error ?? ''})\n`);
       }
     }
     const e = result.errors.length;

@@ -13,7 +13,7 @@ import type { ServeConfig } from './serve-config.js';
 import { readServingPair } from './startup-files.js';
 import type { ServingTlsOptions } from './tls-options.js';
 
-export interface Listener extends Component {
+interface Listener extends Component {
   readonly server: HttpServer | HttpsServer;
 }
 
@@ -88,7 +88,7 @@ export async function plainListener(config: ServeConfig, port: number, handler: 
  * cert-manager rotates it in place; new connections get the new one, open
  * connections keep theirs.
  */
-export function watchServingCertificate(config: ServeConfig, server: HttpsServer, log: Logger): Component & { reload(): Promise<void> } {
+export function watchServingCertificate(config: ServeConfig, server: HttpsServer, log: Logger): Component & { reload: () => Promise<void> } {
   const reload = async (): Promise<void> => {
     if (!config.tlsCertFile || !config.tlsKeyFile) return;
     try {

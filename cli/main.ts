@@ -8,7 +8,7 @@ import { runServe } from './serve.js';
 import { UsageError, type Output } from './args.js';
 import { debugRequested, oneLine, StartupError, unexpectedFailure } from './errors.js';
 
-export const USAGE = `Usage: hpa-bridge COMMAND [options]
+const USAGE = `Usage: hpa-bridge COMMAND [options]
 
 Commands:
   serve           serve the metrics APIs; see 'hpa-bridge serve --help'. A command

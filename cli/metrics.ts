@@ -107,7 +107,7 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
 /** `api` and `version` labels for a request path, kept to a small fixed set. */
 export function classifyPath(path: string): { api: string; version: string } {
   const m = /^\/apis\/(custom|external)\.metrics\.k8s\.io(?:\/(v1beta1|v1beta2))?/.exec(path);
-  if (m) return { api: `${m[1]}.metrics.k8s.io`, version: m[2] ?? '' };
+  if (m) return { api: `${m[1] ?? ''}.metrics.k8s.io`, version: m[2] ?? '' };
   const r = /^\/apis\/metrics\.k8s\.io(?:\/(v1beta1|v1)(?=\/|$))?/.exec(path);
   if (r) return { api: 'metrics.k8s.io', version: r[1] ?? '' };
   if (path === '/mutate') return { api: 'webhook', version: '' };

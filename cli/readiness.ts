@@ -140,14 +140,14 @@ export function readinessChecks(s: ReadinessState): HealthCheck[] {
   ];
 }
 
-export interface HealthQuery {
+interface HealthQuery {
   /** `?verbose` was given: list the checks with their reasons even when all pass. */
   readonly verbose: boolean;
   /** `?exclude=name`, repeatable: checks reported as passed without being evaluated. */
   readonly exclude: readonly string[];
 }
 
-export interface HealthAnswer {
+interface HealthAnswer {
   readonly status: number;
   readonly body: string;
 }

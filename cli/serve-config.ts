@@ -10,7 +10,7 @@ import { AuthConfigError, authFlagsFrom, type AuthFlags } from '../adapter/auth/
 import { alwaysAllowPathMatcher } from '../adapter/auth/always-allow.js';
 import { GoDurationError, parseGoDuration } from '../k8s/go-duration.js';
 import { tryParseQuantity } from '../k8s/quantity.js';
-import { parseArgs, UsageError, type FlagKind } from './args.js';
+import { parseArgs, UsageError, type FlagKind, type FlagValue } from './args.js';
 import { servingTlsOptions, TLS_VERSIONS, type ServingTlsOptions } from './tls-options.js';
 
 export type ObjectSourceKind = 'kubernetes' | 'prometheus';
@@ -81,7 +81,7 @@ export interface PrometheusConnectionConfig {
 
 type FlagGroup = 'serving' | 'authentication' | 'prometheus' | 'no-effect';
 
-export interface FlagDeclaration {
+interface FlagDeclaration {
   readonly name: string;
   readonly kind: FlagKind;
   /** What the value looks like in --help (PATH, DUR, a|b); booleans have none. */
@@ -424,8 +424,8 @@ function envArgs(env: NodeJS.ProcessEnv, given: ReadonlySet<string>): string[] {
 }
 
 /** The flags under our names: an alias's values join its target's; two different single values are a usage error. */
-function foldAliases(raw: RawFlags): Record<string, unknown> {
-  const flags: Record<string, unknown> = { ...raw };
+function foldAliases(raw: RawFlags): Record<string, FlagValue> {
+  const flags: Record<string, FlagValue> = { ...raw };
   for (const f of SERVE_FLAGS) {
     if (!f.aliasOf || raw[f.name] === undefined) continue;
     const value = raw[f.name];
@@ -453,7 +453,7 @@ function duration(name: string, value: unknown): number {
 }
 
 /** A byte count written as a Kubernetes quantity: 64Mi, 100M or plain bytes. */
-function byteSize(name: string, value: unknown, fallback: number): number {
+function byteSize(name: string, value: FlagValue, fallback: number): number {
   if (value === undefined) return fallback;
   const text = String(value);
   const quantity = tryParseQuantity(text);
@@ -579,7 +579,7 @@ function kubeconfigFlags(flags: Readonly<Record<string, unknown>>): Pick<ServeCo
   return { ...(lister ? { listerKubeconfig: lister } : {}), ...(auth ? { authKubeconfig: auth } : {}) };
 }
 
-function checkedAuthFlags(flags: Readonly<Record<string, unknown>>): AuthFlags {
+function checkedAuthFlags(flags: Readonly<Record<string, FlagValue>>): AuthFlags {
   const auth = authFlagsFrom(flags);
   if (auth.alwaysAllowPaths) {
     try {
@@ -613,7 +613,7 @@ function httpPortOf(value: number | undefined): { httpPort?: number } {
   return { httpPort: value };
 }
 
-function prometheusConnection(flags: Readonly<Record<string, unknown>>): PrometheusConnectionConfig {
+function prometheusConnection(flags: Readonly<Record<string, FlagValue>>): PrometheusConnectionConfig {
   const headers: Record<string, string> = {};
   for (const h of (flags['prometheus-header'] as string[] | undefined) ?? []) {
     const eq = h.indexOf('=');

@@ -154,8 +154,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     const metricsServer =
       config.metricsPort === undefined
         ? undefined
-        : await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress).catch((e: NodeJS.ErrnoException) => {
-            throw new StartupError(`--metrics-port ${config.metricsPort}: cannot listen on ${config.bindAddress}: ${busy(e)}; pick another port, or -1 to turn it off`);
+        : await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress).catch((e: unknown) => {
+            throw new StartupError(`--metrics-port ${String(config.metricsPort)}: cannot listen on ${config.bindAddress}: ${busy(e as NodeJS.ErrnoException)}; pick another port, or -1 to turn it off`);
           });
     if (metricsServer) {
       lifecycle.add({

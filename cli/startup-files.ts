@@ -35,7 +35,7 @@ export function readFlagFile(flag: string, path: string): string {
   }
 }
 
-export interface ServingPairFiles {
+interface ServingPairFiles {
   readonly certFile: string;
   readonly keyFile: string;
   /** The flags that named them, for messages (default tls-cert-file and tls-private-key-file). */

@@ -153,7 +153,7 @@ export function calculateScaleUpLimitWithScalingRules(
     const periodStartReplicas = replicasAtPeriodStart(currentReplicas, policy.periodSeconds, scaleUpEvents, scaleDownEvents, now);
     if (policy.type === 'Pods') {
       proposed = periodStartReplicas + policy.value;
-    } else if (policy.type === 'Percent') {
+    } else {
       proposed = ceilToInt32(periodStartReplicas * (1 + policy.value / 100));
     }
     result = pickMin ? Math.min(result, proposed) : Math.max(result, proposed);
@@ -181,7 +181,7 @@ export function calculateScaleDownLimitWithBehaviors(
     const periodStartReplicas = replicasAtPeriodStart(currentReplicas, policy.periodSeconds, scaleUpEvents, scaleDownEvents, now);
     if (policy.type === 'Pods') {
       proposed = periodStartReplicas - policy.value;
-    } else if (policy.type === 'Percent') {
+    } else {
       proposed = truncToInt32(periodStartReplicas * (1 - policy.value / 100));
     }
     result = pickMin ? Math.max(result, proposed) : Math.min(result, proposed);

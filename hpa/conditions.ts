@@ -82,7 +82,7 @@ export function setCondition(
   const index = conditions.findIndex((c) => c.type === update.type);
   const existing = index >= 0 ? conditions[index] : undefined;
   const lastTransitionTime =
-    existing !== undefined && existing.status === update.status ? existing.lastTransitionTime : now;
+    existing?.status === update.status ? existing.lastTransitionTime : now;
   const next: HpaCondition = { ...update, lastTransitionTime };
   if (index < 0) return [...conditions, next];
   const copy = [...conditions];

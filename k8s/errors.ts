@@ -3,7 +3,7 @@
 // nothing else reaches the client, and nothing becomes a bare 500. Shared
 // by adapter/ and webhook/, so it imports nothing of ours.
 
-export type StatusReason =
+type StatusReason =
   | 'BadRequest'
   | 'Unauthorized'
   | 'Forbidden'

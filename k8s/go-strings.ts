@@ -57,7 +57,7 @@ export function goQuote(s: string): string {
 
 const utf8Encoder = new TextEncoder();
 
-export function decodeUtf8(bytes: number[]): string | null {
+function decodeUtf8(bytes: number[]): string | null {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
   } catch {
@@ -65,7 +65,7 @@ export function decodeUtf8(bytes: number[]): string | null {
   }
 }
 
-export interface UnquotedChar {
+interface UnquotedChar {
   readonly value: number;
   /** \x and octal escapes denote a byte, not a code point. */
   readonly isByte: boolean;
@@ -107,8 +107,8 @@ export function unquoteChar(s: string, i: number, quote: string): UnquotedChar |
 export function unquoteString(lit: string): string | null {
   if (lit.startsWith('`')) return lit.slice(1, -1).replace(/\r/g, '');
   // PromQL also allows '...' strings, with the same escapes and \' for the quote.
-  const quote = lit[0] === "'" ? "'" : '"';
-  if (lit.length < 2 || lit[lit.length - 1] !== quote) return null;
+  const quote = lit.startsWith("'") ? "'" : '"';
+  if (lit.length < 2 || !lit.endsWith(quote)) return null;
   const body = lit.slice(1, -1);
   const bytes: number[] = [];
   for (let i = 0; i < body.length; ) {

@@ -35,7 +35,7 @@ export interface Requirement {
 }
 
 /** metav1.LabelSelectorOperator. */
-export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
 /** metav1.LabelSelectorRequirement. */
 export interface LabelSelectorRequirement {

@@ -126,10 +126,10 @@ function scan(str: string): Scanned {
   const end = str.length;
 
   if (pos < end) {
-    if (str[0] === '-') {
+    if (str.startsWith('-')) {
       positive = false;
       pos++;
-    } else if (str[0] === '+') {
+    } else if (str.startsWith('+')) {
       pos++;
     }
   }
@@ -198,7 +198,7 @@ function interpretSuffix(suffix: string): Suffix {
   if (decimal !== undefined) return { base: 10, exponent: decimal, format: 'DecimalSI' };
   const binary = BINARY_SUFFIXES.get(suffix);
   if (binary !== undefined) return { base: 2, exponent: binary, format: 'BinarySI' };
-  if (suffix.length > 1 && (suffix[0] === 'e' || suffix[0] === 'E')) {
+  if (suffix.length > 1 && (suffix.startsWith('e') || suffix.startsWith('E'))) {
     const exponent = parseGoInt64(suffix.slice(1));
     if (exponent === undefined) throw new QuantityError(SUFFIX_ERROR);
     if (exponent < INT32_MIN || exponent > INT32_MAX) throw new QuantityError(EXPONENT_RANGE_ERROR);
@@ -235,7 +235,7 @@ function fastPath(scanned: Scanned, suffix: Suffix): { keepsText: boolean } | un
     return { keepsText: suffix.exponent % 10 === 0 && (value & 7n) !== 0n };
   }
   return {
-    keepsText: scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0',
+    keepsText: scale % 3 === 0 && !shifted.endsWith('000') && !shifted.startsWith('0'),
   };
 }
 
@@ -432,7 +432,7 @@ const MAX_MILLI = 9_223_372_036_854_775_807n;
 /** A number that is not a value a Quantity can hold (NaN, ±Inf). */
 export class NonFiniteValueError extends Error {}
 
-export interface MilliQuantity {
+interface MilliQuantity {
   /** The value in thousandths, rounded half away from zero and capped. */
   readonly milli: bigint;
   /** True when the value had to be capped to fit an int64 MilliValue. */
@@ -500,9 +500,6 @@ export function formatBytes(value: number): UsageQuantity {
 
 /** Canonical text of a value, as Quantity.String() writes it for that format. */
 export function formatCanonical(nano: bigint, format: 'DecimalSI' | 'BinarySI'): string {
-  if (format !== 'DecimalSI' && format !== 'BinarySI') {
-    throw new QuantityError(`cannot format a quantity as ${String(format)}`);
-  }
   return canonical(nano, format);
 }
 

@@ -34,7 +34,7 @@ import {
 } from './schema.js';
 import { parser } from '@prometheus-io/lezer-promql';
 
-export type RuleKind = 'custom' | 'external';
+type RuleKind = 'custom' | 'external';
 
 export interface RuleOrigin extends SourcePosition {
   /** `rules[2]` or `externalRules[0]`. */
@@ -365,7 +365,7 @@ function checkNameReferences(ctx: Context, as: Located<string>, matches: GoRegex
     if (typeof ref === 'string' && matches.groupNames.includes(ref)) continue;
     const hint =
       typeof ref === 'string' && /^\d+/.test(ref)
-        ? `; "$${ref}" names a group called "${ref}" (a name takes every letter, digit and underscore), write "\${${/^\d+/.exec(ref)?.[0]}}${ref.replace(/^\d+/, '')}"`
+        ? `; "$${ref}" names a group called "${ref}" (a name takes every letter, digit and underscore), write "\${${/^\d+/.exec(ref)?.[0] ?? ''}}${ref.replace(/^\d+/, '')}"`
         : '';
     ctx.diagnostics.warning(as.at, path, 'unknown-group', `name.as refers to group ${JSON.stringify(String(ref))}, which name.matches does not have, so it expands to an empty string${hint}`);
   }
@@ -386,7 +386,7 @@ function fixedNameOf(nameAs: string, matches: string, seriesQuery: string): { fi
 }
 
 /** The metric name a series selector pins, if any (`foo{...}` or `{__name__="foo"}`). */
-export function seriesNameOf(seriesQuery: string): string | undefined {
+function seriesNameOf(seriesQuery: string): string | undefined {
   const tree = parser.parse(seriesQuery);
   let name: string | undefined;
   tree.iterate({
@@ -434,7 +434,7 @@ function checkSeriesSelector(ctx: Context, located: Located<string>, path: strin
 }
 
 /** A group-resource the rule maps besides namespaces, used for example queries. */
-export function exampleResource(rule: CompiledRule): GroupResource {
+function exampleResource(rule: CompiledRule): GroupResource {
   const mapped = rule.resources.overrides.map((o) => o.groupResource).find((gr) => gr.resource !== NAMESPACES.resource);
   if (mapped) return mapped;
   if (rule.resources.template) return { group: '', resource: 'pods' };
@@ -443,7 +443,7 @@ export function exampleResource(rule: CompiledRule): GroupResource {
 
 const ROOT_SCOPED = new Set(['namespaces', 'nodes', 'persistentvolumes']);
 
-export interface ExampleRequest {
+interface ExampleRequest {
   /** What is asked, in words. */
   readonly description: string;
   /** The series name used for <<.Series>>. */
@@ -539,7 +539,7 @@ const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d
 const DURATION_UNITS = [365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001];
 
 /** Seconds in a Prometheus duration (`30s`, `1m`, `1h30m`), or undefined. */
-export function parsePrometheusDuration(text: string): number | undefined {
+function parsePrometheusDuration(text: string): number | undefined {
   const m = DURATION.exec(text);
   if (!m || text === '') return undefined;
   return m.slice(1).reduce((sum, part, i) => sum + (part ? Number(part) * (DURATION_UNITS[i] ?? 0) : 0), 0);

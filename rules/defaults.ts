@@ -20,7 +20,7 @@ import {
 export const DEFAULT_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 export type DefaultResource = (typeof DEFAULT_RESOURCES)[number];
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'] as const;
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export type Amounts = Partial<Record<DefaultResource, Quantity>>;
@@ -73,7 +73,7 @@ const isGlob = (s: string): boolean => /[*?]/.test(s);
  * container name pins most, then a glob on container names, a workload
  * selector, exact namespaces, namespace globs, and kinds.
  */
-export function specificityOf(match: DefaultsMatch): number {
+function specificityOf(match: DefaultsMatch): number {
   let score = 0;
   if (match.containers.length) score += match.containers.some(isGlob) ? 16 : 32;
   if (match.selector.length) score += 8;
@@ -113,16 +113,16 @@ export function matchNamespace(match: DefaultsMatch, namespace: string): Criteri
   return matchNames(match.namespaces, namespace);
 }
 
-export function matchContainer(match: DefaultsMatch, container: string): CriterionResult {
+function matchContainer(match: DefaultsMatch, container: string): CriterionResult {
   return matchNames(match.containers, container);
 }
 
-export function matchKind(match: DefaultsMatch, kind: string): CriterionResult {
+function matchKind(match: DefaultsMatch, kind: string): CriterionResult {
   if (match.kinds.length === 0) return 'unset';
   return match.kinds.includes(kind as WorkloadKind) ? 'match' : 'no-match';
 }
 
-export function matchSelector(match: DefaultsMatch, labels: Readonly<Record<string, string>>): CriterionResult {
+function matchSelector(match: DefaultsMatch, labels: Readonly<Record<string, string>>): CriterionResult {
   if (match.selector.length === 0) return 'unset';
   return matchesLabels(match.selector, labels) ? 'match' : 'no-match';
 }
@@ -135,7 +135,7 @@ export interface DefaultsTarget {
 }
 
 /** Why an entry does or does not apply to a target; undefined when it applies. */
-export function whyNot(entry: DefaultsEntry, target: DefaultsTarget): string | undefined {
+function whyNot(entry: DefaultsEntry, target: DefaultsTarget): string | undefined {
   const checks: [string, CriterionResult][] = [
     ['namespace', matchNamespace(entry.match, target.namespace)],
     ['kind', matchKind(entry.match, target.kind)],
@@ -147,7 +147,7 @@ export function whyNot(entry: DefaultsEntry, target: DefaultsTarget): string | u
 }
 
 /** The entries that apply to a target, most specific first. */
-export function matchingEntries(policy: DefaultsPolicy, target: DefaultsTarget): DefaultsEntry[] {
+function matchingEntries(policy: DefaultsPolicy, target: DefaultsTarget): DefaultsEntry[] {
   return policy.entries.filter((e) => whyNot(e, target) === undefined);
 }
 
@@ -216,15 +216,16 @@ function compileSelector(ctx: DefaultsContext, obj: DecodedObject | undefined, p
       ctx.diagnostics.error(operator?.at ?? item.at, `${p}.operator`, 'bad-selector', `operator must be In, NotIn, Exists or DoesNotExist, not ${JSON.stringify(operator?.value ?? '')}`);
       ok = false;
     } else if ((op === 'in' || op === 'notin') && values.length === 0) {
-      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value} needs at least one value`);
+      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value ?? ''} needs at least one value`);
       ok = false;
     } else if ((op === 'exists' || op === '!') && values.length > 0) {
-      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value} takes no values`);
+      ctx.diagnostics.error(item.at, `${p}.values`, 'bad-selector', `${operator?.value ?? ''} takes no values`);
       ok = false;
     } else {
       reqs.push({ key: key.value, operator: op, values: [...new Set(values)].sort() });
     }
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the forEach callback above clears it
   return ok ? reqs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : undefined;
 }
 
@@ -337,7 +338,7 @@ function exactDisjoint(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Whether some container could match both entries (conservative: only provable disjointness counts). */
-export function mayOverlap(a: DefaultsMatch, b: DefaultsMatch): boolean {
+function mayOverlap(a: DefaultsMatch, b: DefaultsMatch): boolean {
   if (exactDisjoint(a.namespaces, b.namespaces) || exactDisjoint(a.containers, b.containers)) return false;
   if (a.kinds.length && b.kinds.length && !a.kinds.some((k) => b.kinds.includes(k))) return false;
   for (const ra of a.selector) {

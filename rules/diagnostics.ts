@@ -1,8 +1,9 @@
 // Problems found in rule files. Validation gathers every problem instead of
 // stopping at the first, so a platform team sees the whole list in one lint
 // run; errors block a rule set from loading, warnings never do.
+import type { DiagnosticCode, ErrorCode, WarningCode } from './diagnostic-codes.js';
 
-export type Severity = 'error' | 'warning';
+type Severity = 'error' | 'warning';
 
 export interface SourcePosition {
   readonly file: string;
@@ -17,13 +18,13 @@ export interface Diagnostic extends SourcePosition {
   /** Where in the document, e.g. `rules[2].name.matches`. */
   readonly path: string;
   /** Stable, machine-readable identifier of the kind of problem. */
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly message: string;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.path ? `${d.path}: ` : '';
-  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${where}${d.message}`;
+  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${where}${d.message} (${d.code})`;
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
@@ -39,11 +40,11 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
 export class DiagnosticList {
   private readonly items: Diagnostic[] = [];
 
-  error(at: SourcePosition, path: string, code: string, message: string): void {
+  error(at: SourcePosition, path: string, code: ErrorCode, message: string): void {
     this.items.push({ ...pick(at), severity: 'error', path, code, message });
   }
 
-  warning(at: SourcePosition, path: string, code: string, message: string): void {
+  warning(at: SourcePosition, path: string, code: WarningCode, message: string): void {
     this.items.push({ ...pick(at), severity: 'warning', path, code, message });
   }
 

@@ -7,7 +7,7 @@
 // watched at all until it appears).
 import { watch, type FSWatcher } from 'node:fs';
 
-export interface FileWatchOptions {
+interface FileWatchOptions {
   /** Wait this long after the last change before calling back. */
   readonly debounceMs: number;
   /** Also call back on this interval. 0 disables. */

@@ -11,7 +11,7 @@ import { RE2JS, RE2JSException, RE2JSSyntaxException } from 're2js';
 import { checkRe2Syntax, re2SyntaxError, Re2SyntaxError } from './re2.js';
 
 /** Go's FindStringSubmatchIndex result, with the input it was made against. */
-export class Submatch {
+class Submatch {
   constructor(
     readonly input: string,
     /** Start and end of the match, then of each group; -1 for a group that did not take part. */
@@ -156,7 +156,7 @@ function extractRef(template: string, at: number): TemplateRef | undefined {
     num = num * 10 + (ch.charCodeAt(0) - 0x30);
   }
   // `$01` is not group 1: Go reads a number only without leading zeros.
-  if (name[0] === '0' && name.length > 1) num = -1;
+  if (name.startsWith('0') && name.length > 1) num = -1;
   return { name, num, end: p };
 }
 

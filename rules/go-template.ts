@@ -46,7 +46,7 @@ export interface ParsedTemplate {
 }
 
 /** Functions this module can evaluate exactly; `join` is an extension (strings.Join). */
-export const SUPPORTED_FUNCTIONS: readonly string[] = Object.freeze([
+const SUPPORTED_FUNCTIONS: readonly string[] = Object.freeze([
   'and', 'or', 'not', 'len', 'index', 'join', 'print', 'printf', 'println', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
 ]);
 
@@ -454,7 +454,7 @@ class MapV {
 /** The top-level data: a Go struct whose fields are known at parse time. */
 class StructV {
   private readonly cache = new Map<string, Val>();
-  constructor(readonly data: { readonly [field: string]: GoValue }) {}
+  constructor(readonly data: Readonly<Record<string, GoValue>>) {}
   field(name: string): Val {
     let v = this.cache.get(name);
     if (v === undefined && !this.cache.has(name)) {
@@ -1182,7 +1182,7 @@ function join(list: Val, sep: Val): string {
   const bad = items.findIndex((x) => typeof x !== 'string');
   if (bad >= 0) throw new FuncError(`join expects a list of strings; element ${bad} has type ${typeName(items[bad])}`);
   if (typeof sep !== 'string') throw new FuncError(`join expects a string separator; got ${typeName(sep)}`);
-  return items.join(sep);
+  return (items as readonly string[]).join(sep);
 }
 
 function sprint(args: readonly Val[]): string {
@@ -1215,7 +1215,7 @@ function sprintf(format: Val, args: readonly Val[]): string {
   let out = '';
   let next = 0;
   for (let i = 0; i < format.length; i++) {
-    const c = format[i];
+    const c = format.charAt(i);
     if (c !== '%') {
       out += c;
       continue;
@@ -1364,7 +1364,7 @@ class Executor {
   private setVar(name: string, value: Val): void {
     for (let i = this.vars.length - 1; i >= 0; i--) {
       const v = this.vars[i];
-      if (v && v.name === name) {
+      if (v?.name === name) {
         v.value = value;
         return;
       }
@@ -1380,7 +1380,7 @@ class Executor {
   private varValue(name: string): Val {
     for (let i = this.vars.length - 1; i >= 0; i--) {
       const v = this.vars[i];
-      if (v && v.name === name) return v.value;
+      if (v?.name === name) return v.value;
     }
     return this.fail(`undefined variable: ${name}`);
   }
@@ -1482,9 +1482,8 @@ class Executor {
   }
 }
 
-export function executeGoTemplate(template: ParsedTemplate, data: { readonly [field: string]: GoValue }): string {
+export function executeGoTemplate(template: ParsedTemplate, data: Readonly<Record<string, GoValue>>): string {
   const t = internals.get(template);
   if (!t) throw new TypeError('executeGoTemplate: the template was not returned by parseGoTemplate');
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new TypeError('executeGoTemplate: data must be an object');
   return new Executor(t, template.source, new StructV(data)).run();
 }

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { compileRuleFiles, type CompiledRules, type DecodedRuleFile } from './compile.js';
 import { DiagnosticList, type Diagnostic } from './diagnostics.js';
 import { StaticResourceCatalog, type ResourceCatalog } from './resources.js';
-import { decodeNode, ruleFileSpec, type DecodedObject } from './schema.js';
+import { decodeNode, ruleFileSpec } from './schema.js';
 import { parseYamlSource, type YamlNode } from './yaml-source.js';
 
 export interface RuleSet extends CompiledRules {
@@ -28,7 +28,7 @@ export interface LoadResult {
   readonly digest: string;
 }
 
-export interface RuleText {
+interface RuleText {
   readonly file: string;
   readonly text: string;
 }
@@ -36,7 +36,7 @@ export interface RuleText {
 const RULE_FILE = /\.ya?ml$/i;
 
 /** Expands the paths given on the command line to the rule files they hold, sorted within each directory. */
-export async function listRuleFiles(paths: readonly string[], diagnostics: DiagnosticList): Promise<string[]> {
+async function listRuleFiles(paths: readonly string[], diagnostics: DiagnosticList): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
     let info;
@@ -63,7 +63,7 @@ export async function listRuleFiles(paths: readonly string[], diagnostics: Diagn
   return [...new Set(files)];
 }
 
-export async function readRuleTexts(files: readonly string[], diagnostics: DiagnosticList): Promise<RuleText[]> {
+async function readRuleTexts(files: readonly string[], diagnostics: DiagnosticList): Promise<RuleText[]> {
   const out: RuleText[] = [];
   for (const file of files) {
     try {
@@ -75,7 +75,7 @@ export async function readRuleTexts(files: readonly string[], diagnostics: Diagn
   return out;
 }
 
-export function digestOf(texts: readonly RuleText[]): string {
+function digestOf(texts: readonly RuleText[]): string {
   const h = createHash('sha256');
   for (const t of texts) h.update(t.file).update('\0').update(t.text).update('\0');
   return h.digest('hex').slice(0, 16);
@@ -103,7 +103,7 @@ function compileInto(texts: readonly RuleText[], catalog: ResourceCatalog, diagn
     if (root === undefined && !diagnostics.hasErrors) {
       diagnostics.warning({ file, line: 1, column: 1 }, '', 'empty-file', `${basename(file)} holds no rules`);
     }
-    decoded.push({ file, root: root?.kind === 'object' ? (root as DecodedObject) : undefined });
+    decoded.push({ file, root: root?.kind === 'object' ? root : undefined });
   }
   const compiled = compileRuleFiles(decoded, catalog, diagnostics);
   const files = texts.map((t) => t.file);

@@ -7,7 +7,7 @@ export interface SeriesFilter {
   readonly keep: boolean;
 }
 
-export interface NameMapping {
+interface NameMapping {
   readonly seriesFilters: readonly SeriesFilter[];
   readonly nameMatches: GoRegexp;
   /** The expansion template, with the reference's default already applied. */

@@ -8,7 +8,7 @@ import { GoRegexp, quoteMeta } from './go-regexp.js';
  * A PromQL double-quoted string literal. PromQL strings follow Go's escape
  * rules, so only `\`, `"` and control characters need escaping.
  */
-export function quotePromQLString(value: string): string {
+function quotePromQLString(value: string): string {
   return `"${promQLStringBody(value)}"`;
 }
 
@@ -36,7 +36,7 @@ export function isPrometheusLabelName(name: string): boolean {
   return LABEL_NAME.test(name);
 }
 
-export type MatchOp = '=' | '!=' | '=~' | '!~';
+type MatchOp = '=' | '!=' | '=~' | '!~';
 
 export function renderMatcher(label: string, op: MatchOp, value: string): string {
   return `${label}${op}${quotePromQLString(value)}`;
@@ -47,14 +47,14 @@ export function alternationOf(values: readonly string[]): string {
   return values.map(quoteMeta).join('|');
 }
 
-export interface PromQLProblem {
+interface PromQLProblem {
   /** 0-based offset in the query text. */
   readonly offset: number;
   readonly message: string;
   readonly severity: 'error' | 'warning';
 }
 
-export interface LabelMatcherText {
+interface LabelMatcherText {
   readonly label: string;
   readonly op: MatchOp;
   readonly value: string;
@@ -165,7 +165,7 @@ export function rangeSecondsOf(query: string): number | undefined {
       if (node.name === 'MatrixSelector' || node.name === 'SubqueryExpr') {
         // The duration is the first NumberDurationLiteralInDurationContext (or Duration) child after '['.
         for (let c = node.node.firstChild; c; c = c.nextSibling) {
-          if (/Duration/.test(c.name)) {
+          if (c.name.includes('Duration')) {
             ranges.add(query.slice(c.from, c.to));
             break;
           }

@@ -13,7 +13,7 @@ import { formatGroupResource, NAMESPACES, type GroupResource, type ResourceLabel
 
 export const METRICS_QUERY_FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByName', 'GroupBy', 'GroupBySlice'] as const;
 
-export type QueryBuildErrorReason =
+type QueryBuildErrorReason =
   /** The request asked for something PromQL matchers cannot express. */
   | 'unsupported-selector'
   /** A selector key that is not a Prometheus label name, so no series can carry it. */
@@ -40,7 +40,7 @@ export interface QueryTemplate {
   readonly namespaced: boolean;
 }
 
-export interface ObjectMetricsRequest {
+interface ObjectMetricsRequest {
   readonly series: string;
   readonly resource: GroupResource;
   /** Empty or undefined for root-scoped resources. */
@@ -56,13 +56,13 @@ export interface ObjectMetricsRequest {
   readonly extraGroupBy?: readonly string[];
 }
 
-export interface ExternalMetricsRequest {
+interface ExternalMetricsRequest {
   readonly series: string;
   readonly namespace?: string;
   readonly metricSelector: readonly Requirement[];
 }
 
-export interface RenderedMatchers {
+interface RenderedMatchers {
   readonly matchers: string[];
   /** Label to its values as .LabelValuesByName holds them (see templateAlternation). */
   readonly valuesByName: Record<string, string>;

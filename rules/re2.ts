@@ -341,7 +341,7 @@ class Parser {
     if (rest.startsWith('(')) fail(ERR.conditional, 1);
     if (rest.startsWith('#')) fail(ERR.comment, 1);
     if (rest.startsWith('P=')) fail(ERR.backreference, 2);
-    if (rest.startsWith('P>') || rest.startsWith('&')) fail(ERR.recursion, rest[0] === '&' ? 1 : 2);
+    if (rest.startsWith('P>') || rest.startsWith('&')) fail(ERR.recursion, rest.startsWith('&') ? 1 : 2);
     const recursion = /^(?:R|[+-]?[0-9]+)\)/.exec(rest);
     if (recursion !== null) fail(ERR.recursion, recursion[0].length);
   }

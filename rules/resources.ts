@@ -104,11 +104,11 @@ export function guessPlural(singular: string): string {
 }
 
 /** The group as it appears inside a label name: `.` and `-` become `_`. */
-export function sanitizeGroup(group: string): string {
+function sanitizeGroup(group: string): string {
   return group.replace(/[.-]/g, '_');
 }
 
-export interface NormalizedResource {
+interface NormalizedResource {
   readonly groupResource: GroupResource;
   /** The catalog entry, when the catalog knows the resource. */
   readonly known?: KnownResource;
@@ -133,7 +133,7 @@ export function normalizeGroupResource(
   return { groupResource: { group: group ?? '', resource: plural } };
 }
 
-export function singularOf(catalog: ResourceCatalog, gr: GroupResource): string {
+function singularOf(catalog: ResourceCatalog, gr: GroupResource): string {
   const hit = catalog.find(gr.group, gr.resource)[0];
   if (hit) return hit.singular;
   if (gr.resource.endsWith('ies')) return `${gr.resource.slice(0, -3)}y`;
@@ -158,7 +158,7 @@ export interface ResourceTemplate {
   readonly extractor: GoRegexp;
 }
 
-export const RESOURCE_TEMPLATE_FIELDS = ['Group', 'Resource'] as const;
+const RESOURCE_TEMPLATE_FIELDS = ['Group', 'Resource'] as const;
 
 /** Throws TemplateError (parse) or ResourceTemplateError (inversion). */
 export function compileResourceTemplate(text: string): ResourceTemplate {

@@ -13,7 +13,7 @@ import {
   type YamlSource,
 } from './yaml-source.js';
 
-export type FieldSpec =
+type FieldSpec =
   | { readonly kind: 'string'; readonly doc: string }
   | { readonly kind: 'boolean'; readonly doc: string }
   | { readonly kind: 'object'; readonly doc: string; readonly fields: Readonly<Record<string, FieldSpec>> }
@@ -185,18 +185,18 @@ export interface DecodedList {
   readonly path: string;
   readonly items: readonly Decoded[];
 }
-export interface DecodedMap {
+interface DecodedMap {
   readonly kind: 'map';
   readonly at: SourcePosition;
   readonly path: string;
   readonly entries: readonly { readonly key: string; readonly keyAt: SourcePosition; readonly value: Decoded }[];
 }
-export interface DecodedScalar {
+interface DecodedScalar {
   readonly kind: 'string' | 'boolean';
   readonly path: string;
   readonly located: Located<string> | Located<boolean>;
 }
-export type Decoded = DecodedObject | DecodedList | DecodedMap | DecodedScalar;
+type Decoded = DecodedObject | DecodedList | DecodedMap | DecodedScalar;
 
 const describeNode = (node: YamlNode | null): string =>
   node === null || (isScalar(node) && node.value === null)
@@ -236,13 +236,12 @@ export function decodeNode(
 ): Decoded | undefined {
   if (node === null || (isScalar(node) && node.value === null)) return undefined;
   const at = nodePosition(source, node);
-  const mismatch = (expected: string): undefined => {
+  const mismatch = (expected: string): void => {
     diagnostics.error(at, path, 'wrong-type', `expected ${expected}, found ${describeNode(node)}`);
-    return undefined;
   };
   switch (spec.kind) {
     case 'string': {
-      if (!isScalar(node)) return mismatch('a string');
+      if (!isScalar(node)) { mismatch('a string'); return; }
       const value = scalarText(node);
       return {
         kind: 'string',
@@ -251,11 +250,11 @@ export function decodeNode(
       };
     }
     case 'boolean': {
-      if (!isScalar(node) || typeof node.value !== 'boolean') return mismatch('true or false');
+      if (!isScalar(node) || typeof node.value !== 'boolean') { mismatch('true or false'); return; }
       return { kind: 'boolean', path, located: { value: node.value, at, positionOf: () => at } };
     }
     case 'list': {
-      if (!isSeq(node)) return mismatch('a list');
+      if (!isSeq(node)) { mismatch('a list'); return; }
       const items: Decoded[] = [];
       node.items.forEach((item, i) => {
         const decoded = decodeNode(source, item as YamlNode | null, spec.items, joinPath(path, i), diagnostics, ancestors);
@@ -268,7 +267,7 @@ export function decodeNode(
     }
     case 'map':
     case 'object': {
-      if (!isMap(node)) return mismatch(spec.kind === 'map' ? 'a mapping of names' : 'a mapping');
+      if (!isMap(node)) { mismatch(spec.kind === 'map' ? 'a mapping of names' : 'a mapping'); return; }
       const fields = new Map<string, Decoded>();
       const keyAt = new Map<string, SourcePosition>();
       const entries: { key: string; keyAt: SourcePosition; value: Decoded }[] = [];

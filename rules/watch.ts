@@ -28,7 +28,7 @@ export interface ReloadStatus {
   readonly lastDurationSeconds: number | undefined;
 }
 
-export interface RuleStoreEvents {
+interface RuleStoreEvents {
   applied: [ruleSet: RuleSet, result: LoadResult];
   rejected: [result: LoadResult];
 }
@@ -80,6 +80,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
       do {
         this.again = false;
         result = await this.loadOnce();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a reload() call during the await sets it
       } while (this.again);
       return result;
     })().finally(() => {
@@ -127,7 +128,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
   }
 }
 
-export interface WatchOptions {
+interface WatchOptions {
   /** Wait this long after the last change before reloading; editors and ConfigMap swaps write in bursts. */
   readonly debounceMs?: number;
   /** Also re-read on this interval, since inotify misses changes on some volumes. 0 disables. */

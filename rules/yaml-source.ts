@@ -37,7 +37,7 @@ export function parseYamlSource(file: string, text: string, diagnostics: Diagnos
   const source: YamlSource = { file, text, lines, document: list[0] };
   for (const doc of list) {
     for (const e of doc.errors) {
-      diagnostics.error(positionAt(source, e.pos[0]), '', `yaml-${e.code.toLowerCase()}`, yamlMessage(e.code, e.message));
+      diagnostics.error(positionAt(source, e.pos[0]), '', e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax', yamlMessage(e.code, e.message));
     }
   }
   const second = list[1];
@@ -60,7 +60,7 @@ function yamlMessage(code: string, message: string): string {
   return `invalid YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }
 
-export function positionAt(source: YamlSource, offset: number): SourcePosition {
+function positionAt(source: YamlSource, offset: number): SourcePosition {
   const p = source.lines.linePos(Math.max(0, Math.min(offset, source.text.length)));
   return { file: source.file, line: p.line, column: p.col };
 }
@@ -79,7 +79,7 @@ export function nodePosition(source: YamlSource, node: YamlNode | null | undefin
 export function scalarValuePosition(source: YamlSource, node: Scalar, valueOffset: number): SourcePosition {
   const [start, end] = node.range ?? [0, 0];
   const raw = source.text.slice(start, end);
-  const value = String(node.value ?? '');
+  const value = typeof node.value === 'string' ? node.value : (node.source ?? '');
   if (node.type === Scalar.BLOCK_LITERAL) {
     return blockLiteralPosition(source, start, raw, value, valueOffset);
   }

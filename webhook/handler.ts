@@ -13,7 +13,7 @@ export interface WebhookLogger {
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
-export interface WebhookHandlerOptions extends ReviewOptions {
+interface WebhookHandlerOptions extends ReviewOptions {
   /** The policy in force; read per request so a rule reload applies at once. */
   readonly policy: () => DefaultsPolicy | undefined;
   readonly log: WebhookLogger;
@@ -58,7 +58,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (req: Inco
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      if (req.method !== 'POST') throw new MethodNotAllowedError(`method ${req.method} is not allowed; send the AdmissionReview with POST`);
+      if (req.method !== 'POST') throw new MethodNotAllowedError(`method ${req.method ?? ''} is not allowed; send the AdmissionReview with POST`);
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/json') throw new UnsupportedMediaTypeError(`Content-Type must be application/json, not ${JSON.stringify(req.headers['content-type'] ?? '')}`);
       const body = await readBody(req, options.maxBodyBytes ?? MAX_BODY_BYTES);

@@ -48,7 +48,7 @@ function isNativeSidecar(c: Container): boolean {
   return c.restartPolicy === 'Always';
 }
 
-export interface PatchInput {
+interface PatchInput {
   readonly workload: Workload;
   readonly namespace: string;
   readonly policy: DefaultsPolicy;

@@ -6,7 +6,7 @@ import type { DefaultsPolicy } from '../rules/defaults.js';
 import { computeDefaultsPatch, pointer, type AddedValue, type JsonPatchOp } from './patch.js';
 import { isObject, locateWorkload, type KindRef, type Workload } from './workloads.js';
 
-export const OPT_OUT_KEY = 'hpa-bridge.io/defaults';
+const OPT_OUT_KEY = 'hpa-bridge.io/defaults';
 export const RECORD_ANNOTATION = 'hpa-bridge.io/defaults-added';
 // The AdmissionResponse API asks for warnings of at most 120 characters "if
 // possible". The API server counts them in runes (code points): its warning
@@ -145,12 +145,12 @@ function valueAt(doc: unknown, path: string): unknown {
 }
 
 /** `app: requests cpu=100m memory=128Mi; sidecar: requests cpu=100m` */
-export function describeAdded(added: readonly AddedValue[]): string {
+function describeAdded(added: readonly AddedValue[]): string {
   const byContainer = new Map<string, string>();
   for (const a of added) {
     const key = `${a.container}: ${a.field}`;
     const before = byContainer.get(key);
-    byContainer.set(key, `${before === undefined ? key : before} ${a.resource}=${a.value}`);
+    byContainer.set(key, `${before ?? key} ${a.resource}=${a.value}`);
   }
   return [...byContainer.values()].join('; ');
 }

@@ -26,7 +26,7 @@ const POD_SPEC_PATHS: Readonly<Record<string, { readonly kind: WorkloadKind; rea
 export type ContainerList = 'containers' | 'initContainers';
 
 /** A requests or limits map: quantities are JSON strings or numbers (resource.Quantity's UnmarshalJSON). */
-export type QuantityMap = Readonly<Record<string, string | number>>;
+type QuantityMap = Readonly<Record<string, string | number>>;
 
 export interface ResourceMaps {
   /** Undefined when absent or null. */
@@ -61,7 +61,7 @@ export interface Workload {
   readonly hasMetadata: boolean;
 }
 
-export type WorkloadResult = { readonly ok: true; readonly workload: Workload } | { readonly ok: false; readonly reason: string; readonly unknownKind?: boolean };
+type WorkloadResult = { readonly ok: true; readonly workload: Workload } | { readonly ok: false; readonly reason: string; readonly unknownKind?: boolean };
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -290,8 +290,8 @@ export class DelegatingAuthenticator implements Authenticator {
   /** headerrequest behind x509.Verifier: the front proxy's certificate first, its headers only then. */
   private requestHeader(req: IncomingMessage, cfg: CompiledAuthConfig | undefined, peer: { leaf: Certificate; others: Certificate[] } | undefined, peerError: string | undefined): Outcome {
     const rh = cfg?.config.requestHeader;
-    if (!rh || !cfg?.requestheaderRoots || (!peer && !peerError)) return NONE;
-    if (!peer) return fail(`front proxy: ${peerError}`);
+    if (!rh || !cfg.requestheaderRoots || (!peer && !peerError)) return NONE;
+    if (!peer) return fail(`front proxy: ${peerError ?? 'no client certificate'}`);
     try {
       verifyClientCertificate(peer.leaf, { roots: cfg.requestheaderRoots, intermediates: peer.others, now: this.now() });
     } catch (e) {

@@ -235,7 +235,7 @@ const LIST_FLAGS = {
  * is an explicit empty list (for --requestheader-allowed-names: any common
  * name). Throws AuthConfigError on a blank entry such as `a,,b`.
  */
-export function authFlagsFrom(flags: Readonly<Record<string, unknown>>): AuthFlags {
+export function authFlagsFrom(flags: Readonly<Record<string, string | boolean | number | string[] | undefined>>): AuthFlags {
   const out: { -readonly [K in keyof AuthFlags]: AuthFlags[K] } = {};
   const file = (name: string): string | undefined => {
     const v = flags[name];
@@ -262,7 +262,7 @@ export function authFlagsFrom(flags: Readonly<Record<string, unknown>>): AuthFla
     }
     out[field] = items;
   }
-  const flag = (name: string): boolean | undefined => (typeof flags[name] === 'boolean' ? (flags[name] as boolean) : undefined);
+  const flag = (name: string): boolean | undefined => (typeof flags[name] === 'boolean' ? (flags[name]) : undefined);
   const skipLookup = flag('authentication-skip-lookup');
   if (skipLookup !== undefined) out.skipLookup = skipLookup;
   const tolerate = flag('authentication-tolerate-lookup-failure');

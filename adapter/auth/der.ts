@@ -67,7 +67,7 @@ function children(content: Buffer): Tlv[] {
 }
 
 function expect(tlv: Tlv | undefined, tag: number, what: string): Tlv {
-  if (!tlv || tlv.tag !== tag) throw new DerError(`expected ${what}`);
+  if (tlv?.tag !== tag) throw new DerError(`expected ${what}`);
   return tlv;
 }
 
@@ -128,9 +128,9 @@ function time(tlv: Tlv): number {
 
 export const OID_COMMON_NAME = '2.5.4.3';
 export const OID_ORGANIZATION = '2.5.4.10';
-export const OID_KEY_USAGE = '2.5.29.15';
-export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-export const OID_EXT_KEY_USAGE = '2.5.29.37';
+const OID_KEY_USAGE = '2.5.29.15';
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_EXT_KEY_USAGE = '2.5.29.37';
 export const OID_EKU_ANY = '2.5.29.37.0';
 export const OID_EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
@@ -162,7 +162,7 @@ export const HANDLED_EXTENSIONS: ReadonlySet<string> = new Set([
   '2.5.29.54', // inhibitAnyPolicy
 ]);
 
-export interface NameAttribute {
+interface NameAttribute {
   readonly type: string;
   readonly value: string | undefined;
 }

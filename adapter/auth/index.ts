@@ -55,7 +55,7 @@ export { HEALTH_PATHS, requestGuard, type DelegatedAuthOptions, type RequestGuar
 export { DEFAULT_RETRY_BACKOFF, kubeApiFor, type KubeApi, type RetryBackoff } from './kube-api.js';
 export { KubeApiError } from '../kube/client.js';
 
-export interface StartDelegatedAuthOptions {
+interface StartDelegatedAuthOptions {
   /** The API server for TokenReview, SubjectAccessReview and the ConfigMap (kubeConfigFrom()). */
   readonly connection?: KubeConnection;
   /** Or a client of its own (tests). Without either, none of the three is available. */

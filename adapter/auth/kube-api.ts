@@ -63,7 +63,7 @@ export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { initialMs: 500, factor: 1.5
  * Timeout, 429 TooManyRequests and answers that ask for a delay. Other
  * failures (401, 403, 404, 400...) fail at once.
  */
-export function shouldRetry(err: unknown): boolean {
+function shouldRetry(err: unknown): boolean {
   if (err instanceof KubeApiError) {
     if (err.status === undefined) return true;
     if (err.status === 500 || err.status === 504 || err.status === 429) return true;
@@ -74,7 +74,7 @@ export function shouldRetry(err: unknown): boolean {
 }
 
 /** Runs `fn` until it succeeds, a failure is not worth retrying, the attempts run out or the deadline passes. */
-export async function withRetries<T>(backoff: RetryBackoff, deadline: number, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<T> {
+async function withRetries<T>(backoff: RetryBackoff, deadline: number, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<T> {
   let delay = backoff.initialMs;
   for (let attempt = 1; ; attempt++) {
     try {

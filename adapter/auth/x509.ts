@@ -61,7 +61,7 @@ export class CertificateVerificationError extends Error {
   }
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   readonly roots: readonly Certificate[];
   readonly intermediates?: readonly Certificate[];
   /** Milliseconds since the epoch; default now. */

@@ -17,7 +17,7 @@ import { defaultKubeconfigPaths, inClusterEndpoint, loadKubeconfig, type KubeEnd
 // ---------------------------------------------------------------------------
 // Connection
 
-export interface KubeConnectionOptions {
+interface KubeConnectionOptions {
   /** A kubeconfig file, as `kubectl --kubeconfig`. */
   readonly kubeconfigPath?: string;
   /** The kubeconfig context to use instead of its current-context. */
@@ -86,14 +86,14 @@ class EndpointConnection extends Connection {
     if (!this.token || now - this.token.readAt >= this.tokenRefreshMs) {
       try {
         const mtimeMs = statSync(file).mtimeMs;
-        const text = this.token && this.token.mtimeMs === mtimeMs ? this.token.text : readFileSync(file, 'utf8').trim();
+        const text = this.token?.mtimeMs === mtimeMs ? this.token.text : readFileSync(file, 'utf8').trim();
         this.token = { text, readAt: now, mtimeMs };
       } catch (e) {
         // The last good token, as client-go keeps it; none yet is an error.
         if (!this.token) throw new KubeApiError(`cannot read the token file ${file}: ${(e as Error).message}`);
       }
     }
-    return this.token?.text ?? this.endpoint.token;
+    return this.token.text;
   }
 
   async settings(): Promise<RequestSettings> {
@@ -221,7 +221,7 @@ export function statusError(httpCode: number | undefined, body: unknown, what: s
 
 export type Query = Readonly<Record<string, string | undefined>>;
 
-export interface OpenOptions {
+interface OpenOptions {
   /** Default GET. */
   readonly method?: 'GET' | 'POST';
   readonly query?: Query;
@@ -256,7 +256,7 @@ export interface KubeResponse {
   readonly retryAfterSeconds?: number;
 }
 
-export interface Opened {
+interface Opened {
   readonly req: http.ClientRequest;
   readonly res: http.IncomingMessage;
 }

@@ -21,7 +21,7 @@ import { KubeApiError, noDataError, statusError, type KubeClient, type Query } f
 export type ListWatchClient = Pick<KubeClient, 'request' | 'watch'>;
 
 /** Receives the state: a LIST replaces it, watch events change it. */
-export interface ReflectorHandler<T> {
+interface ReflectorHandler<T> {
   /** The items of a complete LIST (every page): everything known before is replaced. */
   onList(items: T[]): void;
   onAdd(item: T): void;
@@ -214,6 +214,7 @@ export class Reflector<T> {
     while (!this.stopped) {
       try {
         if (this.rv === undefined) await this.list();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the await
         if (this.stopped) break;
         const healthy = await this.watch();
         // A watch the server ended (timeoutSeconds, an apiserver rollout) is
@@ -226,6 +227,7 @@ export class Reflector<T> {
           this.failures++;
         }
       } catch (err) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the await
         if (this.stopped) break;
         const { healthy, error } = err instanceof WatchEnded ? err : { healthy: false, error: named(err, `list ${this.options.name}`) };
         if (healthy) this.failures = 0;

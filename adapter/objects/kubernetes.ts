@@ -209,7 +209,7 @@ function parseResourceList(gv: GroupVersionRef, body: unknown): DiscoveredResour
 // ---------------------------------------------------------------------------
 // Watch cache
 
-export type BackoffOptions = ReflectorBackoff;
+type BackoffOptions = ReflectorBackoff;
 
 interface CacheSettings {
   readonly backoffInitialMs: number;
@@ -224,7 +224,7 @@ interface CacheSettings {
 const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Counters of one watch cache, for logs and metrics. */
-export interface WatchCacheStats {
+interface WatchCacheStats {
   readonly resource: string;
   readonly synced: boolean;
   readonly objects: number;

@@ -27,7 +27,7 @@ const KSM_NAMING: Readonly<Record<string, { readonly series: string; readonly la
   endpoints: { series: 'kube_endpoint_labels', label: 'endpoint' },
 };
 
-export interface PrometheusObjectSourceOptions {
+interface PrometheusObjectSourceOptions {
   readonly metrics: MetricsSource;
   readonly catalog: () => ResourceCatalog;
   /** Deadline for one lookup. */

@@ -40,7 +40,7 @@ export function metricsClient(baseUrl: string): MetricsClient {
             } catch {
               // not a Status document
             }
-            reject(new Error(`the server could not find the requested resource (get ${path.split('?')[0]}): ${res.statusCode} ${message}`));
+            reject(new Error(`the server could not find the requested resource (get ${path.replace(/\?.*/s, '')}): ${String(res.statusCode)} ${message}`));
             return;
           }
           try {

@@ -106,6 +106,7 @@ export async function startPrometheus(binary: string, target: string, timeoutMs 
     // Ready first, then the first scrape: Prometheus 2.42 starts scraping ~5 s after ready.
     let phase: 'ready' | 'scraped' = 'ready';
     for (;;) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the child's exit handler sets it
       if (exited) throw new Error(`Prometheus exited during startup:\n${output.trim()}`);
       if (Date.now() > deadline) throw new Error(`Prometheus did not become ${phase} within ${timeoutMs / 1000} s:\n${output.trim()}`);
       try {

@@ -114,15 +114,15 @@ export class SimulatedHpa {
     switch (m.type) {
       case 'Resource': {
         const now = current?.type === 'Resource' ? current.resource.current.averageUtilization : undefined;
-        return `cpu: ${now === undefined ? '<unknown>' : `${now}%`}/${m.resource.target.averageUtilization}%`;
+        return `cpu: ${now === undefined ? '<unknown>' : `${now}%`}/${m.resource.target.averageUtilization ?? '<unset>'}%`;
       }
       case 'Pods': {
         const now = current?.type === 'Pods' ? current.pods.current.averageValue : undefined;
-        return `${now ?? '<unknown>'}/${m.pods.target.averageValue}`;
+        return `${now ?? '<unknown>'}/${m.pods.target.averageValue ?? '<unset>'}`;
       }
       case 'External': {
         const now = current?.type === 'External' ? current.external.current.averageValue : undefined;
-        return `${now ?? '<unknown>'}/${m.external.target.averageValue} (avg)`;
+        return `${now ?? '<unknown>'}/${m.external.target.averageValue ?? '<unset>'} (avg)`;
       }
       default:
         return '';

@@ -22,7 +22,7 @@ describe('hpa-bridge lint', () => {
     assert.equal(r.code, 0);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 3);
-    for (const line of lines) assert.match(line, /^\/.+\.yaml:\d+:\d+: warning: /);
+    for (const line of lines) assert.match(line, /^\/.+\.yaml:\d+:\d+: warning: .+ \([a-z-]+\)$/);
     assert.match(r.stderr, /^0 errors, 3 warnings in 2 files$/m);
   });
 
@@ -30,6 +30,11 @@ describe('hpa-bridge lint', () => {
     const r = lint(fixturePath('rules/malformed/07-unclosed-group.yaml'));
     assert.equal(r.code, 1);
     assert.match(r.stdout, /07-unclosed-group\.yaml:5:26: error: rules\[0\]\.name\.matches: invalid name\.matches regex/);
+  });
+
+  test('each text line ends with the code of the problem', () => {
+    const r = lint(fixturePath('rules/malformed/07-unclosed-group.yaml'));
+    assert.match(r.stdout, /^.+07-unclosed-group\.yaml:5:26: error: .+ \(bad-regex\)$/m);
   });
 
   test('a directory is linted file by file', () => {
@@ -42,14 +47,14 @@ describe('hpa-bridge lint', () => {
   test('--format json gives the same diagnostics as data', () => {
     const r = lint('--format', 'json', sample);
     assert.equal(r.code, 0);
-    const out = JSON.parse(r.stdout) as { errors: unknown[]; warnings: { line: number; column: number; severity: string; path: string }[] };
+    const out = JSON.parse(r.stdout) as { errors: unknown[]; warnings: { line: number; column: number; severity: string; path: string; code: string }[] };
     assert.deepEqual(out.errors, []);
     assert.deepEqual(
-      out.warnings.map((w) => [w.line, w.column, w.severity, w.path]),
+      out.warnings.map((w) => [w.line, w.column, w.severity, w.path, w.code]),
       [
-        [20, 32, 'warning', 'rules[2].seriesQuery'],
-        [30, 17, 'warning', 'rules[3].metricsQuery'],
-        [32, 3, 'warning', 'externalRules[0].resources'],
+        [20, 32, 'warning', 'rules[2].seriesQuery', 'promql-lint'],
+        [30, 17, 'warning', 'rules[3].metricsQuery', 'no-label-matchers'],
+        [32, 3, 'warning', 'externalRules[0].resources', 'external-namespace'],
       ],
     );
   });

@@ -85,7 +85,7 @@ describe('the Prometheus connection', () => {
 
   test('a 404 from a wrong prefix is reported as unavailable with the status', async () => {
     const client = new PrometheusClient({ url: `${base}/wrong` });
-    await assert.rejects(client.series('up', 60, { deadline: Date.now() + 2000 }), (e: unknown) => e instanceof PrometheusError && e.kind === 'unavailable' && /answered 404/.test(e.message));
+    await assert.rejects(client.series('up', 60, { deadline: Date.now() + 2000 }), (e: unknown) => e instanceof PrometheusError && e.kind === 'unavailable' && e.message.includes('answered 404'));
   });
 
   test('query answers are asked for uncompressed by default', async () => {

@@ -23,7 +23,7 @@ test('SIGTERM lets a request in flight finish, then the process exits 0', async 
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       log += chunk;
-      const m = /"msg":"serving"/.test(log) ? /"url":"(https:\/\/[^"]+)"/.exec(log) : null;
+      const m = log.includes('"msg":"serving"') ? /"url":"(https:\/\/[^"]+)"/.exec(log) : null;
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);

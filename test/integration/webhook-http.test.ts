@@ -27,7 +27,8 @@ let server: Server;
 let base: string;
 
 before(async () => {
-  server = createServer(createWebhookHandler({ policy: () => policy, log }));
+  const handle = createWebhookHandler({ policy: () => policy, log });
+  server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -32,12 +32,12 @@ export const TEST_UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
 
 /** `apps/v1` + `Deployment` as the GroupVersionKind an AdmissionRequest carries. */
 export function kindOf(object: Json): { group: string; version: string; kind: string } {
-  const apiVersion = String(object.apiVersion ?? '');
+  const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
   const slash = apiVersion.indexOf('/');
   return {
     group: slash < 0 ? '' : apiVersion.slice(0, slash),
     version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
-    kind: String(object.kind ?? ''),
+    kind: typeof object.kind === 'string' ? object.kind : '',
   };
 }
 

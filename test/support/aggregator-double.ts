@@ -232,9 +232,9 @@ export class AggregatorDouble {
       const group = decodeURIComponent(parts[1] as string);
       const groupServices = this.servicesOf(group);
       if (groupServices.length > 0) {
-        if (parts.length === 2) return this.sendJson(res, 200, groupDocument(groupServices));
+        if (parts.length === 2) { this.sendJson(res, 200, groupDocument(groupServices)); return; }
         const service = this.services.get(`${decodeURIComponent(parts[2] as string)}.${group}`);
-        if (!service) return this.sendJson(res, 404, JSON.parse(status(404, 'NotFound', 'the server could not find the requested resource')) as object);
+        if (!service) { this.sendJson(res, 404, JSON.parse(status(404, 'NotFound', 'the server could not find the requested resource')) as object); return; }
         return this.proxy(req, res, service, user, rawPath, rawQuery);
       }
     }
@@ -317,7 +317,7 @@ export class AggregatorDouble {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (body += c));
-          res.on('end', () => resolve({ code: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body }));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body }));
           res.on('error', () => resolve({ code: 0, contentType: '', body: '' }));
         },
       );
@@ -342,7 +342,7 @@ export class AggregatorDouble {
 
   private async proxy(req: IncomingMessage, res: ServerResponse, service: APIServiceSpec, user: AggregatorUser, rawPath: string, rawQuery: string): Promise<void> {
     const check = await this.fetchFromService(service, `/apis/${service.group}/${service.version}`, 'application/json', ['system:masters']);
-    if (check.code < 200 || check.code >= 300) return plainError(res, 503, 'service unavailable');
+    if (check.code < 200 || check.code >= 300) { plainError(res, 503, 'service unavailable'); return; }
     let path: string;
     try {
       path = goEscapePath(decodeURIComponent(rawPath));

@@ -63,7 +63,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, timeou
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       log += chunk;
-      const m = /"msg":"serving"/.test(log) ? /"url":"(https:\/\/[^"]+)"/.exec(log) : null;
+      const m = log.includes('"msg":"serving"') ? /"url":"(https:\/\/[^"]+)"/.exec(log) : null;
       if (m?.[1]) {
         clearTimeout(timer);
         resolve({

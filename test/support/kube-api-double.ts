@@ -702,7 +702,7 @@ export class KubeApiDouble {
     if (rest.length === 0) return { kind: 'discovery', body: () => this.resourceList(group, version) };
     const find = (name: string | undefined): Resource | undefined => {
       const r = name === undefined ? undefined : this.resources.get(keyOf({ group, resource: name }));
-      return r && r.versions.includes(version) ? r : undefined;
+      return r?.versions.includes(version) ? r : undefined;
     };
     // /namespaces/{ns}/{resource}[/{name}] when `namespaces` is followed by a namespaced resource.
     if (rest[0] === 'namespaces' && rest.length >= 3) {

@@ -27,7 +27,7 @@ export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEPLOY = join(REPO, 'deploy');
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
+export type JsonObject = Record<string, Json>;
 
 export interface KubeObject extends JsonObject {
   apiVersion: string;

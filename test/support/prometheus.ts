@@ -361,7 +361,7 @@ class PrometheusServer implements PrometheusInstance {
         exited.then((info) => ({ kind: 'exit' as const, info })),
         probe().then(
           (result) => ({ kind: 'probe' as const, result }),
-          (err: unknown) => ({ kind: 'probe' as const, result: String((err as Error)?.message ?? err) }),
+          (err: unknown) => ({ kind: 'probe' as const, result: err instanceof Error ? err.message : String(err) }),
         ),
       ]);
       if (outcome.kind === 'exit') {

@@ -150,7 +150,7 @@ describe('AggregatorDouble', () => {
     assert.equal(s.client, 'front-proxy-client');
     assert.equal(s.headers['x-remote-user'], 'alice');
     assert.equal(s.headers['x-remote-group'], 'devs, system:authenticated');
-    assert.equal(s.headers['authorization'], undefined);
+    assert.equal(s.headers.authorization, undefined);
     assert.equal(s.headers['x-remote-extra-scopes'], undefined);
   });
 

@@ -70,39 +70,39 @@ describe('defaults: validation', () => {
     {
       name: 'a quantity that does not parse is an error at its position',
       yaml: 'defaults:\n- match: {}\n  requests: {cpu: 100 m}\n',
-      errors: ['rules.yaml:3:19: error: defaults[0].requests.cpu: invalid quantity "100 m": quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\''],
+      errors: ['rules.yaml:3:19: error: defaults[0].requests.cpu: invalid quantity "100 m": quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\' (bad-quantity)'],
     },
     {
       name: 'a request above the explicit limit is an error',
       yaml: 'defaults:\n- match: {}\n  requests: {memory: 1Gi}\n  limits: {memory: 512Mi}\n',
-      errors: ['rules.yaml:3:22: error: defaults[0].requests.memory: requests.memory 1Gi is above limits.memory 512Mi; the API server would reject every object it is added to'],
+      errors: ['rules.yaml:3:22: error: defaults[0].requests.memory: requests.memory 1Gi is above limits.memory 512Mi; the API server would reject every object it is added to (request-above-limit)'],
     },
     {
       name: 'a limit ratio below one is an error',
       yaml: 'defaults:\n- match: {}\n  requests: {cpu: 1}\n  limitRatio: {cpu: 0.5}\n',
-      errors: ['rules.yaml:4:21: error: defaults[0].limitRatio.cpu: limitRatio.cpu must be a number of at least 1 (a smaller ratio would put the limit below the request), not "0.5"'],
+      errors: ['rules.yaml:4:21: error: defaults[0].limitRatio.cpu: limitRatio.cpu must be a number of at least 1 (a smaller ratio would put the limit below the request), not "0.5" (bad-ratio)'],
     },
     {
       name: 'an unknown workload kind is an error',
       yaml: 'defaults:\n- match: {kinds: [Deploymnet]}\n  requests: {cpu: 1}\n',
-      errors: ['rules.yaml:2:19: error: defaults[0].match.kinds: unknown workload kind "Deploymnet" (known: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod)'],
+      errors: ['rules.yaml:2:19: error: defaults[0].match.kinds: unknown workload kind "Deploymnet" (known: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod) (unknown-kind)'],
     },
     {
       name: 'two equally specific entries that can match the same container tie, naming both places',
       yaml: 'defaults:\n- match: {namespaces: [a]}\n  requests: {cpu: 1}\n- match: {namespaces: [a, b]}\n  requests: {cpu: 2}\n',
       errors: [
-        'rules.yaml:4:3: error: defaults[1]: defaults[1] and defaults[0] (rules.yaml:2:3) are equally specific and can match the same container; make one more specific (e.g. add containers, a selector or namespaces)',
+        'rules.yaml:4:3: error: defaults[1]: defaults[1] and defaults[0] (rules.yaml:2:3) are equally specific and can match the same container; make one more specific (e.g. add containers, a selector or namespaces) (defaults-tie)',
       ],
     },
     {
       name: 'a bad selector operator is an error',
       yaml: 'defaults:\n- match: {selector: {matchExpressions: [{key: app, operator: Equals, values: [x]}]}}\n  requests: {cpu: 1}\n',
-      errors: ['rules.yaml:2:62: error: defaults[0].match.selector.matchExpressions[0].operator: operator must be In, NotIn, Exists or DoesNotExist, not "Equals"'],
+      errors: ['rules.yaml:2:62: error: defaults[0].match.selector.matchExpressions[0].operator: operator must be In, NotIn, Exists or DoesNotExist, not "Equals" (bad-selector)'],
     },
     {
       name: 'an unknown resource key is an unknown field',
       yaml: 'defaults:\n- match: {}\n  requests: {gpu: 1}\n',
-      errors: ['rules.yaml:3:14: error: defaults[0].requests.gpu: unknown field "gpu" (known fields: cpu, memory, ephemeral-storage)'],
+      errors: ['rules.yaml:3:14: error: defaults[0].requests.gpu: unknown field "gpu" (known fields: cpu, memory, ephemeral-storage) (unknown-field)'],
     },
   ];
   for (const c of cases) {
@@ -120,7 +120,7 @@ describe('defaults: validation', () => {
 
   test('memory written in milli-units warns that it is less than a byte', () => {
     const result = compileYaml('defaults:\n- match: {}\n  requests: {memory: 128m}\n');
-    assert.deepEqual(formatted(result).warnings, ['rules.yaml:3:22: warning: defaults[0].requests.memory: memory 128m is less than one byte; did you mean 128Mi?']);
+    assert.deepEqual(formatted(result).warnings, ['rules.yaml:3:22: warning: defaults[0].requests.memory: memory 128m is less than one byte; did you mean 128Mi? (tiny-quantity)']);
   });
 });
 

@@ -11,7 +11,7 @@ import {
 const FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByName', 'GroupBy', 'GroupBySlice'];
 
 // The values prometheus-adapter's own metrics_query_test.go builds for its query templates.
-const ADAPTER_DATA: { readonly [field: string]: GoValue } = {
+const ADAPTER_DATA: Readonly<Record<string, GoValue>> = {
   Series: 'foo',
   LabelMatchers: 'resource="bar"',
   GroupBy: 'resource,extra,groups',
@@ -20,7 +20,7 @@ const ADAPTER_DATA: { readonly [field: string]: GoValue } = {
 };
 
 const EXTRA_FIELDS = [...FIELDS, 'N', 'F', 'Nested', 'Empty', 'WithNil', 'Group', 'Resource'];
-const EXTRA_DATA: { readonly [field: string]: GoValue } = {
+const EXTRA_DATA: Readonly<Record<string, GoValue>> = {
   ...ADAPTER_DATA,
   N: 3,
   F: 1.5,
@@ -31,7 +31,7 @@ const EXTRA_DATA: { readonly [field: string]: GoValue } = {
   Resource: 'deployments',
 };
 
-function render(text: string, data: { readonly [field: string]: GoValue } = EXTRA_DATA, options: Partial<ParseOptions> = {}): string {
+function render(text: string, data: Readonly<Record<string, GoValue>> = EXTRA_DATA, options: Partial<ParseOptions> = {}): string {
   return executeGoTemplate(parseGoTemplate(text, { fields: EXTRA_FIELDS, ...options }), data);
 }
 
@@ -45,7 +45,7 @@ function parseFailure(text: string, options: Partial<ParseOptions> = {}): Templa
   assert.fail(`expected ${JSON.stringify(text)} to be rejected at parse time`);
 }
 
-function execFailure(text: string, data: { readonly [field: string]: GoValue } = EXTRA_DATA): TemplateError {
+function execFailure(text: string, data: Readonly<Record<string, GoValue>> = EXTRA_DATA): TemplateError {
   const parsed = parseGoTemplate(text, { fields: EXTRA_FIELDS });
   try {
     executeGoTemplate(parsed, data);
@@ -57,7 +57,7 @@ function execFailure(text: string, data: { readonly [field: string]: GoValue } =
 }
 
 describe('prometheus-adapter reference expectations', () => {
-  const cases: { name: string; template: string; data?: { readonly [field: string]: GoValue }; want: string }[] = [
+  const cases: { name: string; template: string; data?: Readonly<Record<string, GoValue>>; want: string }[] = [
     { name: 'a plain field reference is substituted', template: 'series <<.Series>>', want: 'series foo' },
     { name: 'a string slice prints in Go fmt form', template: '<<.GroupBySlice>>', want: '[resource extra groups]' },
     { name: 'a single-element slice prints in brackets', template: '<<.GroupBySlice>>', data: { ...ADAPTER_DATA, GroupBySlice: ['resource'] }, want: '[resource]' },

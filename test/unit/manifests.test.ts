@@ -52,7 +52,7 @@ const resourceMetricsCertManager = buildKustomization(join(KUSTOMIZE, 'resource-
 const resourceMetricsSelfSigned = buildKustomization(join(KUSTOMIZE, 'resource-metrics', 'self-signed'));
 const knative = readManifests(KNATIVE);
 /** The builds without metrics.k8s.io, which is opt-in. */
-const DEFAULT_BUILDS: ReadonlyArray<readonly [string, readonly Sourced[]]> = [
+const DEFAULT_BUILDS: readonly (readonly [string, readonly Sourced[]])[] = [
   ['base', base],
   ['cert-manager', certManager],
   ['self-signed', selfSigned],
@@ -158,7 +158,7 @@ test('every built-in object in the kustomize builds and the Knative file validat
 });
 
 test('the schema check reports unknown fields, wrong types and missing required fields', () => {
-  const broken = structuredClone(deployment) as KubeObject;
+  const broken = structuredClone(deployment);
   (broken['spec'] as JsonObject)['replica'] = 2;
   ((at(broken, 'spec.template.spec.containers.0') as JsonObject)['ports'] as JsonObject[]).push({ containerPort: '6443' });
   delete (broken['spec'] as JsonObject)['selector'];
@@ -486,7 +486,7 @@ test('the cert-manager chain issues the Service\'s serving certificate into the 
   const caSecret = at(caIssuer, 'spec.ca.secretName');
   assert.ok(caSecret, 'the serving certificate comes from a CA issuer');
   const caCert = certs.find((c) => at(c, 'spec.secretName') === caSecret);
-  assert.ok(caCert, `no Certificate writes ${String(caSecret)}`);
+  assert.ok(caCert, `no Certificate writes ${JSON.stringify(caSecret)}`);
   assert.equal(at(caCert, 'spec.isCA'), true);
   assert.ok(isObject(at(issuerOf(caCert), 'spec.selfSigned')), 'the CA is self-signed');
 });
@@ -911,7 +911,7 @@ test('the Knative Service uses only fields Knative accepts, one plain-HTTP port,
   const port = ports[0] as JsonObject;
   assert.ok(['http1', 'h2c', undefined].includes(port['name'] as string | undefined));
   assert.ok(!KNATIVE_RESERVED_PORTS.includes(port['containerPort'] as number));
-  assert.equal(flagValues(kArgs, '--http-port')[0], String(port['containerPort']));
+  assert.equal(flagValues(kArgs, '--http-port')[0], String(port['containerPort'] as number));
   for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
     const p = at(kContainer, `${probe}.httpGet.port`);
     assert.ok(p === undefined || p === port['containerPort'] || p === port['name'], `${probe} port must be the container port`);

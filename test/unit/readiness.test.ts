@@ -22,7 +22,7 @@ externalRules:
 `;
 const served = compileYaml(RULES, '/etc/hpa-bridge/rules/team-a.yaml').ruleSet;
 
-const broken: Diagnostic = { file: '/etc/hpa-bridge/rules/team-b.yaml', line: 3, column: 8, severity: 'error', path: '', code: 'yaml-bad_indent', message: 'invalid YAML: secret-looking text' };
+const broken: Diagnostic = { file: '/etc/hpa-bridge/rules/team-b.yaml', line: 3, column: 8, severity: 'error', path: '', code: 'yaml-syntax', message: 'invalid YAML: secret-looking text' };
 
 function state(over: Partial<ReadinessState> = {}): ReadinessState {
   return {
@@ -53,7 +53,7 @@ describe('readiness checks', () => {
     assert.equal(check.failure, undefined);
     assert.equal(
       check.warning,
-      'the last edit was rejected 42s ago: 2 errors, the first at team-b.yaml:3:8 (yaml-bad_indent); still serving the rules loaded 1h0m0s ago; run hpa-bridge lint for the messages',
+      'the last edit was rejected 42s ago: 2 errors, the first at team-b.yaml:3:8 (yaml-syntax); still serving the rules loaded 1h0m0s ago; run hpa-bridge lint for the messages',
     );
   });
 
@@ -64,7 +64,7 @@ describe('readiness checks', () => {
 
   test('rules that never loaded fail the check with the first error location', () => {
     const check = rulesCheck(state({ rules: { loaded: false, upToDate: false, errors: [broken], rejectedSince: secondsAgo(5), servingSince: undefined } }));
-    assert.equal(check.failure, 'the rule files do not load since 5s ago: 1 error, the first at team-b.yaml:3:8 (yaml-bad_indent); run hpa-bridge lint for the messages');
+    assert.equal(check.failure, 'the rule files do not load since 5s ago: 1 error, the first at team-b.yaml:3:8 (yaml-syntax); run hpa-bridge lint for the messages');
   });
 
   test('rules still loading fail the check as loading', () => {

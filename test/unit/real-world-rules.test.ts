@@ -42,9 +42,9 @@ describe('public configs load unmodified', () => {
     const result = await load('sample-config.yaml');
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.warnings.map(formatDiagnostic), [
-      'sample-config.yaml:20:32: warning: rules[2].seriesQuery: __name__!="^container_.*" compares the label to the literal text "^container_.*", which looks like a regex; use !~ to match a regex',
-      'sample-config.yaml:30:17: warning: rules[3].metricsQuery: metricsQuery does not use <<.LabelMatchers>>, so requests are not narrowed to the objects, namespace or metric selector asked for',
-      'sample-config.yaml:32:3: warning: externalRules[0].resources: external rule has no namespace mapping and is namespaced (the default), so requests cannot be scoped to a namespace; map the namespace label (resources.overrides: {namespace: {resource: namespace}}) or set resources.namespaced: false',
+      'sample-config.yaml:20:32: warning: rules[2].seriesQuery: __name__!="^container_.*" compares the label to the literal text "^container_.*", which looks like a regex; use !~ to match a regex (promql-lint)',
+      'sample-config.yaml:30:17: warning: rules[3].metricsQuery: metricsQuery does not use <<.LabelMatchers>>, so requests are not narrowed to the objects, namespace or metric selector asked for (no-label-matchers)',
+      'sample-config.yaml:32:3: warning: externalRules[0].resources: external rule has no namespace mapping and is namespaced (the default), so requests cannot be scoped to a namespace; map the namespace label (resources.overrides: {namespace: {resource: namespace}}) or set resources.namespaced: false (external-namespace)',
     ]);
   });
 

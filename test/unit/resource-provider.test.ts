@@ -89,7 +89,7 @@ describe('pod queries', () => {
 
   test('the cpu and memory queries run side by side', async () => {
     const h = harness();
-    const held = gate<void>();
+    const held = gate<undefined>();
     h.metrics.onQuery = async () => {
       await held.promise;
       return [];
@@ -97,7 +97,7 @@ describe('pod queries', () => {
     const answer = h.provider.podMetrics(podQuery());
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(h.metrics.inFlight, 2);
-    held.resolve();
+    held.resolve(undefined);
     await answer;
   });
 

@@ -17,7 +17,7 @@ const cases: { name: string; yaml: string; warnings: string[] }[] = [
 ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
 `,
     warnings: [
-      'rules.yaml:7:17: warning: rules[0].metricsQuery: metricsQuery does not use <<.LabelMatchers>>, so requests are not narrowed to the objects, namespace or metric selector asked for',
+      'rules.yaml:7:17: warning: rules[0].metricsQuery: metricsQuery does not use <<.LabelMatchers>>, so requests are not narrowed to the objects, namespace or metric selector asked for (no-label-matchers)',
     ],
   },
   {
@@ -28,7 +28,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: 'sum(<<.Series>>)'
 `,
     warnings: [
-      'rules.yaml:4:17: warning: externalRules[0].metricsQuery: metricsQuery does not use <<.LabelMatchers>>, so the HPA metric selector and namespace are silently ignored',
+      'rules.yaml:4:17: warning: externalRules[0].metricsQuery: metricsQuery does not use <<.LabelMatchers>>, so the HPA metric selector and namespace are silently ignored (no-label-matchers)',
     ],
   },
   {
@@ -39,7 +39,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 `,
     warnings: [
-      'rules.yaml:2:32: warning: rules[0].seriesQuery: __name__!="^container_.*" compares the label to the literal text "^container_.*", which looks like a regex; use !~ to match a regex',
+      'rules.yaml:2:32: warning: rules[0].seriesQuery: __name__!="^container_.*" compares the label to the literal text "^container_.*", which looks like a regex; use !~ to match a regex (promql-lint)',
     ],
   },
   {
@@ -50,7 +50,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>,code="500|503"}) by (<<.GroupBy>>)'
 `,
     warnings: [
-      'rules.yaml:4:17: warning: rules[0].metricsQuery: code="500|503" compares the label to the literal text "500|503", which looks like a regex; use =~ to match a regex; the query rendered for an example request is: sum(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",code="500|503"}) by (pod)',
+      'rules.yaml:4:17: warning: rules[0].metricsQuery: code="500|503" compares the label to the literal text "500|503", which looks like a regex; use =~ to match a regex; the query rendered for an example request is: sum(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",code="500|503"}) by (pod) (promql-lint)',
     ],
   },
   {
@@ -62,7 +62,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)'
 `,
     warnings: [
-      'rules.yaml:4:39: warning: rules[0].name.as: name.as refers to group "1_per_second", which name.matches does not have, so it expands to an empty string; "$1_per_second" names a group called "1_per_second" (a name takes every letter, digit and underscore), write "${1}_per_second"',
+      'rules.yaml:4:39: warning: rules[0].name.as: name.as refers to group "1_per_second", which name.matches does not have, so it expands to an empty string; "$1_per_second" names a group called "1_per_second" (a name takes every letter, digit and underscore), write "${1}_per_second" (unknown-group)',
     ],
   },
   {
@@ -73,7 +73,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 `,
     warnings: [
-      'rules.yaml:3:54: warning: rules[0].resources.namespaced: resources.namespaced applies to externalRules only; custom metrics take their scope from the resource',
+      'rules.yaml:3:54: warning: rules[0].resources.namespaced: resources.namespaced applies to externalRules only; custom metrics take their scope from the resource (ignored-field)',
     ],
   },
   {
@@ -83,7 +83,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
 `,
     warnings: [
-      'rules.yaml:2:3: warning: rules[0].resources: the rule maps no label to a Kubernetes resource, so it publishes no custom metric; add resources.overrides or resources.template',
+      'rules.yaml:2:3: warning: rules[0].resources: the rule maps no label to a Kubernetes resource, so it publishes no custom metric; add resources.overrides or resources.template (no-resources)',
     ],
   },
   {
@@ -93,7 +93,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (name)
 `,
     warnings: [
-      'rules.yaml:2:3: warning: externalRules[0].resources: external rule has no namespace mapping and is namespaced (the default), so requests cannot be scoped to a namespace; map the namespace label (resources.overrides: {namespace: {resource: namespace}}) or set resources.namespaced: false',
+      'rules.yaml:2:3: warning: externalRules[0].resources: external rule has no namespace mapping and is namespaced (the default), so requests cannot be scoped to a namespace; map the namespace label (resources.overrides: {namespace: {resource: namespace}}) or set resources.namespaced: false (external-namespace)',
     ],
   },
   {

@@ -410,7 +410,7 @@ describe('a node of the wrong JSON type: allowed unchanged, with a warning namin
     { review: cronJob, path: ['spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels'], value: [], reason: 'spec.jobTemplate.spec.template.metadata.labels is a list, not an object' },
   ];
   for (const c of cases) {
-    test(`${c.reason}`, () => {
+    test(c.reason, () => {
       const review = fixtureWith(c.review(), c.path, c.value);
       assert.deepEqual(unpatched(answer(review)), [`hpa-bridge: no defaults added: ${c.reason}`]);
     });
