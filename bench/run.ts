@@ -138,7 +138,7 @@ async function startSeriesChild(spec: SeriesChildSpec): Promise<SeriesChild> {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`series-child.js exited with ${code}: ${err.slice(-2000)}`));
+      reject(new Error(`series-child.js exited with ${String(code)}: ${err.slice(-2000)}`));
     });
   });
   const post = async (path: string): Promise<void> => {

@@ -439,7 +439,7 @@ function foldAliases(raw: RawFlags): Record<string, FlagValue> {
 }
 
 /** Go's duration syntax, in seconds; negative values are refused. */
-function duration(name: string, value: unknown): number {
+function duration(name: string, value: FlagValue): number {
   const text = value === undefined ? defaultOf(name) : String(value);
   let nanos: bigint;
   try {
@@ -476,7 +476,7 @@ function commaList(value: unknown): string[] {
 }
 
 /** --log-level, else --v read as klog verbosity: 4 and more is where Kubernetes components log at debug. */
-function logLevelOf(flags: Readonly<Record<string, unknown>>): LogLevel {
+function logLevelOf(flags: Readonly<Record<string, FlagValue>>): LogLevel {
   if (flags['log-level'] !== undefined || flags.v === undefined) return oneOf('log-level', flags['log-level'], LOG_LEVELS, 'info');
   const v = String(flags.v);
   if (!/^[+-]?\d+$/.test(v)) throw new UsageError(`--v needs a whole number (klog verbosity), not ${JSON.stringify(v)}`);

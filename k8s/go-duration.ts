@@ -38,15 +38,15 @@ export function parseGoDuration(text: string): bigint {
   const invalid = (): GoDurationError => new GoDurationError(`time: invalid duration ${goQuote(text)}`);
   let s = text;
   let negative = false;
-  if (s[0] === '-' || s[0] === '+') {
-    negative = s[0] === '-';
+  if (s.startsWith('-') || s.startsWith('+')) {
+    negative = s.startsWith('-');
     s = s.slice(1);
   }
   if (s === '0') return 0n;
   if (s === '') throw invalid();
   let total = 0n;
   while (s !== '') {
-    if (!(s[0] === '.' || isDigit(s[0]))) throw invalid();
+    if (!(s.startsWith('.') || isDigit(s[0]))) throw invalid();
     // The whole part: an error past 2^63, as leadingInt reports.
     let i = 0;
     let whole = 0n;
@@ -61,7 +61,7 @@ export function parseGoDuration(text: string): bigint {
     let fraction = 0n;
     let scale = 1;
     let after = false;
-    if (s[0] === '.') {
+    if (s.startsWith('.')) {
       s = s.slice(1);
       let overflow = false;
       let j = 0;

@@ -10,7 +10,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { goQuote } from '../../k8s/go-strings.js';
 
 export type Value = null | undefined | boolean | number | string | Value[] | { [key: string]: Value };
-type Dict = { [key: string]: Value };
+type Dict = Record<string, Value>;
 
 export class RenderError extends Error {
   override readonly name = 'RenderError';
@@ -436,7 +436,7 @@ class Renderer {
         return [...args];
       case 'concat':
         if (!args.every(Array.isArray)) throw new RenderError(`${where}: concat takes lists`);
-        return args.flat(1);
+        return (args as Value[][]).flat(1);
       case 'dict': {
         const d: Dict = {};
         for (let i = 0; i < args.length; i += 2) d[str(args[i])] = args[i + 1];

@@ -115,7 +115,7 @@ function readKustomization(dir: string, kind: 'Kustomization' | 'Component'): Js
   }
   const want = kind === 'Component' ? 'kustomize.config.k8s.io/v1alpha1' : 'kustomize.config.k8s.io/v1beta1';
   if ((k['kind'] ?? 'Kustomization') !== kind || (k['apiVersion'] ?? want) !== want) {
-    throw new Error(`${file}: expected ${want} ${kind}, found ${String(k['apiVersion'])} ${String(k['kind'])}`);
+    throw new Error(`${file}: expected ${want} ${kind}, found ${JSON.stringify(k['apiVersion'])} ${JSON.stringify(k['kind'])}`);
   }
   if (kind === 'Component' && k['components'] !== undefined) throw new Error(`${file}: nested components are not supported by this builder`);
   return k;

@@ -13,7 +13,7 @@ const pod = (name: string, ...containers: Record<string, string>[]): PodMetricsI
   containers: containers.map((usage, i) => ({ name: `c${i}`, usage })),
 });
 
-const CASES: ReadonlyArray<readonly [string, PodMetricsItem, string]> = [
+const CASES: readonly (readonly [string, PodMetricsItem, string])[] = [
   ['nanocores round up to the next millicore', pod('a', { cpu: '100000001n', memory: '41943040' }), 'a      101m         40Mi'],
   ['containers add up before rounding', pod('a', { cpu: '500u', memory: '1Mi' }, { cpu: '600u', memory: '524288' }), 'a      2m           1Mi'],
   ['memory rounds up to whole bytes, then down to MiB', pod('a', { cpu: '0', memory: '1048575500m' }), 'a      0m           1Mi'],

@@ -14,7 +14,7 @@ app: {{ .Values.name }}
 release: {{ $.Release.Name }}
 {{- end -}}`;
 
-const CASES: ReadonlyArray<readonly [string, string, string]> = [
+const CASES: readonly (readonly [string, string, string])[] = [
   ['plain fields and a number', 'n={{ .Values.name }} r={{ .Values.replicas }} p={{ .Values.nested.port }}', 'n=web r=2 p=443'],
   ['a missing key prints nothing', '[{{ .Values.missing }}]', '[]'],
   ['{{- trims the whitespace before, -}} the whitespace after', 'a  \n  {{- "b" -}}  \n  c', 'abc'],
@@ -42,7 +42,7 @@ for (const [name, template, want] of CASES) {
   });
 }
 
-const ERRORS: ReadonlyArray<readonly [string, string, RegExp]> = [
+const ERRORS: readonly (readonly [string, string, RegExp])[] = [
   ['an unknown function', '{{ lookup "v1" "Secret" "ns" "name" }}', /function "lookup" is not supported/],
   ['fail', '{{ fail "stop here" }}', /^stop here$/],
   ['required on an empty value', '{{ required "name is required" .Values.empty }}', /^name is required$/],

@@ -114,7 +114,7 @@ const CASES: Readonly<Record<string, Case>> = {
     check: () =>
       assert.throws(
         () => parse('--tls-sni-cert-key=a.crt,a.key'),
-        (e: unknown) => e instanceof UsageError && /^--tls-sni-cert-key is not supported here: serve one certificate/.test(e.message),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith("--tls-sni-cert-key is not supported here: serve one certificate"),
       ),
   },
   '--http2-max-streams-per-connection': noEffectFlag('http2-max-streams-per-connection'),
@@ -130,7 +130,7 @@ const CASES: Readonly<Record<string, Case>> = {
     check: (c) => {
       assert.deepEqual(c.authKubeconfig, { flag: 'authorization-kubeconfig', path: '/a.kubeconfig' });
       assert.deepEqual(parse('--authorization-kubeconfig=/a', '--authentication-kubeconfig=/a').authKubeconfig?.path, '/a');
-      assert.throws(() => parse('--authorization-kubeconfig=/a', '--authentication-kubeconfig=/b'), (e: unknown) => e instanceof UsageError && /name different files/.test(e.message));
+      assert.throws(() => parse('--authorization-kubeconfig=/a', '--authentication-kubeconfig=/b'), (e: unknown) => e instanceof UsageError && e.message.includes('name different files'));
     },
   },
   '--authentication-token-webhook-cache-ttl': { args: ['--authentication-token-webhook-cache-ttl=1m'], check: (c) => assert.equal(c.authCacheTtlMs?.token, 60_000) },
@@ -230,6 +230,6 @@ describe('flags that read durations', () => {
   });
 
   test('a max age shorter than the relist interval is a usage error, as in prometheus-adapter', () => {
-    assert.throws(() => parse('--metrics-relist-interval=10m', '--metrics-max-age=5m'), (e: unknown) => e instanceof UsageError && /--metrics-max-age 5m is less than --metrics-relist-interval/.test(e.message));
+    assert.throws(() => parse('--metrics-relist-interval=10m', '--metrics-max-age=5m'), (e: unknown) => e instanceof UsageError && e.message.includes('--metrics-max-age 5m is less than --metrics-relist-interval'));
   });
 });
