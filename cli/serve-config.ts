@@ -136,13 +136,10 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     'authentication',
     'start even when the ConfigMap cannot be read (it is retried in the background); by default start-up fails, unless the front-proxy CA comes from --requestheader-client-ca-file',
   ),
-  flag(
-    'authorization-always-allow-paths',
-    'list',
-    'authentication',
-    'non-resource paths served without credentials or SubjectAccessReview; a trailing * matches a prefix',
-    { value: 'LIST', default: '/healthz,/readyz,/livez' },
-  ),
+  flag('authorization-always-allow-paths', 'list', 'authentication', 'non-resource paths served without credentials or SubjectAccessReview; a trailing * matches a prefix', {
+    value: 'LIST',
+    default: '/healthz,/readyz,/livez',
+  }),
 
   flag('prometheus-header', 'list', 'prometheus', 'extra header on every call, e.g. X-Scope-OrgID=team-a (repeatable)', { value: 'K=V' }),
   flag('prometheus-token-file', 'string', 'prometheus', 'bearer token, re-read when it changes', { value: 'FILE' }),
@@ -225,7 +222,13 @@ function envArgs(env: NodeJS.ProcessEnv, given: ReadonlySet<string>): string[] {
     if (given.has(name)) continue;
     const value = env[envName(name)];
     if (value === undefined || value === '') continue;
-    const values = kind === 'list' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [value];
+    const values =
+      kind === 'list'
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+        : [value];
     for (const v of values) out.push(`--${name}=${v}`);
   }
   return out;

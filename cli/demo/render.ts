@@ -7,7 +7,10 @@ const WIDTHS = [14, 25, 24, 9, 9, 8];
 const BARS = ' ▁▂▃▄▅▆▇█';
 
 export function row(cells: readonly string[]): string {
-  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 10))).join(' ').trimEnd();
+  return cells
+    .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 10)))
+    .join(' ')
+    .trimEnd();
 }
 
 export function header(): string {
@@ -30,14 +33,7 @@ export interface History {
   readonly replicas: Map<string, number[]>;
 }
 
-export function screen(opts: {
-  title: string;
-  phase: string;
-  hpas: readonly SimulatedHpa[];
-  history: History;
-  peakLoad: number;
-  events: readonly ScaleEvent[];
-}): string {
+export function screen(opts: { title: string; phase: string; hpas: readonly SimulatedHpa[]; history: History; peakLoad: number; events: readonly ScaleEvent[] }): string {
   const width = 60;
   const lines = [opts.title, opts.phase, '', header(), ...opts.hpas.map(hpaRow), ''];
   lines.push(`${'load req/s'.padEnd(14)} ${spark(opts.history.load, opts.peakLoad, width)}`);

@@ -82,7 +82,10 @@ describe('serve flags', () => {
   ];
   for (const [name, argv, message] of errors) {
     test(`${name} is a usage error`, () => {
-      assert.throws(() => parseServeArgs(argv, {}), (e: unknown) => e instanceof UsageError && message.test((e as Error).message));
+      assert.throws(
+        () => parseServeArgs(argv, {}),
+        (e: unknown) => e instanceof UsageError && message.test((e as Error).message),
+      );
     });
   }
 });
@@ -107,6 +110,9 @@ describe('serve flag table', () => {
       const value = values[f.kind] ?? '';
       return !isDeepStrictEqual(outcome([`--${f.name}=${value}`], base), outcome([], { ...base, [envName(f.name)]: value }));
     });
-    assert.deepEqual(differing.map((f) => f.name), []);
+    assert.deepEqual(
+      differing.map((f) => f.name),
+      [],
+    );
   });
 });
