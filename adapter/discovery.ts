@@ -48,12 +48,7 @@ function isNamespaced(catalog: ResourceCatalog, gr: GroupResource, seriesHasName
  * Builds the registry from the series summaries of one relist. Pure: the
  * same rules and summaries always give the same registry.
  */
-export function buildRegistry(
-  rules: RuleSet,
-  summaries: ReadonlyMap<string, SeriesSummary>,
-  catalog: ResourceCatalog,
-  builtAt = new Date(),
-): MetricRegistry {
+export function buildRegistry(rules: RuleSet, summaries: ReadonlyMap<string, SeriesSummary>, catalog: ResourceCatalog, builtAt = new Date()): MetricRegistry {
   const custom = new Map<string, CustomMetric>();
   const external = new Map<string, DiscoveredMetric>();
   const conflicts: string[] = [];

@@ -30,7 +30,10 @@ export function parseAccept(header: string): AcceptClause[] {
       if (type !== '*') continue;
       subType = '*';
     } else {
-      subType = range.slice(slash + 1).trim().toLowerCase();
+      subType = range
+        .slice(slash + 1)
+        .trim()
+        .toLowerCase();
       if (subType.includes('/')) continue;
     }
     if (type === '' || subType === '') continue;
@@ -40,7 +43,10 @@ export function parseAccept(header: string): AcceptClause[] {
       const eq = p.indexOf('=');
       if (eq === -1) continue;
       const name = p.slice(0, eq).trim().toLowerCase();
-      const value = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      const value = p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
       if (name === 'q') {
         const n = Number(value);
         q = value !== '' && Number.isFinite(n) ? n : 0;

@@ -509,7 +509,11 @@ export function openApiV2(scope: OpenApiScope = {}): Record<string, Json> {
     swagger: '2.0',
     info: INFO,
     paths,
-    definitions: closure(schemas(ref), ops.flatMap((op) => [op.response, STATUS]), prefix),
+    definitions: closure(
+      schemas(ref),
+      ops.flatMap((op) => [op.response, STATUS]),
+      prefix,
+    ),
     securityDefinitions: { BearerToken: BEARER },
     security: SECURITY,
   };
@@ -549,7 +553,11 @@ export function openApiV3(groupVersion: string, scope: OpenApiScope = {}): Recor
     info: INFO,
     paths,
     components: {
-      schemas: closure(schemas(ref), ops.flatMap((op) => [op.response, STATUS]), prefix),
+      schemas: closure(
+        schemas(ref),
+        ops.flatMap((op) => [op.response, STATUS]),
+        prefix,
+      ),
       securitySchemes: { BearerToken: BEARER },
     },
     security: SECURITY,

@@ -95,10 +95,7 @@ export class PrometheusClient implements MetricsSource {
 
   constructor(private readonly options: PrometheusClientOptions) {
     this.base = new URL(options.url.replace(/\/+$/, ''));
-    this.agent =
-      this.base.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, ...(options.tls ?? {}) })
-        : new http.Agent({ keepAlive: true });
+    this.agent = this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(options.tls ?? {}) }) : new http.Agent({ keepAlive: true });
     const agent = this.agent;
     const headers = options.headers;
     const callSignal = this.callSignal;

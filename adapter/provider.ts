@@ -10,15 +10,7 @@ import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCat
 import { customMetricKey, type MetricRegistry } from './discovery.js';
 import { BadRequestError, NotFoundError, UnavailableError } from './errors.js';
 import type { Logger } from './log.js';
-import type {
-  CustomMetricInfo,
-  ExternalMetricValue,
-  ExternalMetricsQuery,
-  MetricListing,
-  MetricsApiProvider,
-  ObjectMetricsQuery,
-  ObjectMetricValue,
-} from './metrics-api-provider.js';
+import type { CustomMetricInfo, ExternalMetricValue, ExternalMetricsQuery, MetricListing, MetricsApiProvider, ObjectMetricsQuery, ObjectMetricValue } from './metrics-api-provider.js';
 import type { ObjectLister, ResourceKind } from './objects/types.js';
 import { PrometheusError, type MetricsSource, type QueryOptions, type Sample } from './prometheus.js';
 
@@ -68,13 +60,7 @@ export function renderForNames(render: (allNames: boolean) => string, count: num
  * Runs one rule's query, timed for `onQuery`. A Prometheus failure becomes
  * an UnavailableError naming the rule (path and file:line) and the query.
  */
-export async function runRuleQuery(
-  metrics: MetricsSource,
-  rule: { readonly origin: RuleOrigin },
-  query: string,
-  { deadline, signal }: QueryOptions,
-  onQuery?: QueryObserver,
-): Promise<Sample[]> {
+export async function runRuleQuery(metrics: MetricsSource, rule: { readonly origin: RuleOrigin }, query: string, { deadline, signal }: QueryOptions, onQuery?: QueryObserver): Promise<Sample[]> {
   const started = performance.now();
   try {
     const samples = await metrics.query(query, { deadline, ...(signal ? { signal } : {}) });
@@ -190,10 +176,10 @@ export class MetricsProvider implements MetricsApiProvider {
     const entry = registry.external.get(q.metric);
     if (!entry) {
       const known = [...registry.external.keys()].sort();
-      throw new NotFoundError(
-        `the server could not find the external metric ${q.metric}${known.length ? `; known external metrics: ${preview(known)}` : '; no external metric is discovered'}`,
-        { name: q.metric, group: 'external.metrics.k8s.io' },
-      );
+      throw new NotFoundError(`the server could not find the external metric ${q.metric}${known.length ? `; known external metrics: ${preview(known)}` : '; no external metric is discovered'}`, {
+        name: q.metric,
+        group: 'external.metrics.k8s.io',
+      });
     }
     let query: string;
     try {
@@ -250,9 +236,7 @@ export class MetricsProvider implements MetricsApiProvider {
     if (!(e instanceof QueryBuildError)) return e as Error;
     if (e.reason === 'unsupported-selector') return new BadRequestError(e.message);
     if (e.reason === 'invalid-label-name') {
-      return new BadRequestError(
-        `${selectorParam} ${e.message}; rule ${ruleName(rule)} matches selector keys against series labels, and no series label has such a name`,
-      );
+      return new BadRequestError(`${selectorParam} ${e.message}; rule ${ruleName(rule)} matches selector keys against series labels, and no series label has such a name`);
     }
     return new UnavailableError(`rule ${ruleName(rule)} cannot serve this request: ${e.message}`);
   }
@@ -289,7 +273,10 @@ export class MetricsProvider implements MetricsApiProvider {
   private async resourceKind(resource: GroupResource): Promise<ResourceKind> {
     const described = await this.deps.objects.describe(resource);
     if (described) return described;
-    const known = this.deps.catalog().find(resource.group, resource.resource).find((r) => r.group === resource.group);
+    const known = this.deps
+      .catalog()
+      .find(resource.group, resource.resource)
+      .find((r) => r.group === resource.group);
     if (known) return { kind: known.kind, apiVersion: apiVersionOf(known), namespaced: known.namespaced };
     // An unknown resource still gets a usable describedObject.
     const singular = resource.resource.replace(/s$/, '');
@@ -308,7 +295,10 @@ function preview(items: readonly string[], max = 10): string {
 
 function knownMetricsHint(registry: MetricRegistry, resource: GroupResource): string {
   const prefix = `${formatGroupResource(resource)}/`;
-  const known = [...registry.custom.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+  const known = [...registry.custom.keys()]
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length))
+    .sort();
   return known.length ? `; metrics known for it: ${preview(known)}` : '; no metric is discovered for it';
 }
 

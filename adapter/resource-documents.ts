@@ -104,7 +104,21 @@ export function usageTable(
   };
   const rows =
     what.kind === 'pods'
-      ? what.items.map((p) => row(p.name, USAGE_RESOURCES.map((r) => sumQuantities(p.containers.map((c) => c.usage[r]))), p.windowSeconds, () => podMetrics(version, p, now)))
-      : what.items.map((n) => row(n.name, USAGE_RESOURCES.map((r) => n.usage[r]), n.windowSeconds, () => nodeMetrics(version, n, now)));
+      ? what.items.map((p) =>
+          row(
+            p.name,
+            USAGE_RESOURCES.map((r) => sumQuantities(p.containers.map((c) => c.usage[r]))),
+            p.windowSeconds,
+            () => podMetrics(version, p, now),
+          ),
+        )
+      : what.items.map((n) =>
+          row(
+            n.name,
+            USAGE_RESOURCES.map((r) => n.usage[r]),
+            n.windowSeconds,
+            () => nodeMetrics(version, n, now),
+          ),
+        );
   return { kind: 'Table', apiVersion: `meta.k8s.io/${tableVersion}`, metadata: {}, columnDefinitions, rows };
 }

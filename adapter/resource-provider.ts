@@ -5,16 +5,7 @@
 import { matchesFields, type FieldTerm } from '../k8s/field-selector.js';
 import type { CompiledResourceRule, CompiledResourceRules } from '../rules/compile.js';
 import { QueryBuildError } from '../rules/query.js';
-import {
-  containerLabelsOf,
-  nodeLabelOf,
-  NODES,
-  PODS,
-  renderContainerQuery,
-  renderNodeQuery,
-  USAGE_RESOURCES,
-  type UsageResource,
-} from '../rules/resource-query.js';
+import { containerLabelsOf, nodeLabelOf, NODES, PODS, renderContainerQuery, renderNodeQuery, USAGE_RESOURCES, type UsageResource } from '../rules/resource-query.js';
 import { NotFoundError, UnavailableError } from './errors.js';
 import type { Logger } from './log.js';
 import type { NodeMetricsQuery, NodeUsage, PodMetricsQuery, PodUsage, ResourceMetricsProvider } from './metrics-api-provider.js';

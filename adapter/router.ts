@@ -6,16 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Requirement } from '../k8s/label-selector.js';
 import type { ResourceCatalog } from '../rules/resources.js';
 import { CacheStore, DEFAULT_CACHE_MAX_BYTES, LoadingCache } from './cache.js';
-import {
-  apiGroupDiscoveryList,
-  apiGroupList,
-  apiResourceList,
-  customApiGroup,
-  customMetricValueList,
-  externalApiGroup,
-  externalMetricValueList,
-  resourceMetricsApiGroup,
-} from './documents.js';
+import { apiGroupDiscoveryList, apiGroupList, apiResourceList, customApiGroup, customMetricValueList, externalApiGroup, externalMetricValueList, resourceMetricsApiGroup } from './documents.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, toStatus, type Status } from './errors.js';
 import { documentHash, etagOf, ifNoneMatchHits } from './etag.js';
 import { FieldSelectorError, parseFieldSelector, type FieldTerm } from '../k8s/field-selector.js';

@@ -437,8 +437,7 @@ export class SeriesSummarizer {
           }
         }
       } else if (target === T_ROOT_KEY) {
-        this.rootKey =
-          value === 'data' ? K_DATA : value === 'status' ? K_STATUS : value === 'errorType' ? K_ERROR_TYPE : value === 'error' ? K_ERROR : K_OTHER;
+        this.rootKey = value === 'data' ? K_DATA : value === 'status' ? K_STATUS : value === 'errorType' ? K_ERROR_TYPE : value === 'error' ? K_ERROR : K_OTHER;
       }
       return M_COLON;
     }
@@ -578,10 +577,7 @@ export class SeriesSummarizer {
  * Rejects with SeriesStreamError for bad bodies and with the signal's reason
  * when aborted; either way the body is cancelled so the connection is freed.
  */
-export async function summarizeSeriesStream(
-  body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
-  options: SeriesSummarizerOptions & { signal?: AbortSignal } = {},
-): Promise<SeriesSummary> {
+export async function summarizeSeriesStream(body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options: SeriesSummarizerOptions & { signal?: AbortSignal } = {}): Promise<SeriesSummary> {
   const { signal, ...summarizerOptions } = options;
   signal?.throwIfAborted();
   const summarizer = new SeriesSummarizer(summarizerOptions);

@@ -85,7 +85,9 @@ interface Machine {
 export async function machine(): Promise<Machine> {
   let model = cpus()[0]?.model ?? 'unknown';
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) model = line.slice(line.indexOf(':') + 1).trim();
   } catch {
     // Not Linux: os.cpus() already gave a model.
@@ -103,7 +105,9 @@ export async function machine(): Promise<Machine> {
 /** A line of /proc/<pid>/status in MiB (VmRSS, VmHWM). */
 export function procStatusMB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${field}:`));
     const kb = line ? Number(line.replace(/[^0-9]/g, '')) : NaN;
     return Number.isFinite(kb) ? kb / 1024 : undefined;
   } catch {

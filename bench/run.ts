@@ -567,7 +567,10 @@ async function discoverySection(results: Results, work: string): Promise<void> {
     // each, since the regex is a small part of a relist this size.
     const patternRuns: Record<string, DiscoveryResult> = {};
     for (let round = 0; round < 2; round++) {
-      for (const [label, pattern] of [['trivial', TRIVIAL_PATTERN], ['nested', NESTED_QUANTIFIER_PATTERN]] as const) {
+      for (const [label, pattern] of [
+        ['trivial', TRIVIAL_PATTERN],
+        ['nested', NESTED_QUANTIFIER_PATTERN],
+      ] as const) {
         const file = join(work, `distinct-names-${label}.yaml`);
         await writeFile(file, distinctNamesRules(pattern));
         log(`discovery of ${DISTINCT_NAMES} distinct names, name.matches ${pattern}, round ${round + 1}`);
@@ -816,7 +819,11 @@ async function idleSection(results: Results, work: string): Promise<void> {
     met: m.rss <= 100,
   });
   results.rows.idle = [
-    row('6', `Idle RSS after start-up, \`hpa-bridge serve\` with rules/examples, discovery done, \`--object-source kubernetes\` (the in-cluster default; watch cache synced with ${SMALL_PODS + BIG_PODS} pods)`, kube),
+    row(
+      '6',
+      `Idle RSS after start-up, \`hpa-bridge serve\` with rules/examples, discovery done, \`--object-source kubernetes\` (the in-cluster default; watch cache synced with ${SMALL_PODS + BIG_PODS} pods)`,
+      kube,
+    ),
     row('6b', '… `--object-source prometheus`', ksm),
   ];
 }
@@ -1048,7 +1055,11 @@ interface CustomRaw {
 
 /** What bounds each target this run missed, from its own figures. */
 function bounds(r: Results): string {
-  const missed = new Set(SECTIONS.flatMap((s) => r.rows[s] ?? []).filter((x) => x.met === false).map((x) => x.id));
+  const missed = new Set(
+    SECTIONS.flatMap((s) => r.rows[s] ?? [])
+      .filter((x) => x.met === false)
+      .map((x) => x.id),
+  );
   const c = r.raw.custom as CustomRaw | undefined;
   const lines: string[] = [];
   if (c && (missed.has('1c') || missed.has('1e'))) {
@@ -1112,7 +1123,9 @@ ${bounds(r)}
 - Memory: ${m.memoryGiB} GiB
 - Node: ${m.node}
 - Prometheus: ${m.prometheus}
-- Run time per section (s): ${Object.entries(r.runtimeSeconds).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ')}
+- Run time per section (s): ${Object.entries(r.runtimeSeconds)
+    .map(([k, v]) => `${k} ${f(v, 0)}`)
+    .join(', ')}
 
 ## Method
 
@@ -1188,7 +1201,9 @@ async function main(): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
   const latest = join(resultsDir, 'latest.json');
   // A filtered run updates its sections and keeps the others from the last run.
-  const previous = await readFile(latest, 'utf8').then((t) => JSON.parse(t) as Results).catch(() => undefined);
+  const previous = await readFile(latest, 'utf8')
+    .then((t) => JSON.parse(t) as Results)
+    .catch(() => undefined);
   const results: Results = {
     date: new Date().toISOString(),
     machine: await machine(),

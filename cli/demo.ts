@@ -239,10 +239,7 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
       const ok = tr.outAt !== undefined && tr.inAt !== undefined && tr.peak > min;
       if (tr.outAt === undefined || tr.peak <= min) problems.push(`${h.name} never scaled out under load${h.lastError ? ` (${h.lastError})` : ''}`);
       else if (tr.inAt === undefined) problems.push(`${h.name} did not scale back to ${min} after the load stopped (still ${h.target.replicas})`);
-      say(
-        `SUMMARY ${h.name} min=${min} peak=${tr.peak} final=${h.target.replicas} ` +
-          `scale-out=${outText} scale-in=${inText} ${ok ? 'OK' : 'FAILED'}`,
-      );
+      say(`SUMMARY ${h.name} min=${min} peak=${tr.peak} final=${h.target.replicas} ` + `scale-out=${outText} scale-in=${inText} ${ok ? 'OK' : 'FAILED'}`);
     }
     say(`  scale-out: from load start to the first scale-up; scale-in: from load stop to back at minReplicas`);
     if (problems.length > 0) {

@@ -94,11 +94,20 @@ export function createHttpSurface(deps: HttpSurfaceDeps, surface: Surface): Requ
   const route = async (req: IncomingMessage, res: ServerResponse, url: string, path: string): Promise<void> => {
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (surface === 'secure' && metricsApi.serves(path)) return answerMetrics(req, res, url);
-    if (readOnly && HEALTH_ENDPOINTS.has(path)) { health(req, res, url, path); return; }
-    if (surface === 'secure' && readOnly && path === '/metrics') { answerScrape(metrics.registry, res); return; }
+    if (readOnly && HEALTH_ENDPOINTS.has(path)) {
+      health(req, res, url, path);
+      return;
+    }
+    if (surface === 'secure' && readOnly && path === '/metrics') {
+      answerScrape(metrics.registry, res);
+      return;
+    }
     // kube-aggregator downloads these as system:aggregator, which the
     // system:discovery ClusterRole lets get /openapi and /openapi/*.
-    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) { writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false })); return; }
+    if (surface === 'secure' && readOnly && OPENAPI_PATH.test(path)) {
+      writeAnswer(req, res, answerOpenApi(req.method ?? 'GET', url, headerContext(req.headers), { resourceMetrics: deps.resourceMetricsServed?.() ?? false }));
+      return;
+    }
     throw new NotFoundError(`the server could not find the requested resource: ${path}`);
   };
 

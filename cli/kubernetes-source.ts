@@ -93,7 +93,9 @@ export function serveConnections(config: ServeConfig, env: NodeJS.ProcessEnv = p
     const named = chosen(config.listerKubeconfig, config);
     const missing = missingKubeconfig(named, env);
     if (missing) {
-      throw new StartupError(`--object-source kubernetes needs the Kubernetes API and found no kubeconfig: ${missing}; pass --kubeconfig FILE (or --lister-kubeconfig FILE), or use --object-source prometheus`);
+      throw new StartupError(
+        `--object-source kubernetes needs the Kubernetes API and found no kubeconfig: ${missing}; pass --kubeconfig FILE (or --lister-kubeconfig FILE), or use --object-source prometheus`,
+      );
     }
     lister = connect(named);
   }

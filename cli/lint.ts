@@ -41,9 +41,7 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
 
   const result = await loadRuleSet(args.positional);
   const diagnostics = [...result.errors, ...result.warnings].sort(compareDiagnostics);
-  const queries = args.flags['print-queries']
-    ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor)
-    : undefined;
+  const queries = args.flags['print-queries'] ? [...result.compiled.rules, ...result.compiled.externalRules].map(exampleQueryFor) : undefined;
   // What the rules serve besides the metrics discovery finds: metrics.k8s.io, when they load.
   const resourceRules = result.ruleSet?.resourceRules?.origin;
   const { name: api, versions } = RESOURCE_METRICS_SERVED_GROUP;

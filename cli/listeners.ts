@@ -100,7 +100,14 @@ export function watchServingCertificate(config: ServeConfig, server: HttpsServer
     }
   };
   const files = config.tlsCertFile && config.tlsKeyFile ? [config.tlsCertFile, config.tlsKeyFile] : [];
-  const watch = files.length > 0 ? watchDirectories(files.map((f) => dirname(f)), () => void reload(), { debounceMs: 200, pollMs: 60_000 }) : undefined;
+  const watch =
+    files.length > 0
+      ? watchDirectories(
+          files.map((f) => dirname(f)),
+          () => void reload(),
+          { debounceMs: 200, pollMs: 60_000 },
+        )
+      : undefined;
   return {
     name: 'serving certificate watch',
     reload,

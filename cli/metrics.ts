@@ -30,16 +30,60 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
   collectDefaultMetrics({ register: registry, prefix: 'hpa_bridge_' });
   const requests = new Counter({ name: 'hpa_bridge_requests_total', help: 'API requests by API, version and HTTP code.', labelNames: ['api', 'version', 'code'], registers: [registry] });
   const duration = new Histogram({ name: 'hpa_bridge_request_duration_seconds', help: 'API request duration.', labelNames: ['api', 'version'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const queryDuration = new Histogram({ name: 'hpa_bridge_prometheus_query_duration_seconds', help: 'Prometheus query duration by rule.', labelNames: ['rule'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const queryDuration = new Histogram({
+    name: 'hpa_bridge_prometheus_query_duration_seconds',
+    help: 'Prometheus query duration by rule.',
+    labelNames: ['rule'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
   const queryErrors = new Counter({ name: 'hpa_bridge_prometheus_query_errors_total', help: 'Failed Prometheus queries by rule and kind.', labelNames: ['rule', 'kind'], registers: [registry] });
   const { cache, discovery, rules } = sources;
-  new Counter({ name: 'hpa_bridge_cache_hits_total', help: 'Queries answered from the cache.', registers: [registry], collect() { this.reset(); this.inc(cache.stats.hits); } });
-  new Counter({ name: 'hpa_bridge_cache_misses_total', help: 'Queries sent to Prometheus.', registers: [registry], collect() { this.reset(); this.inc(cache.stats.misses); } });
-  new Counter({ name: 'hpa_bridge_cache_coalesced_total', help: 'Queries that joined an identical query in flight.', registers: [registry], collect() { this.reset(); this.inc(cache.stats.coalesced); } });
+  new Counter({
+    name: 'hpa_bridge_cache_hits_total',
+    help: 'Queries answered from the cache.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cache.stats.hits);
+    },
+  });
+  new Counter({
+    name: 'hpa_bridge_cache_misses_total',
+    help: 'Queries sent to Prometheus.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cache.stats.misses);
+    },
+  });
+  new Counter({
+    name: 'hpa_bridge_cache_coalesced_total',
+    help: 'Queries that joined an identical query in flight.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cache.stats.coalesced);
+    },
+  });
   const store = sources.cacheStore;
   if (store) {
-    new Gauge({ name: 'hpa_bridge_cache_bytes', help: 'Estimated bytes held by cached query results and answers (bounded by --cache-max-bytes).', registers: [registry], collect() { this.set(store.bytes); } });
-    new Gauge({ name: 'hpa_bridge_cache_entries', help: 'Cached query results and answers.', registers: [registry], collect() { this.set(store.entries); } });
+    new Gauge({
+      name: 'hpa_bridge_cache_bytes',
+      help: 'Estimated bytes held by cached query results and answers (bounded by --cache-max-bytes).',
+      registers: [registry],
+      collect() {
+        this.set(store.bytes);
+      },
+    });
+    new Gauge({
+      name: 'hpa_bridge_cache_entries',
+      help: 'Cached query results and answers.',
+      registers: [registry],
+      collect() {
+        this.set(store.entries);
+      },
+    });
   }
   new Gauge({
     name: 'hpa_bridge_discovery_age_seconds',
@@ -60,8 +104,23 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
       this.set({ kind: 'external' }, discovery.status.externalMetrics);
     },
   });
-  new Counter({ name: 'hpa_bridge_discovery_failures_total', help: 'Relists with at least one failed series query.', registers: [registry], collect() { this.reset(); this.inc(discovery.status.failedRelists); } });
-  new Gauge({ name: 'hpa_bridge_discovery_duration_seconds', help: 'Duration of the last relist.', registers: [registry], collect() { this.set(discovery.status.lastDurationSeconds ?? 0); } });
+  new Counter({
+    name: 'hpa_bridge_discovery_failures_total',
+    help: 'Relists with at least one failed series query.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(discovery.status.failedRelists);
+    },
+  });
+  new Gauge({
+    name: 'hpa_bridge_discovery_duration_seconds',
+    help: 'Duration of the last relist.',
+    registers: [registry],
+    collect() {
+      this.set(discovery.status.lastDurationSeconds ?? 0);
+    },
+  });
   new Counter({
     name: 'hpa_bridge_rule_reloads_total',
     help: 'Rule loads by result.',
@@ -73,8 +132,22 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
       this.inc({ result: 'failure' }, rules.status.reloads.failed);
     },
   });
-  new Gauge({ name: 'hpa_bridge_rules_up_to_date', help: '1 when the newest rule files are the ones being served.', registers: [registry], collect() { this.set(rules.status.upToDate ? 1 : 0); } });
-  new Gauge({ name: 'hpa_bridge_rule_reload_duration_seconds', help: 'Duration of the last rule load.', registers: [registry], collect() { this.set(rules.status.lastDurationSeconds ?? 0); } });
+  new Gauge({
+    name: 'hpa_bridge_rules_up_to_date',
+    help: '1 when the newest rule files are the ones being served.',
+    registers: [registry],
+    collect() {
+      this.set(rules.status.upToDate ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hpa_bridge_rule_reload_duration_seconds',
+    help: 'Duration of the last rule load.',
+    registers: [registry],
+    collect() {
+      this.set(rules.status.lastDurationSeconds ?? 0);
+    },
+  });
   new Gauge({
     name: 'hpa_bridge_rules_last_success_timestamp_seconds',
     help: 'When the rules being served were loaded.',

@@ -65,11 +65,7 @@ export interface PrometheusCredentials {
  * token file, token, or user name and password. The CA and the client
  * certificate are the flag's, else the kubeconfig's.
  */
-export function prometheusCredentials(
-  c: PrometheusConnectionConfig,
-  env: NodeJS.ProcessEnv = process.env,
-  serviceAccountDir: string = SERVICE_ACCOUNT_DIR,
-): PrometheusCredentials {
+export function prometheusCredentials(c: PrometheusConnectionConfig, env: NodeJS.ProcessEnv = process.env, serviceAccountDir: string = SERVICE_ACCOUNT_DIR): PrometheusCredentials {
   const k = kubeconfigEndpoint(c, env, serviceAccountDir);
   const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   let authorization: () => string | undefined = () => undefined;

@@ -181,7 +181,12 @@ export function healthAnswer(endpoint: string, checks: readonly HealthCheck[], q
     }
   }
   if (unknown.size > 0) {
-    lines.push(`warn: some health checks cannot be excluded: no matches for ${[...unknown].sort().map((n) => JSON.stringify(n)).join(',')}`);
+    lines.push(
+      `warn: some health checks cannot be excluded: no matches for ${[...unknown]
+        .sort()
+        .map((n) => JSON.stringify(n))
+        .join(',')}`,
+    );
   }
   if (failed) return { status: 503, body: `${lines.join('\n')}\n${endpoint} check failed\n` };
   if (!query.verbose) return { status: 200, body: 'ok' };

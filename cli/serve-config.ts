@@ -158,13 +158,10 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     "TLS 1.2 cipher suites by Go's (IANA) names, comma-separated, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256; the TLS 1.3 suites stay on, as in Go; RC4 and 3DES are refused (default: Node's list)",
     { value: 'LIST' },
   ),
-  flag(
-    'tls-min-version',
-    'string',
-    'serving',
-    'lowest TLS version; VersionTLS10 and VersionTLS11 are accepted, but OpenSSL refuses them at its default security level',
-    { value: Object.keys(TLS_VERSIONS).join('|'), default: 'VersionTLS12' },
-  ),
+  flag('tls-min-version', 'string', 'serving', 'lowest TLS version; VersionTLS10 and VersionTLS11 are accepted, but OpenSSL refuses them at its default security level', {
+    value: Object.keys(TLS_VERSIONS).join('|'),
+    default: 'VersionTLS12',
+  }),
   flag('tls-sni-cert-key', 'list', 'serving', 'not supported: serve one certificate for every name with --tls-cert-file', {
     value: 'CERT,KEY',
     refused: 'serve one certificate for every name with --tls-cert-file',
@@ -212,13 +209,7 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     { value: 'none|delegated', default: 'delegated' },
   ),
   flag('anonymous-auth', 'boolean', 'authentication', 'let requests without credentials through as system:anonymous, to be authorized by SubjectAccessReview (default: refuse them with 401)'),
-  flag(
-    'authentication-kubeconfig',
-    'string',
-    'authentication',
-    'kubeconfig for TokenReview and the ConfigMap, instead of --kubeconfig or the in-cluster account',
-    { value: 'FILE' },
-  ),
+  flag('authentication-kubeconfig', 'string', 'authentication', 'kubeconfig for TokenReview and the ConfigMap, instead of --kubeconfig or the in-cluster account', { value: 'FILE' }),
   flag(
     'authorization-kubeconfig',
     'string',
@@ -243,13 +234,10 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     'authentication',
     'start even when the ConfigMap cannot be read (it is retried in the background); by default start-up fails, unless the front-proxy CA comes from --requestheader-client-ca-file',
   ),
-  flag(
-    'authorization-always-allow-paths',
-    'list',
-    'authentication',
-    'non-resource paths served without credentials or SubjectAccessReview; a trailing * matches a prefix',
-    { value: 'LIST', default: '/healthz,/readyz,/livez' },
-  ),
+  flag('authorization-always-allow-paths', 'list', 'authentication', 'non-resource paths served without credentials or SubjectAccessReview; a trailing * matches a prefix', {
+    value: 'LIST',
+    default: '/healthz,/readyz,/livez',
+  }),
 
   flag('prometheus-header', 'list', 'prometheus', 'extra header on every call, e.g. X-Scope-OrgID=team-a (repeatable)', { value: 'K=V' }),
   flag('prometheus-token-file', 'string', 'prometheus', 'bearer token, re-read when it changes', { value: 'FILE' }),
@@ -264,7 +252,7 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     'prometheus-auth-config',
     'string',
     'prometheus',
-    "kubeconfig whose user credentials (token, token file, basic auth, client certificate) and cluster CA reach Prometheus; its server is not used. The flags above win over it",
+    'kubeconfig whose user credentials (token, token file, basic auth, client certificate) and cluster CA reach Prometheus; its server is not used. The flags above win over it',
     { value: 'FILE' },
   ),
   flag('prometheus-auth-incluster', 'boolean', 'prometheus', "reach Prometheus with the pod's service account token (re-read when it changes) and CA, as a kube-rbac-proxy in front of it expects"),
@@ -299,7 +287,10 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
   ...noEffect('the HTTPS port speaks HTTP/1.1 only', [['disable-http2', 'boolean'], 'http2-max-streams-per-connection']),
   ...noEffect('there are no profiling or debug endpoints', [['profiling', 'boolean'], ['contention-profiling', 'boolean'], 'debug-socket-path']),
   ...noEffect('there is no API priority and fairness; --request-timeout bounds every request', [['enable-priority-and-fairness', 'boolean']]),
-  ...noEffect('the port is bound without SO_REUSEPORT, by one process', [['permit-port-sharing', 'boolean'], ['permit-address-sharing', 'boolean']]),
+  ...noEffect('the port is bound without SO_REUSEPORT, by one process', [
+    ['permit-port-sharing', 'boolean'],
+    ['permit-address-sharing', 'boolean'],
+  ]),
   ...noEffect('objects come from watches, not from a list per request, and API discovery is re-read when a request names a resource it does not know', [
     'discovery-interval',
     'client-qps',
@@ -417,7 +408,13 @@ function envArgs(env: NodeJS.ProcessEnv, given: ReadonlySet<string>): string[] {
     if (given.has(canonical(name))) continue;
     const value = env[envName(name)];
     if (value === undefined || value === '') continue;
-    const values = kind === 'list' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [value];
+    const values =
+      kind === 'list'
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+        : [value];
     for (const v of values) out.push(`--${name}=${v}`);
   }
   return out;
@@ -472,7 +469,10 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 
 /** Comma-separated and repeatable, as pflag's StringSlice. */
 function commaList(value: unknown): string[] {
-  return ((value as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return ((value as string[] | undefined) ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** --log-level, else --v read as klog verbosity: 4 and more is where Kubernetes components log at debug. */
@@ -523,9 +523,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (relist <= 0) throw new UsageError('--metrics-relist-interval must be greater than 0');
   const maxAge = flags['metrics-max-age'] === undefined ? relist : duration('metrics-max-age', flags['metrics-max-age']);
   if (maxAge < relist) {
-    throw new UsageError(
-      `--metrics-max-age ${String(flags['metrics-max-age'])} is less than --metrics-relist-interval; discovery would miss series that report between two relists`,
-    );
+    throw new UsageError(`--metrics-max-age ${String(flags['metrics-max-age'])} is less than --metrics-relist-interval; discovery would miss series that report between two relists`);
   }
   return {
     rules,

@@ -72,7 +72,12 @@ async function startAuth(config: ServeConfig, connection: KubeConnection | undef
 }
 
 /** The object source, and the resource catalog rules and discovery resolve names against. */
-async function objectSourceFor(config: ServeConfig, connection: KubeConnection | undefined, metrics: CachingMetricsSource, log: Logger): Promise<{ objects: ObjectLister; catalog: () => ResourceCatalog }> {
+async function objectSourceFor(
+  config: ServeConfig,
+  connection: KubeConnection | undefined,
+  metrics: CachingMetricsSource,
+  log: Logger,
+): Promise<{ objects: ObjectLister; catalog: () => ResourceCatalog }> {
   if (config.objectSource === 'prometheus' || !connection) {
     const staticCatalog = new StaticResourceCatalog();
     const catalog = (): ResourceCatalog => staticCatalog;
@@ -103,8 +108,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       const started = await startAuth(config, connections.authentication, log);
       auth = started;
       lifecycle.add({ name: 'authentication', stop: () => started.close() });
-    }
-    else log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
+    } else log.warn('authentication is off (--authentication none): any client that reaches the port can read every metric; use this only for local runs');
 
     // Query results and whole answers count against one byte bound.
     const cacheStore = new CacheStore({ maxBytes: config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES });
@@ -123,11 +127,17 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       log.error(rules.rules ? 'rule change rejected; still serving the last good rules' : 'rules failed to load', { errors: result.errors.map(formatDiagnostic) });
     });
     await rules.reload();
-    const discovery = new MetricDiscovery(prometheus, () => rules.rules, catalog, {
-      intervalMs: config.relistIntervalMs,
-      lookbackSeconds: config.maxAgeSeconds,
-      timeoutMs: Math.min(config.relistIntervalMs, 60_000),
-    }, log);
+    const discovery = new MetricDiscovery(
+      prometheus,
+      () => rules.rules,
+      catalog,
+      {
+        intervalMs: config.relistIntervalMs,
+        lookbackSeconds: config.maxAgeSeconds,
+        timeoutMs: Math.min(config.relistIntervalMs, 60_000),
+      },
+      log,
+    );
     rules.on('applied', () => void discovery.relist());
 
     const metrics = createMetrics({ rules, discovery, cache, cacheStore });
@@ -143,11 +153,29 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       failureLog: new RepeatLimitedLog(log),
       mutate: createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) }),
       readiness: () =>
-        readinessChecks({ now: Date.now(), ruleRoots: config.rules, rules: rules.status, servedRules: rules.rules, discoveryDone: discovery.registry !== undefined, discovery: discovery.status, objectsNotReady: objects.notReadyReason(), draining }),
+        readinessChecks({
+          now: Date.now(),
+          ruleRoots: config.rules,
+          rules: rules.status,
+          servedRules: rules.rules,
+          discoveryDone: discovery.registry !== undefined,
+          discovery: discovery.status,
+          objectsNotReady: objects.notReadyReason(),
+          draining,
+        }),
       ...(auth ? { guard: auth.guard() } : {}),
       resourceMetricsServed: () => resourceMetrics.served(),
     };
-    const metricsApi = createMetricsApi({ provider, resourceMetrics, catalog, requestTimeoutMs: config.requestTimeoutMs, log, responseCacheTtlSeconds: config.cacheTtlSeconds, cacheStore, failureLog: surface.failureLog });
+    const metricsApi = createMetricsApi({
+      provider,
+      resourceMetrics,
+      catalog,
+      requestTimeoutMs: config.requestTimeoutMs,
+      log,
+      responseCacheTtlSeconds: config.cacheTtlSeconds,
+      cacheStore,
+      failureLog: surface.failureLog,
+    });
 
     // The listeners stop in reverse: the secure port drains first while
     // /metrics and the plain port still answer, then those close.
@@ -155,7 +183,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       config.metricsPort === undefined
         ? undefined
         : await serveMetrics(metrics.registry, config.metricsPort, config.bindAddress).catch((e: unknown) => {
-            throw new StartupError(`--metrics-port ${String(config.metricsPort)}: cannot listen on ${config.bindAddress}: ${busy(e as NodeJS.ErrnoException)}; pick another port, or -1 to turn it off`);
+            throw new StartupError(
+              `--metrics-port ${String(config.metricsPort)}: cannot listen on ${config.bindAddress}: ${busy(e as NodeJS.ErrnoException)}; pick another port, or -1 to turn it off`,
+            );
           });
     if (metricsServer) {
       lifecycle.add({
@@ -167,7 +197,9 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       });
     }
     const plain = config.httpPort === undefined ? undefined : await lifecycle.start(() => plainListener(config, config.httpPort as number, createHttpSurface({ ...surface, metricsApi }, 'plain')));
-    const secure = await lifecycle.start(async () => secureListener(config, tls ?? (await servingCertificate(config, log)), auth !== undefined, createHttpSurface({ ...surface, metricsApi }, 'secure')));
+    const secure = await lifecycle.start(async () =>
+      secureListener(config, tls ?? (await servingCertificate(config, log)), auth !== undefined, createHttpSurface({ ...surface, metricsApi }, 'secure')),
+    );
     const certificate = await lifecycle.start(() => watchServingCertificate(config, secure.server, log));
     discovery.start();
     lifecycle.add({ name: 'discovery', stop: () => discovery.stop() });

@@ -83,12 +83,7 @@ export interface PodGroups {
  * the initial readiness delay of its start) is set aside. Other metrics count
  * running pods whatever their readiness.
  */
-export function groupPods(
-  pods: readonly PodInfo[],
-  metrics: PodMetricsInfo,
-  resource: string,
-  config: ReadinessConfig,
-): PodGroups {
+export function groupPods(pods: readonly PodInfo[], metrics: PodMetricsInfo, resource: string, config: ReadinessConfig): PodGroups {
   let readyPodCount = 0;
   const unreadyPods = new Set<string>();
   const missingPods = new Set<string>();
@@ -117,8 +112,7 @@ export function groupPods(
         if (pod.startTime + config.cpuInitializationPeriod > config.now) {
           unready = condition.status === 'False' || metric.timestamp < lastTransition + metric.window;
         } else {
-          unready =
-            condition.status === 'False' && pod.startTime + config.delayOfInitialReadinessStatus > lastTransition;
+          unready = condition.status === 'False' && pod.startTime + config.delayOfInitialReadinessStatus > lastTransition;
         }
       }
       if (unready) {
@@ -148,19 +142,11 @@ function hasPodLevelRequests(pod: PodInfo): boolean {
  * with restartPolicy Always); one container without the request is an error,
  * because a utilization over a partial sum would be meaningless.
  */
-export function calculateRequests(
-  pods: readonly PodInfo[],
-  container: string,
-  resource: string,
-  podLevelResources = false,
-): Map<string, bigint> {
+export function calculateRequests(pods: readonly PodInfo[], container: string, resource: string, podLevelResources = false): Map<string, bigint> {
   const requests = new Map<string, bigint>();
   for (const pod of pods) {
     const usePodLevel = podLevelResources && container === '' && hasPodLevelRequests(pod);
-    requests.set(
-      pod.name,
-      usePodLevel ? podLevelRequest(pod, resource) : requestFromContainers(pod, container, resource),
-    );
+    requests.set(pod.name, usePodLevel ? podLevelRequest(pod, resource) : requestFromContainers(pod, container, resource));
   }
   return requests;
 }
@@ -230,11 +216,7 @@ export interface UtilizationRatio {
  * taken from the truncated integer percentage, as upstream does, which is why
  * 587.5% counts as 587%.
  */
-export function getResourceUtilizationRatio(
-  metrics: PodMetricsInfo,
-  requests: ReadonlyMap<string, bigint>,
-  targetUtilization: number,
-): UtilizationRatio {
+export function getResourceUtilizationRatio(metrics: PodMetricsInfo, requests: ReadonlyMap<string, bigint>, targetUtilization: number): UtilizationRatio {
   let metricsTotal = 0n;
   let requestsTotal = 0n;
   let numEntries = 0n;
@@ -255,10 +237,7 @@ export function getResourceUtilizationRatio(
 }
 
 /** metricsclient.GetMetricUsageRatio: the truncated average against the target. */
-export function getMetricUsageRatio(
-  metrics: PodMetricsInfo,
-  targetUsage: bigint,
-): { readonly usageRatio: number; readonly usage: bigint } {
+export function getMetricUsageRatio(metrics: PodMetricsInfo, targetUsage: bigint): { readonly usageRatio: number; readonly usage: bigint } {
   let metricsTotal = 0n;
   for (const metric of metrics.values()) metricsTotal += metric.value;
   const usage = metricsTotal / BigInt(metrics.size);
@@ -312,11 +291,7 @@ export function getResourceReplicas(
     throw new HpaCalculationError('did not receive metrics for targeted pods (pods might be unready)');
   }
   const requests = calculateRequests(ctx.pods, args.container ?? '', resource, ctx.podLevelResources ?? false);
-  const { usageRatio, utilization, rawAverageValue } = getResourceUtilizationRatio(
-    metrics,
-    requests,
-    targetUtilization,
-  );
+  const { usageRatio, utilization, rawAverageValue } = getResourceUtilizationRatio(metrics, requests, targetUtilization);
   const result = (replicas: number): ResourceReplicas => ({
     replicas,
     utilization,
@@ -347,11 +322,7 @@ export function getResourceReplicas(
   }
 
   const newUsageRatio = getResourceUtilizationRatio(metrics, requests, targetUtilization).usageRatio;
-  if (
-    isWithinTolerance(ctx.tolerances, newUsageRatio) ||
-    (usageRatio < 1.0 && newUsageRatio > 1.0) ||
-    (usageRatio > 1.0 && newUsageRatio < 1.0)
-  ) {
+  if (isWithinTolerance(ctx.tolerances, newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0)) {
     return result(currentReplicas);
   }
   const newReplicas = ceilToInt32(newUsageRatio * metrics.size);
@@ -385,22 +356,13 @@ export function getRawResourceReplicas(
 }
 
 /** ReplicaCalculator.GetMetricReplicas: a Pods metric (averageValue per pod). */
-export function getMetricReplicas(
-  ctx: CalculatorContext,
-  args: { readonly currentReplicas: number; readonly targetUsage: bigint; readonly metrics: PodMetricsInfo },
-): UsageReplicas {
+export function getMetricReplicas(ctx: CalculatorContext, args: { readonly currentReplicas: number; readonly targetUsage: bigint; readonly metrics: PodMetricsInfo }): UsageReplicas {
   return calcPlainMetricReplicas(ctx, args.metrics, args.currentReplicas, args.targetUsage, '');
 }
 
 // calcPlainMetricReplicas: like GetResourceReplicas, with a missing pod taken
 // at exactly the target on a scale-down.
-function calcPlainMetricReplicas(
-  ctx: CalculatorContext,
-  fetched: PodMetricsInfo,
-  currentReplicas: number,
-  targetUsage: bigint,
-  resource: string,
-): UsageReplicas {
+function calcPlainMetricReplicas(ctx: CalculatorContext, fetched: PodMetricsInfo, currentReplicas: number, targetUsage: bigint, resource: string): UsageReplicas {
   if (ctx.pods.length === 0) {
     throw new HpaCalculationError('no pods returned by selector while calculating replica count');
   }
@@ -429,11 +391,7 @@ function calcPlainMetricReplicas(
   }
 
   const newUsageRatio = getMetricUsageRatio(metrics, targetUsage).usageRatio;
-  if (
-    isWithinTolerance(ctx.tolerances, newUsageRatio) ||
-    (usageRatio < 1.0 && newUsageRatio > 1.0) ||
-    (usageRatio > 1.0 && newUsageRatio < 1.0)
-  ) {
+  if (isWithinTolerance(ctx.tolerances, newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0)) {
     return { replicas: currentReplicas, usage };
   }
   const newReplicas = ceilToInt32(newUsageRatio * metrics.size);
@@ -475,10 +433,7 @@ export function getUsageRatioReplicaCount(ctx: CalculatorContext, currentReplica
  * target, ceil(value / target x ready pods). Only ready pods count: pods that
  * are still starting do not dilute the ratio.
  */
-export function getObjectMetricReplicas(
-  ctx: CalculatorContext,
-  args: { readonly currentReplicas: number; readonly targetUsage: bigint; readonly usage: bigint },
-): UsageReplicas {
+export function getObjectMetricReplicas(ctx: CalculatorContext, args: { readonly currentReplicas: number; readonly targetUsage: bigint; readonly usage: bigint }): UsageReplicas {
   const usageRatio = Number(args.usage) / Number(args.targetUsage);
   return { replicas: getUsageRatioReplicaCount(ctx, args.currentReplicas, usageRatio), usage: args.usage };
 }
@@ -489,10 +444,7 @@ export function getObjectMetricReplicas(
  * value / (target x status.replicas). The usage reported is the value per
  * replica, rounded up.
  */
-export function getObjectPerPodMetricReplicas(
-  tolerances: Tolerances,
-  args: { readonly statusReplicas: number; readonly targetAverageUsage: bigint; readonly usage: bigint },
-): UsageReplicas {
+export function getObjectPerPodMetricReplicas(tolerances: Tolerances, args: { readonly statusReplicas: number; readonly targetAverageUsage: bigint; readonly usage: bigint }): UsageReplicas {
   return perPodReplicas(tolerances, args.statusReplicas, args.targetAverageUsage, args.usage);
 }
 
@@ -504,10 +456,7 @@ function perPodReplicas(tolerances: Tolerances, statusReplicas: number, target: 
   }
   // Go divides by zero replicas into an undefined conversion; the total is
   // reported instead.
-  const perReplica =
-    statusReplicas === 0 || usage >= MAX_INT64
-      ? usage
-      : BigInt(Math.ceil(Number(usage) / statusReplicas));
+  const perReplica = statusReplicas === 0 || usage >= MAX_INT64 ? usage : BigInt(Math.ceil(Number(usage) / statusReplicas));
   return { replicas, usage: perReplica };
 }
 
@@ -526,10 +475,7 @@ function sumCapped(values: readonly bigint[]): bigint {
  * target. All series the selector matches are summed; then as an Object Value
  * metric (ready pods, tolerance, scale from zero).
  */
-export function getExternalMetricReplicas(
-  ctx: CalculatorContext,
-  args: { readonly currentReplicas: number; readonly targetUsage: bigint; readonly values: readonly bigint[] },
-): UsageReplicas {
+export function getExternalMetricReplicas(ctx: CalculatorContext, args: { readonly currentReplicas: number; readonly targetUsage: bigint; readonly values: readonly bigint[] }): UsageReplicas {
   const usage = sumCapped(args.values);
   const usageRatio = Number(usage) / Number(args.targetUsage);
   return { replicas: getUsageRatioReplicaCount(ctx, args.currentReplicas, usageRatio), usage };

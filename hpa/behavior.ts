@@ -13,15 +13,7 @@
 import { ConditionMessage, ScalingLimitedReason, setCondition, type ConditionUpdate } from './conditions.js';
 import type { QuantityJson } from '../k8s/quantity.js';
 import { ceilToInt32, truncToInt32 } from './quantity.js';
-import {
-  MAX_INT32,
-  type HorizontalPodAutoscalerBehavior,
-  type HPAScalingPolicy,
-  type HPAScalingRules,
-  type HpaCondition,
-  type ScalingPolicySelect,
-  type Timestamp,
-} from './types.js';
+import { MAX_INT32, type HorizontalPodAutoscalerBehavior, type HPAScalingPolicy, type HPAScalingRules, type HpaCondition, type ScalingPolicySelect, type Timestamp } from './types.js';
 
 const MIN_INT32 = -MAX_INT32 - 1;
 
@@ -59,10 +51,7 @@ export interface ResolvedBehavior {
 export const DEFAULT_SCALE_UP_RULES: ResolvedScalingRules = Object.freeze({
   stabilizationWindowSeconds: 0,
   selectPolicy: 'Max',
-  policies: Object.freeze([
-    Object.freeze({ type: 'Pods', value: 4, periodSeconds: 15 }),
-    Object.freeze({ type: 'Percent', value: 100, periodSeconds: 15 }),
-  ]),
+  policies: Object.freeze([Object.freeze({ type: 'Pods', value: 4, periodSeconds: 15 }), Object.freeze({ type: 'Percent', value: 100, periodSeconds: 15 })]),
 } as const);
 
 /**
@@ -70,19 +59,14 @@ export const DEFAULT_SCALE_UP_RULES: ResolvedScalingRules = Object.freeze({
  * API default; the controller fills in its --horizontal-pod-autoscaler-
  * downscale-stabilization flag (300 s unless set).
  */
-export const DEFAULT_SCALE_DOWN_POLICIES: readonly HPAScalingPolicy[] = Object.freeze([
-  Object.freeze({ type: 'Percent', value: 100, periodSeconds: 15 } as const),
-]);
+export const DEFAULT_SCALE_DOWN_POLICIES: readonly HPAScalingPolicy[] = Object.freeze([Object.freeze({ type: 'Percent', value: 100, periodSeconds: 15 } as const)]);
 
 /**
  * GenerateHPAScaleUpRules / GenerateHPAScaleDownRules plus the controller's
  * maybeInitScaleDownStabilizationWindow: every unset field of the given rules
  * takes its default, field by field.
  */
-export function resolveBehavior(
-  behavior: HorizontalPodAutoscalerBehavior,
-  downscaleStabilizationWindowSeconds = 300,
-): ResolvedBehavior {
+export function resolveBehavior(behavior: HorizontalPodAutoscalerBehavior, downscaleStabilizationWindowSeconds = 300): ResolvedBehavior {
   return {
     scaleUp: resolveRules(behavior.scaleUp, DEFAULT_SCALE_UP_RULES),
     scaleDown: resolveRules(behavior.scaleDown, {
@@ -104,11 +88,7 @@ function resolveRules(from: HPAScalingRules | undefined, defaults: ResolvedScali
 }
 
 /** getReplicasChangePerPeriod: replicas added (or removed) by events strictly newer than now - period. */
-export function getReplicasChangePerPeriod(
-  periodSeconds: number,
-  scaleEvents: readonly TimestampedScaleEvent[],
-  now: Timestamp,
-): number {
+export function getReplicasChangePerPeriod(periodSeconds: number, scaleEvents: readonly TimestampedScaleEvent[], now: Timestamp): number {
   const cutoff = now - periodSeconds * 1000;
   let replicas = 0;
   for (const event of scaleEvents) {
@@ -219,13 +199,7 @@ export function convertDesiredReplicasWithBehaviorRate(
   now: Timestamp,
 ): LimitedReplicas {
   if (args.desiredReplicas > args.currentReplicas) {
-    let scaleUpLimit = calculateScaleUpLimitWithScalingRules(
-      args.currentReplicas,
-      scaleUpEvents,
-      scaleDownEvents,
-      args.scaleUpBehavior,
-      now,
-    );
+    let scaleUpLimit = calculateScaleUpLimitWithScalingRules(args.currentReplicas, scaleUpEvents, scaleDownEvents, args.scaleUpBehavior, now);
     if (scaleUpLimit < args.currentReplicas) scaleUpLimit = args.currentReplicas;
     let maximumAllowedReplicas = args.maxReplicas;
     let reason: string;
@@ -240,13 +214,7 @@ export function convertDesiredReplicasWithBehaviorRate(
     }
     if (args.desiredReplicas > maximumAllowedReplicas) return { replicas: maximumAllowedReplicas, reason, message };
   } else if (args.desiredReplicas < args.currentReplicas) {
-    let scaleDownLimit = calculateScaleDownLimitWithBehaviors(
-      args.currentReplicas,
-      scaleUpEvents,
-      scaleDownEvents,
-      args.scaleDownBehavior,
-      now,
-    );
+    let scaleDownLimit = calculateScaleDownLimitWithBehaviors(args.currentReplicas, scaleUpEvents, scaleDownEvents, args.scaleDownBehavior, now);
     if (scaleDownLimit > args.currentReplicas) scaleDownLimit = args.currentReplicas;
     let minimumAllowedReplicas = args.minReplicas;
     let reason: string;
@@ -282,12 +250,7 @@ export function calculateScaleUpLimit(currentReplicas: number): number {
  * min/max and the per-sync scale-up limit; scale-down is only held back by
  * the stabilization window.
  */
-export function convertDesiredReplicasWithRules(
-  currentReplicas: number,
-  desiredReplicas: number,
-  hpaMinReplicas: number,
-  hpaMaxReplicas: number,
-): LimitedReplicas {
+export function convertDesiredReplicasWithRules(currentReplicas: number, desiredReplicas: number, hpaMinReplicas: number, hpaMaxReplicas: number): LimitedReplicas {
   const scaleUpLimit = calculateScaleUpLimit(currentReplicas);
   let maximumAllowedReplicas: number;
   let reason: string;
@@ -351,11 +314,7 @@ export function stabilizeRecommendation(
   };
 }
 
-function record(
-  list: readonly TimestampedRecommendation[],
-  oldSampleIndex: number,
-  rec: TimestampedRecommendation,
-): TimestampedRecommendation[] {
+function record(list: readonly TimestampedRecommendation[], oldSampleIndex: number, rec: TimestampedRecommendation): TimestampedRecommendation[] {
   const next = [...list];
   if (oldSampleIndex >= 0) next[oldSampleIndex] = rec;
   else next.push(rec);
@@ -374,11 +333,7 @@ export interface StabilizedWithReason extends Stabilized {
  * must a scale-down), starting from the current count. A sample is only reused
  * when it is older than both windows.
  */
-export function stabilizeRecommendationWithBehaviors(
-  args: NormalizationArg,
-  recommendations: readonly TimestampedRecommendation[] | undefined,
-  now: Timestamp,
-): StabilizedWithReason {
+export function stabilizeRecommendationWithBehaviors(args: NormalizationArg, recommendations: readonly TimestampedRecommendation[] | undefined, now: Timestamp): StabilizedWithReason {
   let upRecommendation = args.desiredReplicas;
   const upCutoff = now - args.scaleUpBehavior.stabilizationWindowSeconds * 1000;
   let downRecommendation = args.desiredReplicas;
@@ -412,12 +367,7 @@ function longestPolicyPeriod(rules: ResolvedScalingRules): number {
 
 // markScaleEventsOutdated, then the slot of the last outdated event takes the
 // new one. Outdated flags stick.
-function storeInList(
-  events: readonly TimestampedScaleEvent[],
-  rules: ResolvedScalingRules,
-  replicaChange: number,
-  now: Timestamp,
-): TimestampedScaleEvent[] {
+function storeInList(events: readonly TimestampedScaleEvent[], rules: ResolvedScalingRules, replicaChange: number, now: Timestamp): TimestampedScaleEvent[] {
   const cutoff = now - longestPolicyPeriod(rules) * 1000;
   const marked = events.map((e) => (e.timestamp < cutoff && !e.outdated ? { ...e, outdated: true } : e));
   const newEvent: TimestampedScaleEvent = { replicaChange, timestamp: now, outdated: false };
@@ -439,13 +389,7 @@ export interface ScaleEvents {
  * storeScaleEvent: records a rescale the controller made. Without behavior no
  * events are kept (the behavior-less path never reads them).
  */
-export function storeScaleEvent(
-  behavior: ResolvedBehavior | undefined,
-  events: ScaleEvents,
-  prevReplicas: number,
-  newReplicas: number,
-  now: Timestamp,
-): ScaleEvents {
+export function storeScaleEvent(behavior: ResolvedBehavior | undefined, events: ScaleEvents, prevReplicas: number, newReplicas: number, now: Timestamp): ScaleEvents {
   if (behavior === undefined) return events;
   if (newReplicas > prevReplicas) {
     return {
@@ -480,23 +424,13 @@ export function normalizeDesiredReplicas(args: {
   readonly downscaleStabilizationWindow: number;
   readonly now: Timestamp;
 }): Normalized {
-  const stabilized = stabilizeRecommendation(
-    args.recommendations,
-    args.prenormalizedDesiredReplicas,
-    args.now,
-    args.downscaleStabilizationWindow,
-  );
+  const stabilized = stabilizeRecommendation(args.recommendations, args.prenormalizedDesiredReplicas, args.now, args.downscaleStabilizationWindow);
   const ableToScale: ConditionUpdate =
     stabilized.recommendation !== args.prenormalizedDesiredReplicas
       ? { type: 'AbleToScale', status: 'True', reason: 'ScaleDownStabilized', message: ConditionMessage.scaleDownStabilized }
       : { type: 'AbleToScale', status: 'True', reason: 'ReadyForNewScale', message: ConditionMessage.readyForNewScale };
   let conditions = setCondition(args.conditions, ableToScale, args.now);
-  const limited = convertDesiredReplicasWithRules(
-    args.currentReplicas,
-    stabilized.recommendation,
-    args.minReplicas,
-    args.maxReplicas,
-  );
+  const limited = convertDesiredReplicasWithRules(args.currentReplicas, stabilized.recommendation, args.minReplicas, args.maxReplicas);
   conditions = setCondition(
     conditions,
     {
@@ -541,12 +475,7 @@ export function normalizeDesiredReplicasWithBehaviors(args: {
       ? { type: 'AbleToScale', status: 'True', reason: stabilized.reason, message: stabilized.message }
       : { type: 'AbleToScale', status: 'True', reason: 'ReadyForNewScale', message: ConditionMessage.readyForNewScale };
   let conditions = setCondition(args.conditions, ableToScale, args.now);
-  const limited = convertDesiredReplicasWithBehaviorRate(
-    { ...arg, desiredReplicas: stabilized.recommendation },
-    args.scaleUpEvents,
-    args.scaleDownEvents,
-    args.now,
-  );
+  const limited = convertDesiredReplicasWithBehaviorRate({ ...arg, desiredReplicas: stabilized.recommendation }, args.scaleUpEvents, args.scaleDownEvents, args.now);
   conditions = setCondition(
     conditions,
     {

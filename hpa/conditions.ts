@@ -48,8 +48,7 @@ export const ConditionMessage = {
   failedUpdateScale: (err: string) => `the HPA controller was unable to update the target scale: ${err}`,
   readyForNewScale: 'recommended size matches current size',
   scaleUpStabilized: 'recent recommendations were lower than current one, applying the lowest recent recommendation',
-  scaleDownStabilized:
-    'recent recommendations were higher than current one, applying the highest recent recommendation',
+  scaleDownStabilized: 'recent recommendations were higher than current one, applying the highest recent recommendation',
   validMetricFound: (metric: string) => `the HPA was able to successfully calculate a replica count from ${metric}`,
   scalingDisabled: 'scaling is disabled since the replica count of the target is zero',
   missingSelector: "the HPA target's scale is missing a selector",
@@ -74,15 +73,10 @@ export interface ConditionUpdate {
  * it. lastTransitionTime moves to `now` only when the status changes (a new
  * condition counts as a change), so reasons can churn without resetting it.
  */
-export function setCondition(
-  conditions: readonly HpaCondition[],
-  update: ConditionUpdate,
-  now: Timestamp,
-): HpaCondition[] {
+export function setCondition(conditions: readonly HpaCondition[], update: ConditionUpdate, now: Timestamp): HpaCondition[] {
   const index = conditions.findIndex((c) => c.type === update.type);
   const existing = index >= 0 ? conditions[index] : undefined;
-  const lastTransitionTime =
-    existing?.status === update.status ? existing.lastTransitionTime : now;
+  const lastTransitionTime = existing?.status === update.status ? existing.lastTransitionTime : now;
   const next: HpaCondition = { ...update, lastTransitionTime };
   if (index < 0) return [...conditions, next];
   const copy = [...conditions];

@@ -30,13 +30,7 @@ import {
   type TimestampedRecommendation,
   type TimestampedScaleEvent,
 } from './behavior.js';
-import {
-  ConditionMessage,
-  ScalingActiveReason,
-  setCondition,
-  unableToComputeCondition,
-  type ConditionUpdate,
-} from './conditions.js';
+import { ConditionMessage, ScalingActiveReason, setCondition, unableToComputeCondition, type ConditionUpdate } from './conditions.js';
 import { externalMetricValues, objectMetricValue, podsMetricInfo, resourceMetricsInfo } from './metrics.js';
 import type { LabelSelector } from '../k8s/label-selector.js';
 import { formatMilli } from '../k8s/quantity.js';
@@ -205,9 +199,7 @@ export function goLabelSelector(selector: LabelSelector | undefined): string {
     .sort()
     .map((k) => `${k}: ${selector.matchLabels?.[k] ?? ''},`)
     .join('');
-  const expressions = (selector.matchExpressions ?? [])
-    .map((e) => `LabelSelectorRequirement{Key:${e.key},Operator:${e.operator},Values:[${(e.values ?? []).join(' ')}],},`)
-    .join('');
+  const expressions = (selector.matchExpressions ?? []).map((e) => `LabelSelectorRequirement{Key:${e.key},Operator:${e.operator},Values:[${(e.values ?? []).join(' ')}],},`).join('');
   return `&LabelSelector{MatchLabels:map[string]string{${labels}},MatchExpressions:[]LabelSelectorRequirement{${expressions}},}`;
 }
 
@@ -292,12 +284,7 @@ export function computeReplicasForMetric(ctx: MetricContext, spec: MetricSpec): 
 // Runs a calculation; its error becomes a MetricFailure whose condition and
 // event carry wrapCondition(error) and whose returned error is
 // wrapReturned(that), the two layers of wrapping horizontal.go applies.
-function attempt<T>(
-  reason: string,
-  run: () => T,
-  wrapCondition: (inner: string) => string,
-  wrapReturned: (conditionError: string) => string,
-): T {
+function attempt<T>(reason: string, run: () => T, wrapCondition: (inner: string) => string, wrapReturned: (conditionError: string) => string): T {
   try {
     return run();
   } catch (err) {
@@ -310,33 +297,17 @@ function attempt<T>(
 
 const same = (s: string): string => s;
 
-function proposal(
-  ctx: MetricContext,
-  spec: MetricSpec,
-): { replicas: number; metricName: string; timestamp: Timestamp; status: MetricStatus } {
+function proposal(ctx: MetricContext, spec: MetricSpec): { replicas: number; metricName: string; timestamp: Timestamp; status: MetricStatus } {
   switch (spec.type) {
     case 'Resource':
     case 'ContainerResource': {
       const source = spec.type === 'Resource' ? spec.resource : spec.containerResource;
       const container = spec.type === 'ContainerResource' ? spec.containerResource.container : '';
-      const reason =
-        spec.type === 'Resource'
-          ? ScalingActiveReason.FailedGetResourceMetric
-          : ScalingActiveReason.FailedGetContainerResourceMetric;
-      const returned = (e: string) =>
-        spec.type === 'Resource'
-          ? `failed to get ${source.name} resource metric value: ${e}`
-          : `failed to get ${container} container metric value: ${e}`;
-      const { current, replicas, metricName, timestamp } = attempt(
-        reason,
-        () => resourceProposal(ctx, source.name, container, source.target, spec.type),
-        same,
-        returned,
-      );
+      const reason = spec.type === 'Resource' ? ScalingActiveReason.FailedGetResourceMetric : ScalingActiveReason.FailedGetContainerResourceMetric;
+      const returned = (e: string) => (spec.type === 'Resource' ? `failed to get ${source.name} resource metric value: ${e}` : `failed to get ${container} container metric value: ${e}`);
+      const { current, replicas, metricName, timestamp } = attempt(reason, () => resourceProposal(ctx, source.name, container, source.target, spec.type), same, returned);
       const status: MetricStatus =
-        spec.type === 'Resource'
-          ? { type: 'Resource', resource: { name: source.name, current } }
-          : { type: 'ContainerResource', containerResource: { name: source.name, container, current } };
+        spec.type === 'Resource' ? { type: 'Resource', resource: { name: source.name, current } } : { type: 'ContainerResource', containerResource: { name: source.name, container, current } };
       return { replicas, metricName, timestamp, status };
     }
     case 'Pods': {
@@ -356,12 +327,7 @@ function proposal(
         (e) => `unable to get metric ${source.metric.name}: ${e}`,
         returned,
       );
-      const result = attempt(
-        reason,
-        () => getMetricReplicas(ctx, { currentReplicas: ctx.specReplicas, targetUsage, metrics: fetched.metrics }),
-        same,
-        returned,
-      );
+      const result = attempt(reason, () => getMetricReplicas(ctx, { currentReplicas: ctx.specReplicas, targetUsage, metrics: fetched.metrics }), same, returned);
       return {
         replicas: result.replicas,
         metricName: `pods metric ${source.metric.name}`,
@@ -428,9 +394,7 @@ function resourceProposal(
     }
   }
   if (target.averageUtilization === undefined) {
-    throw new Error(
-      'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set',
-    );
+    throw new Error('invalid resource metric source: neither an average utilization target nor an average value (usage) target was set');
   }
   const targetUtilization = target.averageUtilization;
   try {
@@ -445,10 +409,7 @@ function resourceProposal(
     return {
       current: { averageUtilization: result.utilization, averageValue: formatMilli(result.rawUtilization) },
       replicas: result.replicas,
-      metricName:
-        sourceType === 'ContainerResource'
-          ? `${resource} container resource utilization (percentage of request)`
-          : `${resource} resource utilization (percentage of request)`,
+      metricName: sourceType === 'ContainerResource' ? `${resource} container resource utilization (percentage of request)` : `${resource} resource utilization (percentage of request)`,
       timestamp: fetched.timestamp,
     };
   } catch (err) {
@@ -457,10 +418,7 @@ function resourceProposal(
   }
 }
 
-function objectProposal(
-  ctx: MetricContext,
-  source: Extract<MetricSpec, { type: 'Object' }>['object'],
-): { replicas: number; metricName: string; timestamp: Timestamp; status: MetricStatus } {
+function objectProposal(ctx: MetricContext, source: Extract<MetricSpec, { type: 'Object' }>['object']): { replicas: number; metricName: string; timestamp: Timestamp; status: MetricStatus } {
   const reason = ScalingActiveReason.FailedGetObjectMetric;
   const returned = (e: string) => `failed to get object metric value: ${e}`;
   const ref: CrossVersionObjectReference = source.describedObject;
@@ -468,9 +426,7 @@ function objectProposal(
   // with its arguments out of order upstream).
   const fetchValue = () => {
     try {
-      return objectMetricValue(
-        fetch(() => ctx.metricsSource.objectMetric?.(source.metric, ref) ?? unavailable(), 'custom metrics API'),
-      );
+      return objectMetricValue(fetch(() => ctx.metricsSource.objectMetric?.(source.metric, ref) ?? unavailable(), 'custom metrics API'));
     } catch (err) {
       rethrowInputError(err);
       throw new Error(`unable to get metric ${source.metric.name}: ${ref.kind} on ${ctx.namespace} ${ref.name}/${message(err)}`);
@@ -534,23 +490,16 @@ function objectProposal(
   throw new MetricFailure(reason, err, returned(err));
 }
 
-function externalProposal(
-  ctx: MetricContext,
-  source: Extract<MetricSpec, { type: 'External' }>['external'],
-): { replicas: number; metricName: string; timestamp: Timestamp; status: MetricStatus } {
+function externalProposal(ctx: MetricContext, source: Extract<MetricSpec, { type: 'External' }>['external']): { replicas: number; metricName: string; timestamp: Timestamp; status: MetricStatus } {
   const reason = ScalingActiveReason.FailedGetExternalMetric;
   const name = source.metric.name;
   const returned = (e: string) => `failed to get ${name} external metric value: ${e}`;
   const fetchValues = () => {
     try {
-      return externalMetricValues(
-        fetch(() => ctx.metricsSource.externalMetric?.(source.metric) ?? unavailable(), 'external metrics API'),
-      );
+      return externalMetricValues(fetch(() => ctx.metricsSource.externalMetric?.(source.metric) ?? unavailable(), 'external metrics API'));
     } catch (err) {
       rethrowInputError(err);
-      throw new Error(
-        `unable to get external metric ${ctx.namespace}/${name}/${goLabelSelector(source.metric.selector)}: ${message(err)}`,
-      );
+      throw new Error(`unable to get external metric ${ctx.namespace}/${name}/${goLabelSelector(source.metric.selector)}: ${message(err)}`);
     }
   };
   const metricName = `external metric ${name}(${goLabelSelector(source.metric.selector)})`;
@@ -629,11 +578,7 @@ export interface MetricsOutcome {
  * the scale up); a scale-up, or holding steady, still goes ahead on the
  * metrics that work, and the first failure is reported.
  */
-export function computeReplicasForMetrics(
-  ctx: MetricContext,
-  metricSpecs: readonly MetricSpec[],
-  selector: string | undefined,
-): MetricsOutcome {
+export function computeReplicasForMetrics(ctx: MetricContext, metricSpecs: readonly MetricSpec[], selector: string | undefined): MetricsOutcome {
   if (selector === '') {
     return {
       replicas: -1,
@@ -674,14 +619,8 @@ export function computeReplicasForMetrics(
       metricName = result.metricName;
     }
   }
-  const error =
-    invalidMetricError === undefined
-      ? undefined
-      : `invalid metrics (${invalidMetricsCount} invalid out of ${metricSpecs.length}), first error is: ${invalidMetricError}`;
-  if (
-    invalidMetricCondition !== undefined &&
-    (invalidMetricsCount >= metricSpecs.length || (invalidMetricsCount > 0 && replicas < ctx.specReplicas))
-  ) {
+  const error = invalidMetricError === undefined ? undefined : `invalid metrics (${invalidMetricsCount} invalid out of ${metricSpecs.length}), first error is: ${invalidMetricError}`;
+  if (invalidMetricCondition !== undefined && (invalidMetricsCount >= metricSpecs.length || (invalidMetricsCount > 0 && replicas < ctx.specReplicas))) {
     return { replicas: -1, metricName: '', statuses, condition: invalidMetricCondition, events, error: error ?? '' };
   }
   const condition: ConditionUpdate = {
@@ -690,9 +629,7 @@ export function computeReplicasForMetrics(
     reason: ScalingActiveReason.ValidMetricFound,
     message: ConditionMessage.validMetricFound(metricName),
   };
-  return error === undefined
-    ? { replicas, metricName, statuses, condition, events }
-    : { replicas, metricName, statuses, condition, events, error };
+  return error === undefined ? { replicas, metricName, statuses, condition, events } : { replicas, metricName, statuses, condition, events, error };
 }
 
 /**
@@ -741,22 +678,14 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     };
   }
   const scale = input.scale;
-  conditions = setCondition(
-    conditions,
-    { type: 'AbleToScale', status: 'True', reason: 'SucceededGetScale', message: ConditionMessage.succeededGetScale },
-    now,
-  );
+  conditions = setCondition(conditions, { type: 'AbleToScale', status: 'True', reason: 'SucceededGetScale', message: ConditionMessage.succeededGetScale }, now);
   const currentReplicas = scale.specReplicas;
   // recordInitialRecommendation: the first sync remembers the current count,
   // so that a scale-down right after a controller start is still stabilized.
-  let recommendations: readonly TimestampedRecommendation[] | undefined =
-    state.recommendations ?? [{ recommendation: currentReplicas, timestamp: now }];
+  let recommendations: readonly TimestampedRecommendation[] | undefined = state.recommendations ?? [{ recommendation: currentReplicas, timestamp: now }];
   let scaleUpEvents = state.scaleUpEvents ?? [];
   let scaleDownEvents = state.scaleDownEvents ?? [];
-  const behavior: ResolvedBehavior | undefined =
-    spec.behavior === undefined
-      ? undefined
-      : resolveBehavior(spec.behavior, Math.trunc(options.downscaleStabilizationWindow / 1000));
+  const behavior: ResolvedBehavior | undefined = spec.behavior === undefined ? undefined : resolveBehavior(spec.behavior, Math.trunc(options.downscaleStabilizationWindow / 1000));
 
   const minReplicas = spec.minReplicas;
   let desiredReplicas = 0;
@@ -903,13 +832,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       reason: 'SuccessfulRescale',
       message: `New size: ${desiredReplicas}; reason: ${rescaleReason}`,
     });
-    ({ scaleUpEvents, scaleDownEvents } = storeScaleEvent(
-      behavior,
-      { scaleUpEvents, scaleDownEvents },
-      currentReplicas,
-      desiredReplicas,
-      now,
-    ));
+    ({ scaleUpEvents, scaleDownEvents } = storeScaleEvent(behavior, { scaleUpEvents, scaleDownEvents }, currentReplicas, desiredReplicas, now));
   } else {
     desiredReplicas = currentReplicas;
   }

@@ -24,12 +24,7 @@ export interface FetchedPodMetrics {
  * that container's value alone, and a pod whose metrics do not list the
  * container at all fails the whole metric.
  */
-export function resourceMetricsInfo(
-  items: readonly PodMetricsItem[],
-  resource: string,
-  container: string,
-  namespace: string,
-): FetchedPodMetrics {
+export function resourceMetricsInfo(items: readonly PodMetricsItem[], resource: string, container: string, namespace: string): FetchedPodMetrics {
   const first = items[0];
   if (first === undefined) throw new HpaCalculationError('no metrics returned from resource metrics API');
   const metrics = new Map<string, PodMetric>();
@@ -37,9 +32,7 @@ export function resourceMetricsInfo(
     if (container !== '') {
       const c = item.containers.find((x) => x.name === container);
       if (c === undefined) {
-        throw new HpaCalculationError(
-          `failed to get container metrics: container ${container} not present in metrics for pod ${namespace}/${item.name}`,
-        );
+        throw new HpaCalculationError(`failed to get container metrics: container ${container} not present in metrics for pod ${namespace}/${item.name}`);
       }
       const usage = c.usage[resource];
       if (usage !== undefined) {

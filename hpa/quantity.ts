@@ -46,4 +46,3 @@ export function truncToInt32(x: number): number {
   if (x < -MAX_INT32 - 1) return -MAX_INT32 - 1;
   return Math.trunc(x);
 }
-

@@ -15,7 +15,6 @@
 import type { LabelSelector } from '../k8s/label-selector.js';
 import type { QuantityJson } from '../k8s/quantity.js';
 
-
 /** Milliseconds since the Unix epoch. */
 export type Timestamp = number;
 

@@ -14,7 +14,7 @@ export function isPrint(cp: number): boolean {
 /** strconv.Quote, which fmt's %q uses for strings. */
 export function goQuote(s: string): string {
   let out = '"';
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i) ?? 0;
     i += cp > 0xffff ? 2 : 1;
     if (cp >= 0xd800 && cp <= 0xdfff) {
@@ -111,7 +111,7 @@ export function unquoteString(lit: string): string | null {
   if (lit.length < 2 || !lit.endsWith(quote)) return null;
   const body = lit.slice(1, -1);
   const bytes: number[] = [];
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const r = unquoteChar(body, i, quote);
     if (!r) return null;
     if (r.isByte) bytes.push(r.value);
@@ -120,7 +120,6 @@ export function unquoteString(lit: string): string | null {
   }
   return decodeUtf8(bytes);
 }
-
 
 /** Go's len() of a string: its length in UTF-8 bytes (a lone surrogate is U+FFFD, 3 bytes, in both). */
 export function utf8Length(s: string): number {

@@ -11,16 +11,7 @@ import { compareGoStrings, goQuote, parseGoInt64 } from './go-strings.js';
 import { isQualifiedName, isValidLabelValue } from './names.js';
 
 /** selection.Operator, as labels.Parse produces it. */
-export type SelectorOperator =
-  | '='
-  | '=='
-  | '!='
-  | 'in'
-  | 'notin'
-  | 'exists'
-  | '!'
-  | 'gt'
-  | 'lt';
+export type SelectorOperator = '=' | '==' | '!=' | 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
 
 /**
  * A parsed label-selector requirement, in the shape
@@ -103,12 +94,7 @@ function aggregateText(errs: readonly FieldError[]): string | undefined {
 
 // The parser always calls this with a path of nil, which Go prints as "<nil>"
 // for the key and drops from children such as "values[0]".
-function newRequirement(
-  key: string,
-  operator: SelectorOperator,
-  values: readonly string[],
-  position: number,
-): Requirement {
+function newRequirement(key: string, operator: SelectorOperator, values: readonly string[], position: number): Requirement {
   const errs: FieldError[] = [];
   const keyErrs = isQualifiedName(key);
   if (keyErrs.length > 0) {
@@ -162,21 +148,7 @@ function newRequirement(
 // ---------------------------------------------------------------------------
 // Lexer
 
-type Token =
-  | 'error'
-  | 'end of string'
-  | ')'
-  | ','
-  | '!'
-  | '=='
-  | '='
-  | '>'
-  | 'identifier'
-  | 'in'
-  | '<'
-  | '!='
-  | 'notin'
-  | '(';
+type Token = 'error' | 'end of string' | ')' | ',' | '!' | '==' | '=' | '>' | 'identifier' | 'in' | '<' | '!=' | 'notin' | '(';
 
 const STRING_TO_TOKEN: ReadonlyMap<string, Token> = new Map<string, Token>([
   [')', ')'],
@@ -369,28 +341,19 @@ class Parser {
             case ',': {
               const following = this.lookahead('values');
               if (following.tok !== 'identifier' && following.tok !== '!') {
-                throw new LabelSelectorError(
-                  `found '${following.literal}', expected: identifier after ','`,
-                  following.position,
-                );
+                throw new LabelSelectorError(`found '${following.literal}', expected: identifier after ','`, following.position);
               }
               break;
             }
             default:
-              throw new LabelSelectorError(
-                `found '${after.literal}', expected: ',' or 'end of string'`,
-                after.position,
-              );
+              throw new LabelSelectorError(`found '${after.literal}', expected: ',' or 'end of string'`, after.position);
           }
           break;
         }
         case 'end of string':
           return requirements;
         default:
-          throw new LabelSelectorError(
-            `found '${next.literal}', expected: !, identifier, or 'end of string'`,
-            next.position,
-          );
+          throw new LabelSelectorError(`found '${next.literal}', expected: !, identifier, or 'end of string'`, next.position);
       }
     }
   }
@@ -420,10 +383,7 @@ class Parser {
     }
     const keyErrs = isQualifiedName(item.literal);
     if (keyErrs.length > 0) {
-      throw new LabelSelectorError(
-        `<nil>: Invalid value: ${goQuote(item.literal)}: ${keyErrs.join('; ')}`,
-        item.position,
-      );
+      throw new LabelSelectorError(`<nil>: Invalid value: ${goQuote(item.literal)}: ${keyErrs.join('; ')}`, item.position);
     }
     const next = this.lookahead('values').tok;
     if ((next === 'end of string' || next === ',') && operator !== '!') {

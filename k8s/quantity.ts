@@ -38,8 +38,7 @@ type Format = Quantity['format'];
 
 // apimachinery's ErrFormatWrong quotes splitREString; the character class there
 // ends in "P" (a lone "E" suffix is still accepted, through the suffix table).
-const FORMAT_ERROR =
-  "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+const FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const SUFFIX_ERROR = "unable to parse quantity's suffix";
 const NUMERIC_ERROR = 'unable to parse numeric part of quantity';
 
@@ -82,9 +81,7 @@ const BINARY_SUFFIXES = new Map<string, number>([
   ['Pi', 50],
   ['Ei', 60],
 ]);
-const DECIMAL_SUFFIX_BY_EXPONENT = new Map<number, string>(
-  [...DECIMAL_SUFFIXES].map(([suffix, exponent]) => [exponent, suffix]),
-);
+const DECIMAL_SUFFIX_BY_EXPONENT = new Map<number, string>([...DECIMAL_SUFFIXES].map(([suffix, exponent]) => [exponent, suffix]));
 const BINARY_SUFFIX_BY_POWER = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'] as const;
 
 const SUFFIX_LETTERS = 'eEinumkKMGTP';

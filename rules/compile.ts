@@ -23,15 +23,7 @@ import {
   type ResourceCatalog,
   type ResourceTemplate,
 } from './resources.js';
-import {
-  booleanField,
-  listField,
-  mapField,
-  objectField,
-  stringField,
-  type DecodedObject,
-  type Located,
-} from './schema.js';
+import { booleanField, listField, mapField, objectField, stringField, type DecodedObject, type Located } from './schema.js';
 import { parser } from '@prometheus-io/lezer-promql';
 
 type RuleKind = 'custom' | 'external';
@@ -89,11 +81,7 @@ export const EXAMPLE_POD_NAMES = ['example-pod-1', 'example-pod-2'] as const;
 export const EXAMPLE_NODE_NAME = 'example-node';
 export const EXAMPLE_EXTERNAL_SELECTOR = [{ key: 'a', operator: '=', values: ['b'] }] as const;
 
-export function compileRuleFiles(
-  files: readonly DecodedRuleFile[],
-  catalog: ResourceCatalog,
-  diagnostics: DiagnosticList,
-): CompiledRules {
+export function compileRuleFiles(files: readonly DecodedRuleFile[], catalog: ResourceCatalog, diagnostics: DiagnosticList): CompiledRules {
   const rules: CompiledRule[] = [];
   const externalRules: CompiledRule[] = [];
   let resourceRules: CompiledResourceRules | undefined;
@@ -114,12 +102,7 @@ export function compileRuleFiles(
     if (rr) {
       const origin: RuleOrigin = { ...(root?.keyAt.get('resourceRules') ?? rr.at), path: 'resourceRules' };
       if (resourceRulesOrigin) {
-        diagnostics.error(
-          rr.at,
-          'resourceRules',
-          'duplicate-resource-rules',
-          `resourceRules is also defined at ${where(resourceRulesOrigin)}; define it in one file only`,
-        );
+        diagnostics.error(rr.at, 'resourceRules', 'duplicate-resource-rules', `resourceRules is also defined at ${where(resourceRulesOrigin)}; define it in one file only`);
       } else {
         resourceRulesOrigin = origin;
         resourceRules = compileResourceRules(ctx, rr, origin);
@@ -165,12 +148,7 @@ function templateMessage(e: TemplateError): string {
   return e.construct ? `template: ${e.message}` : `invalid template: ${e.message}`;
 }
 
-function compileTemplate(
-  ctx: Context,
-  located: Located<string>,
-  path: string,
-  fields: readonly string[],
-): ParsedTemplate | undefined {
+function compileTemplate(ctx: Context, located: Located<string>, path: string, fields: readonly string[]): ParsedTemplate | undefined {
   try {
     return parseGoTemplate(located.value, { fields });
   } catch (e) {
@@ -182,11 +160,7 @@ function compileTemplate(
   }
 }
 
-function compileResourceMapping(
-  ctx: Context,
-  obj: DecodedObject | undefined,
-  path: string,
-): { labels: ResourceLabels; ok: boolean } {
+function compileResourceMapping(ctx: Context, obj: DecodedObject | undefined, path: string): { labels: ResourceLabels; ok: boolean } {
   let ok = true;
   const overrides: LabelOverride[] = [];
   for (const entry of mapField(obj, 'overrides')?.entries ?? []) {
@@ -607,7 +581,7 @@ function compileResourceRules(ctx: Context, rr: DecodedObject, origin: RuleOrigi
       },
     };
     // The example requests render a namespaced pods list and a nodes list.
-    const examples: [('containerQuery' | 'nodeQuery'), () => string][] = [
+    const examples: ['containerQuery' | 'nodeQuery', () => string][] = [
       ['containerQuery', () => renderContainerQuery(compiled, { namespace: resources.labels.mapsNamespace ? EXAMPLE_NAMESPACE : undefined, names: EXAMPLE_POD_NAMES })],
       ['nodeQuery', () => renderNodeQuery(compiled, { names: [EXAMPLE_NODE_NAME] })],
     ];

@@ -6,16 +6,7 @@ import { DiagnosticList, type SourcePosition } from './diagnostics.js';
 import { GoRegexp, quoteMeta } from './go-regexp.js';
 import { matchesLabels, type Requirement } from '../k8s/label-selector.js';
 import { compareQuantities, parseQuantity, QuantityError, type Quantity } from '../k8s/quantity.js';
-import {
-  booleanField,
-  listField,
-  mapField,
-  objectField,
-  stringField,
-  type DecodedList,
-  type DecodedObject,
-  type Located,
-} from './schema.js';
+import { booleanField, listField, mapField, objectField, stringField, type DecodedList, type DecodedObject, type Located } from './schema.js';
 
 export const DEFAULT_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 export type DefaultResource = (typeof DEFAULT_RESOURCES)[number];
@@ -279,7 +270,12 @@ function compileEntry(ctx: DefaultsContext, obj: DecodedObject, path: string): D
     if (!text) continue;
     const n = Number(text.value);
     if (!Number.isFinite(n) || n < 1) {
-      d.error(text.at, `${path}.limitRatio.${r}`, 'bad-ratio', `limitRatio.${r} must be a number of at least 1 (a smaller ratio would put the limit below the request), not ${JSON.stringify(text.value)}`);
+      d.error(
+        text.at,
+        `${path}.limitRatio.${r}`,
+        'bad-ratio',
+        `limitRatio.${r} must be a number of at least 1 (a smaller ratio would put the limit below the request), not ${JSON.stringify(text.value)}`,
+      );
       ok = false;
     } else limitRatio[r] = n;
   }
@@ -289,7 +285,12 @@ function compileEntry(ctx: DefaultsContext, obj: DecodedObject, path: string): D
       const req = requests[r];
       const lim = limits[r];
       if (req && lim && compareQuantities(req, lim) > 0) {
-        d.error(stringField(objectField(obj, 'requests'), r)?.at ?? obj.at, `${path}.requests.${r}`, 'request-above-limit', `requests.${r} ${req.text} is above limits.${r} ${lim.text}; the API server would reject every object it is added to`);
+        d.error(
+          stringField(objectField(obj, 'requests'), r)?.at ?? obj.at,
+          `${path}.requests.${r}`,
+          'request-above-limit',
+          `requests.${r} ${req.text} is above limits.${r} ${lim.text}; the API server would reject every object it is added to`,
+        );
         ok = false;
       }
     }

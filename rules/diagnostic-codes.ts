@@ -134,8 +134,7 @@ export const DIAGNOSTIC_CODES = {
     fix: 'Add `resources: {template: <<.Resource>>}` or `resources.overrides`.',
   },
   'external-namespace': {
-    meaning:
-      'An external rule cannot be scoped to a namespace: an error when it has a `resources` section, a warning when it has none (such a rule still loads, but its requests fail).',
+    meaning: 'An external rule cannot be scoped to a namespace: an error when it has a `resources` section, a warning when it has none (such a rule still loads, but its requests fail).',
     fix: 'Add `resources: {overrides: {namespace: {resource: namespace}}}`, or `resources: {namespaced: false}` for a metric with no namespace.',
   },
   'duplicate-metric': {

@@ -46,9 +46,7 @@ export interface ParsedTemplate {
 }
 
 /** Functions this module can evaluate exactly; `join` is an extension (strings.Join). */
-const SUPPORTED_FUNCTIONS: readonly string[] = Object.freeze([
-  'and', 'or', 'not', 'len', 'index', 'join', 'print', 'printf', 'println', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
-]);
+const SUPPORTED_FUNCTIONS: readonly string[] = Object.freeze(['and', 'or', 'not', 'len', 'index', 'join', 'print', 'printf', 'println', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
 /** Go builtins that exist in text/template but are deliberately not supported. */
 const UNSUPPORTED_FUNCTIONS = new Map<string, string>([
@@ -121,9 +119,31 @@ class LineIndex {
 // Lexer (text/template/parse/lex.go)
 
 type TokenKind =
-  | 'text' | 'comment' | 'leftDelim' | 'rightDelim' | 'space' | 'field' | 'identifier' | 'variable' | 'dot'
-  | 'string' | 'rawString' | 'charConstant' | 'number' | 'complex' | 'bool' | 'nil' | 'keyword' | 'pipe'
-  | 'leftParen' | 'rightParen' | 'declare' | 'assign' | 'char' | 'eof' | 'error';
+  | 'text'
+  | 'comment'
+  | 'leftDelim'
+  | 'rightDelim'
+  | 'space'
+  | 'field'
+  | 'identifier'
+  | 'variable'
+  | 'dot'
+  | 'string'
+  | 'rawString'
+  | 'charConstant'
+  | 'number'
+  | 'complex'
+  | 'bool'
+  | 'nil'
+  | 'keyword'
+  | 'pipe'
+  | 'leftParen'
+  | 'rightParen'
+  | 'declare'
+  | 'assign'
+  | 'char'
+  | 'eof'
+  | 'error';
 
 interface Token {
   readonly kind: TokenKind;
@@ -545,7 +565,14 @@ function formatValue(v: Val): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof FloatV) return formatFloat(v.value);
-  if (v instanceof MapV) return 'map[' + sortedKeys(v.entries.keys()).map((k) => `${k}:${formatValue(v.entries.get(k))}`).join(' ') + ']';
+  if (v instanceof MapV)
+    return (
+      'map[' +
+      sortedKeys(v.entries.keys())
+        .map((k) => `${k}:${formatValue(v.entries.get(k))}`)
+        .join(' ') +
+      ']'
+    );
   if (v instanceof StructV) throw new FuncError("the template data itself can't be printed; print one of its fields");
   return '[' + v.map(formatValue).join(' ') + ']';
 }
@@ -610,24 +637,84 @@ interface Span {
   end: number;
 }
 
-interface TextNode { readonly type: 'text'; readonly pos: number; readonly text: string }
-interface ActionNode { readonly type: 'action'; readonly pos: number; readonly pipe: PipeNode }
-interface IfNode { readonly type: 'if'; readonly pos: number; readonly pipe: PipeNode; readonly list: Node[]; readonly elseList?: Node[] }
-interface WithNode { readonly type: 'with'; readonly pos: number; readonly pipe: PipeNode; readonly list: Node[]; readonly elseList?: Node[] }
-interface RangeNode { readonly type: 'range'; readonly pos: number; readonly pipe: PipeNode; readonly list: Node[]; readonly elseList?: Node[] }
+interface TextNode {
+  readonly type: 'text';
+  readonly pos: number;
+  readonly text: string;
+}
+interface ActionNode {
+  readonly type: 'action';
+  readonly pos: number;
+  readonly pipe: PipeNode;
+}
+interface IfNode {
+  readonly type: 'if';
+  readonly pos: number;
+  readonly pipe: PipeNode;
+  readonly list: Node[];
+  readonly elseList?: Node[];
+}
+interface WithNode {
+  readonly type: 'with';
+  readonly pos: number;
+  readonly pipe: PipeNode;
+  readonly list: Node[];
+  readonly elseList?: Node[];
+}
+interface RangeNode {
+  readonly type: 'range';
+  readonly pos: number;
+  readonly pipe: PipeNode;
+  readonly list: Node[];
+  readonly elseList?: Node[];
+}
 type Node = TextNode | ActionNode | IfNode | WithNode | RangeNode;
 
-interface PipeNode extends Span { readonly type: 'pipe'; readonly decl: VariableNode[]; isAssign: boolean; readonly cmds: CommandNode[] }
-interface CommandNode extends Span { readonly type: 'command'; readonly args: ArgNode[] }
-interface FieldNode extends Span { readonly type: 'field'; ident: string[] }
-interface VariableNode extends Span { readonly type: 'variable'; ident: string[] }
-interface ChainNode extends Span { readonly type: 'chain'; readonly node: ArgNode; readonly field: string[] }
-interface IdentifierNode extends Span { readonly type: 'identifier'; readonly name: string }
-interface DotNode extends Span { readonly type: 'dot' }
-interface NilNode extends Span { readonly type: 'nil' }
-interface BoolNode extends Span { readonly type: 'bool'; readonly value: boolean }
-interface NumberNode extends Span { readonly type: 'number'; readonly value: number | FloatV }
-interface StringNode extends Span { readonly type: 'string'; readonly text: string }
+interface PipeNode extends Span {
+  readonly type: 'pipe';
+  readonly decl: VariableNode[];
+  isAssign: boolean;
+  readonly cmds: CommandNode[];
+}
+interface CommandNode extends Span {
+  readonly type: 'command';
+  readonly args: ArgNode[];
+}
+interface FieldNode extends Span {
+  readonly type: 'field';
+  ident: string[];
+}
+interface VariableNode extends Span {
+  readonly type: 'variable';
+  ident: string[];
+}
+interface ChainNode extends Span {
+  readonly type: 'chain';
+  readonly node: ArgNode;
+  readonly field: string[];
+}
+interface IdentifierNode extends Span {
+  readonly type: 'identifier';
+  readonly name: string;
+}
+interface DotNode extends Span {
+  readonly type: 'dot';
+}
+interface NilNode extends Span {
+  readonly type: 'nil';
+}
+interface BoolNode extends Span {
+  readonly type: 'bool';
+  readonly value: boolean;
+}
+interface NumberNode extends Span {
+  readonly type: 'number';
+  readonly value: number | FloatV;
+}
+interface StringNode extends Span {
+  readonly type: 'string';
+  readonly text: string;
+}
 type ArgNode = FieldNode | VariableNode | ChainNode | IdentifierNode | DotNode | NilNode | BoolNode | NumberNode | StringNode | PipeNode;
 
 type Marker = { readonly type: 'end'; readonly pos: number } | { readonly type: 'else'; readonly pos: number; readonly elseIf: boolean };
@@ -644,9 +731,21 @@ const internals = new WeakMap<ParsedTemplate, Internal>();
 // Parser (text/template/parse/parse.go)
 
 const ARITY: Readonly<Record<string, readonly [number, number]>> = {
-  and: [1, Infinity], or: [1, Infinity], not: [1, 1], len: [1, 1], index: [1, Infinity], join: [2, 2],
-  print: [0, Infinity], printf: [1, Infinity], println: [0, Infinity],
-  eq: [2, Infinity], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2],
+  and: [1, Infinity],
+  or: [1, Infinity],
+  not: [1, 1],
+  len: [1, 1],
+  index: [1, Infinity],
+  join: [2, 2],
+  print: [0, Infinity],
+  printf: [1, Infinity],
+  println: [0, Infinity],
+  eq: [2, Infinity],
+  ne: [2, 2],
+  lt: [2, 2],
+  le: [2, 2],
+  gt: [2, 2],
+  ge: [2, 2],
 };
 
 class Parser {
@@ -880,8 +979,18 @@ class Parser {
         return pipe;
       }
       switch (t.kind) {
-        case 'bool': case 'charConstant': case 'complex': case 'dot': case 'field': case 'identifier':
-        case 'number': case 'nil': case 'rawString': case 'string': case 'variable': case 'leftParen':
+        case 'bool':
+        case 'charConstant':
+        case 'complex':
+        case 'dot':
+        case 'field':
+        case 'identifier':
+        case 'number':
+        case 'nil':
+        case 'rawString':
+        case 'string':
+        case 'variable':
+        case 'leftParen':
           this.backup();
           pipe.cmds.push(this.command(dotIsRoot));
           break;
@@ -932,11 +1041,7 @@ class Parser {
   }
 
   private methodCall(a: ArgNode, cmd: CommandNode): TemplateError {
-    return this.error(
-      `unsupported construct "method call": ${this.src(a)} is given arguments, but the data has no methods`,
-      cmd.pos,
-      'method call',
-    );
+    return this.error(`unsupported construct "method call": ${this.src(a)} is given arguments, but the data has no methods`, cmd.pos, 'method call');
   }
 
   private src(n: Span): string {
@@ -980,7 +1085,11 @@ class Parser {
         if (node.ident.length === 1 && node.ident[0] === '$') this.checkField(fields[0] ?? '', node.end);
         return { ...node, ident: [...node.ident, ...fields], end };
       }
-      case 'bool': case 'string': case 'number': case 'nil': case 'dot':
+      case 'bool':
+      case 'string':
+      case 'number':
+      case 'nil':
+      case 'dot':
         throw this.error(`unexpected . after term ${goQuote(this.src(node))}`, node.end);
       default:
         return { type: 'chain', pos: node.pos, end, node, field: fields };
@@ -1200,7 +1309,13 @@ function sprint(args: readonly Val[]): string {
 function formatVerb(v: Val, verb: 's' | 'd' | 'q'): string {
   if (Array.isArray(v)) return '[' + (v as readonly Val[]).map((x) => formatVerb(x, verb)).join(' ') + ']';
   if (v instanceof MapV) {
-    return 'map[' + sortedKeys(v.entries.keys()).map((k) => `${formatVerb(k, verb)}:${formatVerb(v.entries.get(k), verb)}`).join(' ') + ']';
+    return (
+      'map[' +
+      sortedKeys(v.entries.keys())
+        .map((k) => `${formatVerb(k, verb)}:${formatVerb(v.entries.get(k), verb)}`)
+        .join(' ') +
+      ']'
+    );
   }
   if (verb === 's' && typeof v === 'string') return v;
   if (verb === 'q' && typeof v === 'string') return goQuote(v);
@@ -1241,20 +1356,34 @@ function sprintf(format: Val, args: readonly Val[]): string {
 
 function callBuiltin(name: string, args: readonly Val[]): Val {
   switch (name) {
-    case 'not': return !isTrue(args[0]);
-    case 'len': return length(args[0]);
-    case 'index': return index(args);
-    case 'join': return join(args[0], args[1]);
-    case 'print': return sprint(args);
-    case 'println': return args.map(formatValue).join(' ') + '\n';
-    case 'printf': return sprintf(args[0], args.slice(1));
-    case 'eq': return eq(args);
-    case 'ne': return !eq([args[0], args[1]]);
-    case 'lt': return lt(args[0], args[1]);
-    case 'le': return le(args[0], args[1]);
-    case 'gt': return !le(args[0], args[1]);
-    case 'ge': return !lt(args[0], args[1]);
-    default: throw new FuncError(`function "${name}" not defined`);
+    case 'not':
+      return !isTrue(args[0]);
+    case 'len':
+      return length(args[0]);
+    case 'index':
+      return index(args);
+    case 'join':
+      return join(args[0], args[1]);
+    case 'print':
+      return sprint(args);
+    case 'println':
+      return args.map(formatValue).join(' ') + '\n';
+    case 'printf':
+      return sprintf(args[0], args.slice(1));
+    case 'eq':
+      return eq(args);
+    case 'ne':
+      return !eq([args[0], args[1]]);
+    case 'lt':
+      return lt(args[0], args[1]);
+    case 'le':
+      return le(args[0], args[1]);
+    case 'gt':
+      return !le(args[0], args[1]);
+    case 'ge':
+      return !lt(args[0], args[1]);
+    default:
+      throw new FuncError(`function "${name}" not defined`);
   }
 }
 
@@ -1426,19 +1555,28 @@ class Executor {
 
   private evalArgRaw(dot: Val, n: ArgNode): Val {
     switch (n.type) {
-      case 'dot': return dot;
-      case 'nil': return undefined;
-      case 'bool': return n.value;
-      case 'number': return n.value;
-      case 'string': return n.text;
-      case 'field': return this.evalFieldChain(dot, n.ident);
+      case 'dot':
+        return dot;
+      case 'nil':
+        return undefined;
+      case 'bool':
+        return n.value;
+      case 'number':
+        return n.value;
+      case 'string':
+        return n.text;
+      case 'field':
+        return this.evalFieldChain(dot, n.ident);
       case 'variable': {
         const v = this.varValue(n.ident[0] ?? '');
         return n.ident.length > 1 ? this.evalFieldChain(v, n.ident.slice(1)) : v;
       }
-      case 'chain': return this.evalFieldChain(this.evalArg(dot, n.node), n.field);
-      case 'pipe': return this.evalPipeline(dot, n);
-      case 'identifier': return this.callFunction(dot, n.name, [], MISSING);
+      case 'chain':
+        return this.evalFieldChain(this.evalArg(dot, n.node), n.field);
+      case 'pipe':
+        return this.evalPipeline(dot, n);
+      case 'identifier':
+        return this.callFunction(dot, n.name, [], MISSING);
     }
   }
 

@@ -136,10 +136,7 @@ function requirementToMatcher(r: Requirement): string {
       return renderMatcher(r.key, '=', '');
     case 'gt':
     case 'lt':
-      throw new QueryBuildError(
-        `selector operator ${r.operator === 'gt' ? '>' : '<'} on ${r.key} has no PromQL equivalent; use =, !=, in, notin or exists`,
-        'unsupported-selector',
-      );
+      throw new QueryBuildError(`selector operator ${r.operator === 'gt' ? '>' : '<'} on ${r.key} has no PromQL equivalent; use =, !=, in, notin or exists`, 'unsupported-selector');
   }
 }
 

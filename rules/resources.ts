@@ -83,11 +83,7 @@ export class StaticResourceCatalog implements ResourceCatalog {
 
   find(group: string | undefined, name: string): KnownResource[] {
     const n = name.toLowerCase();
-    return this.resources.filter(
-      (r) =>
-        (group === undefined || r.group === group || sanitizeGroup(r.group) === group) &&
-        (r.resource === n || r.singular === n || r.kind.toLowerCase() === n),
-    );
+    return this.resources.filter((r) => (group === undefined || r.group === group || sanitizeGroup(r.group) === group) && (r.resource === n || r.singular === n || r.kind.toLowerCase() === n));
   }
 }
 
@@ -119,11 +115,7 @@ interface NormalizedResource {
  * core group wins, then the first other group that has the resource, as a
  * RESTMapper's priority order does.
  */
-export function normalizeGroupResource(
-  catalog: ResourceCatalog,
-  group: string | undefined,
-  resource: string,
-): NormalizedResource {
+export function normalizeGroupResource(catalog: ResourceCatalog, group: string | undefined, resource: string): NormalizedResource {
   const matches = catalog.find(group ? group : undefined, resource);
   const chosen = matches.find((m) => m.group === '') ?? matches[0];
   if (chosen) return { groupResource: { group: chosen.group, resource: chosen.resource }, known: chosen };

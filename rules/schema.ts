@@ -3,15 +3,7 @@
 // UnmarshalStrict), the positions every later check reports, and the format
 // reference in docs/rules.md.
 import { DiagnosticList, type SourcePosition } from './diagnostics.js';
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  nodePosition,
-  scalarValuePosition,
-  type YamlNode,
-  type YamlSource,
-} from './yaml-source.js';
+import { isMap, isScalar, isSeq, nodePosition, scalarValuePosition, type YamlNode, type YamlSource } from './yaml-source.js';
 
 type FieldSpec =
   | { readonly kind: 'string'; readonly doc: string }
@@ -241,7 +233,10 @@ export function decodeNode(
   };
   switch (spec.kind) {
     case 'string': {
-      if (!isScalar(node)) { mismatch('a string'); return; }
+      if (!isScalar(node)) {
+        mismatch('a string');
+        return;
+      }
       const value = scalarText(node);
       return {
         kind: 'string',
@@ -250,11 +245,17 @@ export function decodeNode(
       };
     }
     case 'boolean': {
-      if (!isScalar(node) || typeof node.value !== 'boolean') { mismatch('true or false'); return; }
+      if (!isScalar(node) || typeof node.value !== 'boolean') {
+        mismatch('true or false');
+        return;
+      }
       return { kind: 'boolean', path, located: { value: node.value, at, positionOf: () => at } };
     }
     case 'list': {
-      if (!isSeq(node)) { mismatch('a list'); return; }
+      if (!isSeq(node)) {
+        mismatch('a list');
+        return;
+      }
       const items: Decoded[] = [];
       node.items.forEach((item, i) => {
         const decoded = decodeNode(source, item as YamlNode | null, spec.items, joinPath(path, i), diagnostics, ancestors);
@@ -267,7 +268,10 @@ export function decodeNode(
     }
     case 'map':
     case 'object': {
-      if (!isMap(node)) { mismatch(spec.kind === 'map' ? 'a mapping of names' : 'a mapping'); return; }
+      if (!isMap(node)) {
+        mismatch(spec.kind === 'map' ? 'a mapping of names' : 'a mapping');
+        return;
+      }
       const fields = new Map<string, Decoded>();
       const keyAt = new Map<string, SourcePosition>();
       const entries: { key: string; keyAt: SourcePosition; value: Decoded }[] = [];
@@ -303,19 +307,11 @@ export function decodeNode(
   }
 }
 
-function unknownFieldMessage(
-  key: string,
-  known: string[],
-  ancestors: readonly { readonly spec: FieldSpec; readonly path: string }[],
-): string {
+function unknownFieldMessage(key: string, known: string[], ancestors: readonly { readonly spec: FieldSpec; readonly path: string }[]): string {
   const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
   // A key that belongs to an enclosing object is almost always mis-indented.
   const owner = ancestors.find((a) => a.spec.kind === 'object' && key in a.spec.fields);
-  const hint = near
-    ? `; did you mean "${near}"?`
-    : owner
-      ? `; "${key}" is a field of ${owner.path || 'the top level'}, check its indentation`
-      : '';
+  const hint = near ? `; did you mean "${near}"?` : owner ? `; "${key}" is a field of ${owner.path || 'the top level'}, check its indentation` : '';
   return `unknown field "${key}" (known fields: ${known.join(', ')})${hint}`;
 }
 

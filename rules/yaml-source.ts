@@ -2,18 +2,7 @@
 // UnmarshalStrict (YAML 1.1, unknown and duplicate keys are fatal), so the
 // document is parsed as YAML 1.1 and every node keeps its source range, which
 // is what lets every diagnostic point at file:line:column.
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseAllDocuments,
-  Scalar,
-  type Document,
-  type Node as YamlNode,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
 import { DiagnosticList, type SourcePosition } from './diagnostics.js';
 
 export interface YamlSource {
@@ -43,12 +32,7 @@ export function parseYamlSource(file: string, text: string, diagnostics: Diagnos
   const second = list[1];
   if (second && (second.contents !== null || second.errors.length > 0)) {
     const at = second.range[0];
-    diagnostics.error(
-      positionAt(source, at),
-      '',
-      'multiple-documents',
-      'a rule file holds one YAML document; split the extra documents into their own files',
-    );
+    diagnostics.error(positionAt(source, at), '', 'multiple-documents', 'a rule file holds one YAML document; split the extra documents into their own files');
   }
   return source;
 }
@@ -91,13 +75,7 @@ export function scalarValuePosition(source: YamlSource, node: Scalar, valueOffse
   return positionAt(source, start);
 }
 
-function blockLiteralPosition(
-  source: YamlSource,
-  start: number,
-  raw: string,
-  value: string,
-  valueOffset: number,
-): SourcePosition {
+function blockLiteralPosition(source: YamlSource, start: number, raw: string, value: string, valueOffset: number): SourcePosition {
   const before = value.slice(0, valueOffset);
   const lineIndex = before.split('\n').length - 1;
   const columnInLine = valueOffset - (before.lastIndexOf('\n') + 1);

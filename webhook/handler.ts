@@ -78,7 +78,15 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (req: Inco
         throw e;
       }
       const s = outcome.summary;
-      const fields = { uid: s.uid, kind: s.kind, namespace: s.namespace, name: s.name, patched: s.patched, ...(s.description !== undefined ? { added: s.description } : {}), ...(s.skipped ? { skipped: s.skipped } : {}) };
+      const fields = {
+        uid: s.uid,
+        kind: s.kind,
+        namespace: s.namespace,
+        name: s.name,
+        patched: s.patched,
+        ...(s.description !== undefined ? { added: s.description } : {}),
+        ...(s.skipped ? { skipped: s.skipped } : {}),
+      };
       const response = outcome.review.response as { warnings?: unknown } | undefined;
       // Allowed unchanged but with something to say: an unknown kind or a malformed object.
       if (!s.patched && Array.isArray(response?.warnings)) options.log.warn('admission review allowed unchanged', { ...fields, warnings: response.warnings });

@@ -89,8 +89,7 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
     review: { apiVersion, kind: 'AdmissionReview', response: { uid, allowed: true, ...extra } },
     summary: { uid, kind: kindText, namespace, name, patched: false, added: [], ...summary },
   });
-  const allowWith = (reason: string, warn: boolean): ReviewOutcome =>
-    respond(warn ? { warnings: [warningText(`hpa-bridge: no defaults added: ${reason}`)] } : {}, { skipped: reason });
+  const allowWith = (reason: string, warn: boolean): ReviewOutcome => respond(warn ? { warnings: [warningText(`hpa-bridge: no defaults added: ${reason}`)] } : {}, { skipped: reason });
 
   const operation = request.operation;
   if (operation !== 'CREATE' && operation !== 'UPDATE') return allowWith(`operation ${String(operation)} is not defaulted`, false);

@@ -118,7 +118,9 @@ export class TokenReviewAuthenticator {
       b.writeUInt32BE(n);
       return b;
     };
-    h.update(len(Buffer.byteLength(token))).update(token).update(len(this.audiences.length));
+    h.update(len(Buffer.byteLength(token)))
+      .update(token)
+      .update(len(this.audiences.length));
     for (const a of this.audiences) h.update(len(Buffer.byteLength(a))).update(a);
     return h.digest('base64');
   }

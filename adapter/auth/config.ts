@@ -117,13 +117,7 @@ export function parseAuthConfigMap(data: Readonly<Record<string, string>> | unde
   if (clientCA) out.clientCA = clientCA;
   const rhCA = data[CONFIGMAP_KEYS.requestheaderClientCA];
   if (rhCA) out.requestheaderClientCA = rhCA;
-  const lists = [
-    'requestheaderAllowedNames',
-    'requestheaderUsernameHeaders',
-    'requestheaderGroupHeaders',
-    'requestheaderExtraHeadersPrefix',
-    'requestheaderUidHeaders',
-  ] as const;
+  const lists = ['requestheaderAllowedNames', 'requestheaderUsernameHeaders', 'requestheaderGroupHeaders', 'requestheaderExtraHeadersPrefix', 'requestheaderUidHeaders'] as const;
   for (const field of lists) {
     const v = stringList(data, CONFIGMAP_KEYS[field]);
     if (v !== undefined) out[field] = v;
@@ -262,7 +256,7 @@ export function authFlagsFrom(flags: Readonly<Record<string, string | boolean | 
     }
     out[field] = items;
   }
-  const flag = (name: string): boolean | undefined => (typeof flags[name] === 'boolean' ? (flags[name]) : undefined);
+  const flag = (name: string): boolean | undefined => (typeof flags[name] === 'boolean' ? flags[name] : undefined);
   const skipLookup = flag('authentication-skip-lookup');
   if (skipLookup !== undefined) out.skipLookup = skipLookup;
   const tolerate = flag('authentication-tolerate-lookup-failure');

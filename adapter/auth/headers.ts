@@ -37,7 +37,7 @@ function allValues(headers: DistinctHeaders, names: readonly string[]): string[]
 export function pathUnescape(s: string): string | undefined {
   if (!s.includes('%')) return s;
   const bytes: number[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const c = s.charCodeAt(i);
     if (c === 0x25) {
       const hex = s.slice(i + 1, i + 3);

@@ -46,7 +46,16 @@ export {
   type RequestHeaderConfig,
 } from './config.js';
 export { AuthConfigSource, type AuthConfigSourceOptions } from './source.js';
-export { ANONYMOUS, DelegatingAuthenticator, TokenReviewAuthenticator, bearerToken, withAuthenticatedGroup, type DelegatingAuthenticatorOptions, type TokenReviewAuthenticatorOptions, type TokenReviewResult } from './authenticate.js';
+export {
+  ANONYMOUS,
+  DelegatingAuthenticator,
+  TokenReviewAuthenticator,
+  bearerToken,
+  withAuthenticatedGroup,
+  type DelegatingAuthenticatorOptions,
+  type TokenReviewAuthenticatorOptions,
+  type TokenReviewResult,
+} from './authenticate.js';
 export { AuthorizationError, DelegatingAuthorizer, forbiddenError, subjectAccessReviewSpec, type DelegatingAuthorizerOptions, type SubjectAccessReviewSpec } from './authorize.js';
 export { requestAttributes } from './request-info.js';
 export { userFromHeaders } from './headers.js';

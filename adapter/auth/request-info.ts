@@ -43,7 +43,7 @@ export function decodedPath(target: string): string {
   const raw = q === -1 ? target : target.slice(0, q);
   if (!raw.includes('%')) return raw;
   const bytes: number[] = [];
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     if (raw.charCodeAt(i) === 0x25) {
       const hex = raw.slice(i + 1, i + 3);
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new BadRequestError(`malformed percent-encoding in the request path ${JSON.stringify(raw)}`);

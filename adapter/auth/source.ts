@@ -75,10 +75,7 @@ function configMapClient(api: KubeApi): ListWatchClient {
       const res = await api.request('GET', path, { query: options.query, timeoutMs: options.idleMs, signal: options.signal });
       if (res.status === 200) return res;
       const { message, reason } = statusMessage(res.status, res.body);
-      const hint =
-        res.status === 403
-          ? ` (grant it with a RoleBinding in ${AUTH_CONFIGMAP_NAMESPACE} to the Role extension-apiserver-authentication-reader)`
-          : '';
+      const hint = res.status === 403 ? ` (grant it with a RoleBinding in ${AUTH_CONFIGMAP_NAMESPACE} to the Role extension-apiserver-authentication-reader)` : '';
       throw new KubeApiError(`list ${CONFIGMAP}: ${res.status}: ${message}${hint}`, res.status, reason);
     },
     watch: (path, options, onLine) => api.watch(path, options, onLine),

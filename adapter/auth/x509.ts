@@ -129,10 +129,7 @@ export function verifyClientCertificate(leaf: Certificate, options: VerifyOption
   const search = (chain: Certificate[]): Certificate[] | undefined => {
     const current = chain[chain.length - 1] as Certificate;
     if (chain.length > MAX_DEPTH) return undefined;
-    const candidates: { cert: Certificate; root: boolean }[] = [
-      ...roots.map((cert) => ({ cert, root: true })),
-      ...intermediates.map((cert) => ({ cert, root: false })),
-    ];
+    const candidates: { cert: Certificate; root: boolean }[] = [...roots.map((cert) => ({ cert, root: true })), ...intermediates.map((cert) => ({ cert, root: false }))];
     for (const { cert, root } of candidates) {
       if (!cert.fields.rawSubject.equals(current.fields.rawIssuer)) continue;
       if (chain.some((c) => c.der.equals(cert.der))) continue;

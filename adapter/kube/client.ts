@@ -201,7 +201,7 @@ const asStatus = (body: unknown): Status => (typeof body === 'object' && body !=
 /** The Status message of an error body, or the HTTP reason phrase. */
 export function statusMessage(status: number, body: unknown): { message: string; reason?: string } {
   const s = asStatus(body);
-  const message = typeof s.message === 'string' && s.message !== '' ? s.message : http.STATUS_CODES[status] ?? 'error';
+  const message = typeof s.message === 'string' && s.message !== '' ? s.message : (http.STATUS_CODES[status] ?? 'error');
   return typeof s.reason === 'string' ? { message, reason: s.reason } : { message };
 }
 
@@ -303,8 +303,7 @@ export class KubeClient {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = Buffer.byteLength(body);
     }
-    const idleError =
-      options.idleError ?? ((ms: number) => new KubeApiError(`${method} ${path}: no answer from the API server within ${Math.round(ms / 1000)} s`));
+    const idleError = options.idleError ?? ((ms: number) => new KubeApiError(`${method} ${path}: no answer from the API server within ${Math.round(ms / 1000)} s`));
     const request = url.protocol === 'http:' ? http.request : https.request;
     return new Promise((resolve, reject) => {
       const req = request(url, {

@@ -101,7 +101,7 @@ export function mergeKubeconfigs(files: readonly string[], read: (file: string) 
   return { ...merged, currentContext: current };
 }
 
-const str = (f: Fields, key: string): string | undefined => (typeof f[key] === 'string' && f[key] !== '' ? (f[key]) : undefined);
+const str = (f: Fields, key: string): string | undefined => (typeof f[key] === 'string' && f[key] !== '' ? f[key] : undefined);
 
 /** Resolves the context (`override` or current-context) to the settings its cluster and user name. */
 export function resolveKubeconfig(merged: Merged, override: string | undefined, read: (file: string) => string): ResolvedKubeconfig {

@@ -12,15 +12,7 @@ import { BadRequestError, NotFoundError, UnavailableError } from '../errors.js';
 import { KubeApiError, KubeClient, noDataError, statusError, type KubeConnection, type RequestOptions } from '../kube/client.js';
 import { Reflector, type ReflectorBackoff } from '../kube/reflector.js';
 import { matchesLabels } from '../../k8s/label-selector.js';
-import {
-  apiVersionOf,
-  BUILTIN_RESOURCES,
-  formatGroupResource,
-  StaticResourceCatalog,
-  type GroupResource,
-  type KnownResource,
-  type ResourceCatalog,
-} from '../../rules/resources.js';
+import { apiVersionOf, BUILTIN_RESOURCES, formatGroupResource, StaticResourceCatalog, type GroupResource, type KnownResource, type ResourceCatalog } from '../../rules/resources.js';
 import type { Requirement } from '../../k8s/label-selector.js';
 import type { ObjectLister, ObjectRef, ResourceKind } from './types.js';
 
@@ -539,10 +531,13 @@ export class KubernetesObjectSource implements ObjectLister {
       this.discoveryFailures++;
       const step = Math.min(this.settings.backoffMaxMs, this.settings.backoffInitialMs * 2 ** Math.min(this.discoveryFailures - 1, 30));
       this.settings.log(`Kubernetes API discovery failed: ${errorText(err)}`);
-      this.discoveryRetry = setTimeout(() => {
-        this.discoveryRetry = undefined;
-        if (!this.discovery.snapshot) void this.discover();
-      }, step / 2 + Math.random() * (step / 2));
+      this.discoveryRetry = setTimeout(
+        () => {
+          this.discoveryRetry = undefined;
+          if (!this.discovery.snapshot) void this.discover();
+        },
+        step / 2 + Math.random() * (step / 2),
+      );
     }
   }
 }

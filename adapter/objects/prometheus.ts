@@ -38,7 +38,10 @@ export class PrometheusObjectSource implements ObjectLister {
   constructor(private readonly options: PrometheusObjectSourceOptions) {}
 
   private known(resource: GroupResource) {
-    return this.options.catalog().find(resource.group, resource.resource).find((r) => r.group === resource.group);
+    return this.options
+      .catalog()
+      .find(resource.group, resource.resource)
+      .find((r) => r.group === resource.group);
   }
 
   async list(resource: GroupResource, namespace: string | undefined, selector: readonly Requirement[]): Promise<ObjectRef[]> {

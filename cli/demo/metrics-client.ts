@@ -67,9 +67,7 @@ export function metricsClient(baseUrl: string): MetricsClient {
       }));
     },
     async podsMetric(namespace, metric, labelSelector) {
-      const body = (await get(
-        `/apis/custom.metrics.k8s.io/v1beta2/namespaces/${namespace}/pods/%2A/${metric}?labelSelector=${encodeURIComponent(labelSelector)}`,
-      )) as CustomList;
+      const body = (await get(`/apis/custom.metrics.k8s.io/v1beta2/namespaces/${namespace}/pods/%2A/${metric}?labelSelector=${encodeURIComponent(labelSelector)}`)) as CustomList;
       return (body.items ?? []).map((i) => ({
         pod: i.describedObject?.name ?? '',
         value: i.value ?? '0',
@@ -78,9 +76,7 @@ export function metricsClient(baseUrl: string): MetricsClient {
       }));
     },
     async externalMetric(namespace, metric, labelSelector) {
-      const body = (await get(
-        `/apis/external.metrics.k8s.io/v1beta1/namespaces/${namespace}/${metric}?labelSelector=${encodeURIComponent(labelSelector)}`,
-      )) as ExternalList;
+      const body = (await get(`/apis/external.metrics.k8s.io/v1beta1/namespaces/${namespace}/${metric}?labelSelector=${encodeURIComponent(labelSelector)}`)) as ExternalList;
       return (body.items ?? []).map((i) => ({ value: i.value ?? '0', timestamp: Date.parse(i.timestamp ?? '') || Date.now() }));
     },
     close() {

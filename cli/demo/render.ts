@@ -9,7 +9,10 @@ const WIDTHS = [14, 25, 24, 9, 9, 8];
 const BARS = ' ▁▂▃▄▅▆▇█';
 
 export function row(cells: readonly string[]): string {
-  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 10))).join(' ').trimEnd();
+  return cells
+    .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 10)))
+    .join(' ')
+    .trimEnd();
 }
 
 export function header(): string {
@@ -85,11 +88,7 @@ export function topPods(items: readonly PodMetricsItem[]): string[] {
     .map((item) => {
       const cpu = sum(item, 'cpu');
       const memory = sum(item, 'memory');
-      return [
-        item.name,
-        cpu === undefined ? '<unknown>' : `${ceilDiv(cpu, 1_000_000n)}m`,
-        memory === undefined ? '<unknown>' : `${ceilDiv(memory, 1_000_000_000n) / (1024n * 1024n)}Mi`,
-      ];
+      return [item.name, cpu === undefined ? '<unknown>' : `${ceilDiv(cpu, 1_000_000n)}m`, memory === undefined ? '<unknown>' : `${ceilDiv(memory, 1_000_000_000n) / (1024n * 1024n)}Mi`];
     });
   const width = Math.max(4, ...rows.map((r) => r[0]?.length ?? 0)) + 3;
   const line = (cells: readonly string[]): string => `${(cells[0] ?? '').padEnd(width)}${(cells[1] ?? '').padEnd(13)}${cells[2] ?? ''}`;

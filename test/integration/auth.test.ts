@@ -7,15 +7,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { ServerResponse } from 'node:http';
-import {
-  AuthConfigSource,
-  DelegatingAuthenticator,
-  kubeApiFor,
-  requestGuard,
-  startDelegatedAuth,
-  type DelegatedAuth,
-  type RequestGuard,
-} from '../../adapter/auth/index.js';
+import { AuthConfigSource, DelegatingAuthenticator, kubeApiFor, requestGuard, startDelegatedAuth, type DelegatedAuth, type RequestGuard } from '../../adapter/auth/index.js';
 import { NotFoundError, toStatus } from '../../adapter/errors.js';
 import { silentLogger, type Logger } from '../../adapter/log.js';
 import { kubeConfigFrom } from '../../adapter/kube/client.js';
@@ -26,7 +18,6 @@ import { KubeApiDouble, type DoubleAccessReviewSpec } from '../support/kube-api-
 const TOKEN = 'adapter-service-account-token';
 const PODS = '/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/%2A/http_requests';
 const FAST_RETRY = { initialMs: 10, factor: 1, jitter: 0, steps: 2 };
-
 
 let double: KubeApiDouble;
 let servingCA: Issued;

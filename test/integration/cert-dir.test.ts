@@ -61,7 +61,12 @@ describe('--cert-dir', () => {
     const certDir = join(dir, 'expired');
     await mkdir(certDir);
     const { generate } = await import('selfsigned');
-    const old = await generate([{ name: 'commonName', value: 'old' }], { keySize: 2048, algorithm: 'sha256', notBeforeDate: new Date(Date.now() - 2 * 86400_000), notAfterDate: new Date(Date.now() - 86400_000) });
+    const old = await generate([{ name: 'commonName', value: 'old' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      notBeforeDate: new Date(Date.now() - 2 * 86400_000),
+      notAfterDate: new Date(Date.now() - 86400_000),
+    });
     await writeFile(join(certDir, 'apiserver.crt'), old.cert);
     await writeFile(join(certDir, 'apiserver.key'), old.private);
     const fresh = await certDirPair(certDir, '0.0.0.0', silentLogger);

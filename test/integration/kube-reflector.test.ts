@@ -231,7 +231,10 @@ describe('410 Gone', () => {
     await watching(f);
     assert.equal(double.expireWatches(), 1);
     await eventually(() => assert.equal(double.listCount('pods'), 2));
-    assert.deepEqual(f.errors.map((e) => e.relist), [true]);
+    assert.deepEqual(
+      f.errors.map((e) => e.relist),
+      [true],
+    );
     assert.equal(f.calls.length, 2);
   });
 

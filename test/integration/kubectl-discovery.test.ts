@@ -76,7 +76,11 @@ describe('kubectl discovery against serve', { skip: kubectlSkip() }, () => {
       assert.ok(stderr.includes(`Content-Type: application/json;g=apidiscovery.k8s.io;v=${expected};as=APIGroupDiscoveryList`), `no aggregated ${expected} answer in:\n${stderr}`);
       // Aggregated discovery carries the resources: no request per group-version.
       assert.ok(!stderr.includes('/apis/external.metrics.k8s.io/v1beta1?'), 'kubectl fell back to per-version discovery');
-      const rows = stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/));
+      const rows = stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(/\s+/));
       assert.deepEqual(rows, [['queue_messages_ready', 'external.metrics.k8s.io/v1beta1', 'true', 'ExternalMetricValueList']]);
     });
   }

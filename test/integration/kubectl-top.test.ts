@@ -49,9 +49,39 @@ const GiB = 1024 * MiB;
 
 // CPU in multiples of 1/256 core: whole nanocores, exact in binary.
 const NODES: readonly NodeUsage[] = [
-  { name: 'node-1', os: 'linux', internalIP: '10.0.0.11', cpus: 4, allocatableMilliCpu: 3800, memoryTotalBytes: 8 * GiB, allocatableMemoryBytes: 8 * GiB - 512 * MiB, cpuCores: 1.5, memoryBytes: 3 * GiB + 200 * MiB },
-  { name: 'node-2', os: 'linux', internalIP: '10.0.0.12', cpus: 2, allocatableMilliCpu: 1900, memoryTotalBytes: 4 * GiB, allocatableMemoryBytes: 4 * GiB - 256 * MiB, cpuCores: 0.75, memoryBytes: 1.5 * GiB + 3 * MiB },
-  { name: 'win-1', os: 'windows', internalIP: '10.0.0.21', cpus: 2, allocatableMilliCpu: 2000, memoryTotalBytes: 4 * GiB, allocatableMemoryBytes: 4 * GiB - 1 * GiB, cpuCores: 0.5, memoryBytes: 2 * GiB + 100 * MiB },
+  {
+    name: 'node-1',
+    os: 'linux',
+    internalIP: '10.0.0.11',
+    cpus: 4,
+    allocatableMilliCpu: 3800,
+    memoryTotalBytes: 8 * GiB,
+    allocatableMemoryBytes: 8 * GiB - 512 * MiB,
+    cpuCores: 1.5,
+    memoryBytes: 3 * GiB + 200 * MiB,
+  },
+  {
+    name: 'node-2',
+    os: 'linux',
+    internalIP: '10.0.0.12',
+    cpus: 2,
+    allocatableMilliCpu: 1900,
+    memoryTotalBytes: 4 * GiB,
+    allocatableMemoryBytes: 4 * GiB - 256 * MiB,
+    cpuCores: 0.75,
+    memoryBytes: 1.5 * GiB + 3 * MiB,
+  },
+  {
+    name: 'win-1',
+    os: 'windows',
+    internalIP: '10.0.0.21',
+    cpus: 2,
+    allocatableMilliCpu: 2000,
+    memoryTotalBytes: 4 * GiB,
+    allocatableMemoryBytes: 4 * GiB - 1 * GiB,
+    cpuCores: 0.5,
+    memoryBytes: 2 * GiB + 100 * MiB,
+  },
 ];
 
 const WINDOWS_NODE = 'win-1';
@@ -84,18 +114,16 @@ const PODS: readonly PodUsage[] = [
   { namespace: 'shop', name: 'cart-1', node: 'node-2', labels: { app: 'cart' }, containers: [{ name: 'cart', image: 'ghcr.io/example/cart:0.9', cpuCores: 0.1875, memoryBytes: 200 * MiB }] },
   // Just started: only its pause container and pod cgroup are reported.
   { namespace: 'fresh', name: 'starting-1', node: 'node-1', labels: { app: 'fresh' }, containers: [{ name: 'app', image: 'ghcr.io/example/app:1.0' }] },
-  ...NODES.filter((n) => n.os === 'linux').map(
-    (n): PodUsage => ({
-      namespace: 'monitoring',
-      name: nodeExporterPod(n),
-      node: n.name,
-      labels: { 'app.kubernetes.io/name': 'node-exporter' },
-      containers: [
-        { name: 'node-exporter', image: 'quay.io/prometheus/node-exporter:v1.8.2', cpuCores: 0.015625, memoryBytes: 24 * MiB },
-        { name: 'kube-rbac-proxy', image: 'quay.io/brancz/kube-rbac-proxy:v0.18.1', cpuCores: 0.00390625, memoryBytes: 16 * MiB + 100 * 1024 },
-      ],
-    }),
-  ),
+  ...NODES.filter((n) => n.os === 'linux').map((n): PodUsage => ({
+    namespace: 'monitoring',
+    name: nodeExporterPod(n),
+    node: n.name,
+    labels: { 'app.kubernetes.io/name': 'node-exporter' },
+    containers: [
+      { name: 'node-exporter', image: 'quay.io/prometheus/node-exporter:v1.8.2', cpuCores: 0.015625, memoryBytes: 24 * MiB },
+      { name: 'kube-rbac-proxy', image: 'quay.io/brancz/kube-rbac-proxy:v0.18.1', cpuCores: 0.00390625, memoryBytes: 16 * MiB + 100 * 1024 },
+    ],
+  })),
 ];
 
 // ---------------------------------------------------------------------------
@@ -171,7 +199,9 @@ function decide(spec: DoubleAccessReviewSpec): boolean {
   const nonResource = spec.nonResourceAttributes;
   if (nonResource) return groups.includes('system:authenticated') && nonResource['verb'] === 'get' && /^\/(api|apis|openapi|version)(\/.*)?$/.test(String(nonResource['path']));
   const resource = spec.resourceAttributes ?? {};
-  return groups.includes('viewers') && resource['group'] === 'metrics.k8s.io' && ['pods', 'nodes'].includes(String(resource['resource'])) && ['get', 'list', 'watch'].includes(String(resource['verb']));
+  return (
+    groups.includes('viewers') && resource['group'] === 'metrics.k8s.io' && ['pods', 'nodes'].includes(String(resource['resource'])) && ['get', 'list', 'watch'].includes(String(resource['verb']))
+  );
 }
 
 describe('kubectl top against hpa-bridge through the aggregator', { skip: kubectlSkip() }, () => {
@@ -220,7 +250,10 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
   });
 
   /** hpa-bridge with `rules` behind the aggregator, and kubectl for a viewer. */
-  function cluster(rules: string, objectSource: 'kubernetes' | 'prometheus' = 'kubernetes'): { kubectl: (args: readonly string[], options?: { binary?: string; kubeconfig?: string }) => Promise<KubectlRun>; bridge: () => AggregatedBridge } {
+  function cluster(
+    rules: string,
+    objectSource: 'kubernetes' | 'prometheus' = 'kubernetes',
+  ): { kubectl: (args: readonly string[], options?: { binary?: string; kubeconfig?: string }) => Promise<KubectlRun>; bridge: () => AggregatedBridge } {
     let bridge: AggregatedBridge;
     let viewer: string;
     before(async () => {
@@ -289,8 +322,14 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
 
       test('top pod -l app=web --sort-by=cpu prints the selected pods, the busiest first', async () => {
         const t = table(await kubectl(['top', 'pod', '-n', 'default', '-l', 'app=web', '--sort-by=cpu']));
-        assert.deepEqual(t.rows, expectedPods((p) => inDefault(p) && p.labels?.['app'] === 'web'));
-        assert.deepEqual(t.rows.map((r) => r.split(' ')[0]), ['web-1', 'web-2']);
+        assert.deepEqual(
+          t.rows,
+          expectedPods((p) => inDefault(p) && p.labels?.['app'] === 'web'),
+        );
+        assert.deepEqual(
+          t.rows.map((r) => r.split(' ')[0]),
+          ['web-1', 'web-2'],
+        );
       });
 
       test(
@@ -304,7 +343,7 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
         },
       );
 
-      test("api-resources lists PodMetrics and NodeMetrics of the preferred version v1, from the discovery the aggregator read from hpa-bridge", async () => {
+      test('api-resources lists PodMetrics and NodeMetrics of the preferred version v1, from the discovery the aggregator read from hpa-bridge', async () => {
         const t = table(await kubectl(['api-resources', '--api-group=metrics.k8s.io']));
         // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND: the columns from the end.
         const rows = t.rows.map((r) => r.split(' ')).map((cells) => [cells[0], cells.at(-3), cells.at(-2), cells.at(-1)].join(' '));
@@ -312,8 +351,14 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
       });
 
       test('top pod <name> and top node <name> read one object each', async () => {
-        assert.deepEqual(table(await kubectl(['top', 'pod', 'web-1', '-n', 'default'])).rows, expectedPods((p) => p.name === 'web-1'));
-        assert.deepEqual(table(await kubectl(['top', 'node', 'node-2'])).rows, expectedNodes(() => true).filter((l) => l.startsWith('node-2 ')));
+        assert.deepEqual(
+          table(await kubectl(['top', 'pod', 'web-1', '-n', 'default'])).rows,
+          expectedPods((p) => p.name === 'web-1'),
+        );
+        assert.deepEqual(
+          table(await kubectl(['top', 'node', 'node-2'])).rows,
+          expectedNodes(() => true).filter((l) => l.startsWith('node-2 ')),
+        );
       });
 
       test('top node -l kubernetes.io/os=linux prints only the nodes the selector picks', async () => {
@@ -365,7 +410,10 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
 
     test('top pod -l app=web --sort-by=cpu selects on the labels in kube_pod_labels', async () => {
       const t = table(await kubectl(['top', 'pod', '-n', 'default', '-l', 'app=web', '--sort-by=cpu']));
-      assert.deepEqual(t.rows, expectedPods((p) => inDefault(p) && p.labels?.['app'] === 'web'));
+      assert.deepEqual(
+        t.rows,
+        expectedPods((p) => inDefault(p) && p.labels?.['app'] === 'web'),
+      );
     });
 
     test('top node prints every node kube-state-metrics reports', async () => {
@@ -400,7 +448,7 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
       assert.ok(core.accessReviews.some((s) => s.user === 'carol'));
     });
 
-    test('hpa-bridge receives the user from the front proxy and never the caller\'s token', () => {
+    test("hpa-bridge receives the user from the front proxy and never the caller's token", () => {
       const proxied = c.bridge().aggregator.proxied.filter((p) => p.url.startsWith('/apis/metrics.k8s.io/'));
       assert.ok(proxied.length > 0);
       for (const p of proxied) {
@@ -413,7 +461,7 @@ describe('kubectl top against hpa-bridge through the aggregator', { skip: kubect
   describe('hpa-bridge without resourceRules', () => {
     const { kubectl } = cluster('rules/helm-default-rules.yaml');
 
-    test('kubectl top pod gets the aggregator\'s 503: hpa-bridge does not serve metrics.k8s.io, so the APIService is unavailable', async () => {
+    test("kubectl top pod gets the aggregator's 503: hpa-bridge does not serve metrics.k8s.io, so the APIService is unavailable", async () => {
       const run = await kubectl(['top', 'pod', '-n', 'default']);
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, /^Error from server \(ServiceUnavailable\): the server is currently unable to handle the request \(get pods\.metrics\.k8s\.io\)$/m);

@@ -89,10 +89,11 @@ describe('discovery', () => {
     const all = catalog.all().map((r) => (r.group ? `${r.resource}.${r.group}` : r.resource));
     assert.ok(all.includes('pods') && all.includes('deployments.apps') && all.includes('widgets.example.com'));
     assert.ok(!all.some((n) => n.includes('/')), `subresources leaked: ${all.join(' ')}`);
-    assert.deepEqual(catalog.find(undefined, 'Widget'), [
-      { group: 'example.com', resource: 'widgets', singular: 'widget', kind: 'Widget', namespaced: true, version: 'v1' },
-    ]);
-    assert.deepEqual(catalog.find('apps', 'deployment').map((r) => r.resource), ['deployments']);
+    assert.deepEqual(catalog.find(undefined, 'Widget'), [{ group: 'example.com', resource: 'widgets', singular: 'widget', kind: 'Widget', namespaced: true, version: 'v1' }]);
+    assert.deepEqual(
+      catalog.find('apps', 'deployment').map((r) => r.resource),
+      ['deployments'],
+    );
   });
 
   test('a resource created later is found once discovery refreshes', async () => {
@@ -217,7 +218,10 @@ describe('watch cache', () => {
     double.compact();
     await eventually(async () => assert.deepEqual(await names(s, PODS, 'default', 'app=web'), ['web-2', 'web-9']));
     assert.equal(double.listCount('pods'), 2);
-    assert.ok(logs.some((l) => l.includes('too old resource version') && l.includes('listing again')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.includes('too old resource version') && l.includes('listing again')),
+      logs.join('\n'),
+    );
     const stats = s.stats().find((c) => c.resource === 'pods');
     assert.equal(stats?.relists, 1);
     // After the relist the watch resumes from the LIST's resourceVersion and follows changes again.
@@ -225,7 +229,6 @@ describe('watch cache', () => {
     double.addObject('pods', { name: 'web-10', namespace: 'default', labels: { app: 'web' } });
     await eventually(async () => assert.deepEqual(await names(s, PODS, 'default', 'app=web'), ['web-10', 'web-2', 'web-9']));
   });
-
 });
 
 describe('before the first sync', () => {

@@ -62,12 +62,7 @@ describe('hpa-bridge lint', () => {
   test('--print-queries shows the PromQL for the example requests', () => {
     const r = lint('--print-queries', helm);
     assert.equal(r.code, 0);
-    assert.ok(
-      r.stdout.includes(
-        'sum(rate(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",container!="POD"}[5m])) by (pod)',
-      ),
-      r.stdout,
-    );
+    assert.ok(r.stdout.includes('sum(rate(example_series{namespace="default",pod=~"example-pod-1|example-pod-2",container!="POD"}[5m])) by (pod)'), r.stdout);
     assert.ok(r.stdout.includes('max(example_series{a="b",namespace="default"})'), r.stdout);
   });
 

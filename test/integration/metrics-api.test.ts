@@ -83,7 +83,9 @@ describe('metrics APIs against a real Prometheus', () => {
   describe('discovery', () => {
     for (const version of ['v1beta1', 'v1beta2']) {
       test(`${version} lists every discovered metric with its resource and scope`, async () => {
-        const res = await get(`${CUSTOM}/${version}`).expect(200).expect('Content-Type', /application\/json/);
+        const res = await get(`${CUSTOM}/${version}`)
+          .expect(200)
+          .expect('Content-Type', /application\/json/);
         assert.equal(res.body.kind, 'APIResourceList');
         assert.equal(res.body.groupVersion, `custom.metrics.k8s.io/${version}`);
         const byName = new Map((res.body.resources as { name: string; namespaced: boolean; kind: string; verbs: string[] }[]).map((r) => [r.name, r]));
@@ -178,7 +180,10 @@ describe('metrics APIs against a real Prometheus', () => {
 
     test('a set-based labelSelector is honoured', async () => {
       const res = await get(`${CUSTOM}/v1beta2/namespaces/default/pods/*/memory_used_bytes?labelSelector=app%20in%20(batch)`).expect(200);
-      assert.deepEqual(res.body.items.map((i: { describedObject: { name: string } }) => i.describedObject.name), ['batch-1']);
+      assert.deepEqual(
+        res.body.items.map((i: { describedObject: { name: string } }) => i.describedObject.name),
+        ['batch-1'],
+      );
     });
 
     test('a rate rule reports its window and the sample timestamp', async () => {
@@ -321,9 +326,7 @@ describe('metrics APIs against a real Prometheus', () => {
   describe('caching', () => {
     test('identical concurrent requests share one Prometheus query', async () => {
       const before = server.cache.stats.misses;
-      const responses = await Promise.all(
-        Array.from({ length: 40 }, () => get(`${CUSTOM}/v1beta2/namespaces/other/pods/web-9/memory_used_bytes`)),
-      );
+      const responses = await Promise.all(Array.from({ length: 40 }, () => get(`${CUSTOM}/v1beta2/namespaces/other/pods/web-9/memory_used_bytes`)));
       for (const r of responses) assert.equal(r.status, 200);
       assert.equal(server.cache.stats.misses - before, 1);
     });
@@ -388,7 +391,10 @@ describe('metrics APIs against a real Prometheus', () => {
       try {
         const res = await get(`${CUSTOM}/v1beta2/namespaces/other/pods/web-9/http_requests_per_second`).expect(503);
         assert.equal(res.body.reason, 'ServiceUnavailable');
-        assert.match(res.body.message, /querying Prometheus for rule rules\[0\] \(.*adapter-test\.yaml:\d+\) failed: cannot reach Prometheus: ECONNREFUSED; query: sum\(rate\(http_requests_total\{namespace="other",pod="web-9"\}\[1m\]\)\) by \(pod\)/);
+        assert.match(
+          res.body.message,
+          /querying Prometheus for rule rules\[0\] \(.*adapter-test\.yaml:\d+\) failed: cannot reach Prometheus: ECONNREFUSED; query: sum\(rate\(http_requests_total\{namespace="other",pod="web-9"\}\[1m\]\)\) by \(pod\)/,
+        );
         await server.discovery.relist();
         assert.equal(server.discovery.registry?.custom.size, known);
         assert.equal(server.discovery.status.errors.length > 0, true);

@@ -97,7 +97,10 @@ describe("prometheus-adapter's command lines", () => {
           const r = await asHpa(server, '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/web-1/http_requests_in_flight', ca);
           assert.equal(r.status, 200, JSON.stringify(r.body));
           const items = r.body.items as { describedObject: { name: string }; metricName: string; value: string }[];
-          assert.deepEqual(items.map((i) => [i.describedObject.name, i.metricName, i.value]), [['web-1', 'http_requests_in_flight', '7']]);
+          assert.deepEqual(
+            items.map((i) => [i.describedObject.name, i.metricName, i.value]),
+            [['web-1', 'http_requests_in_flight', '7']],
+          );
         }, 15_000);
         const port = Number(new URL(server.url).port);
         assert.equal(await tls12With(port, 'ECDHE-RSA-AES128-GCM-SHA256'), 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256');
@@ -145,7 +148,10 @@ describe("prometheus-adapter's command lines", () => {
           const r = await asHpa(server, '/apis/external.metrics.k8s.io/v1beta1/namespaces/default/probe_success', ca);
           assert.equal(r.status, 200, JSON.stringify(r.body));
           const items = r.body.items as { metricName: string; value: string }[];
-          assert.deepEqual(items.map((i) => [i.metricName, i.value]), [['probe_success', '1']]);
+          assert.deepEqual(
+            items.map((i) => [i.metricName, i.value]),
+            [['probe_success', '1']],
+          );
         }, 15_000);
         // A denied caller is logged at debug only.
         const denied = await httpsCall(`${server.url}/apis/external.metrics.k8s.io/v1beta1`, ca, { client: frontProxy, headers: { 'X-Remote-User': 'mallory' } });

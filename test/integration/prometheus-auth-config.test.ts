@@ -143,6 +143,9 @@ current-context: prometheus
 
   test('--prometheus-auth-incluster outside a pod fails start-up naming the flag', () => {
     const config = parseServeArgs(['--rules=r.yaml', `--prometheus-url=${url}`, '--prometheus-auth-incluster'], {});
-    assert.throws(() => prometheusClientFor(config, {}), (e: unknown) => e instanceof StartupError && /^--prometheus-auth-incluster: .*KUBERNETES_SERVICE_HOST/.test(e.message));
+    assert.throws(
+      () => prometheusClientFor(config, {}),
+      (e: unknown) => e instanceof StartupError && /^--prometheus-auth-incluster: .*KUBERNETES_SERVICE_HOST/.test(e.message),
+    );
   });
 });

@@ -140,11 +140,7 @@ describe('a real Prometheus scraping the test exporter', () => {
     assert.equal(await prom.queryScalar('harness_gauge', { time: beforeRestart }), 42);
     assert.ok((await prom.queryScalar('count_over_time(harness_gauge[5m])', { time: beforeRestart })) >= samplesBefore);
     // Scraping resumes too, not just the replayed WAL.
-    await prom.waitForQuery(
-      'count_over_time(harness_gauge[5m])',
-      (s) => Number(s[0]?.value[1] ?? 0) > samplesBefore,
-      { timeoutMs: 10_000 },
-    );
+    await prom.waitForQuery('count_over_time(harness_gauge[5m])', (s) => Number(s[0]?.value[1] ?? 0) > samplesBefore, { timeoutMs: 10_000 });
   });
 
   test('stop() removes the temp dir and frees the port', async () => {

@@ -106,11 +106,16 @@ describe('metrics.k8s.io against a real Prometheus, with prometheus-adapter defa
     const groups = (await get('/apis').expect(200)).body.groups as { name: string; preferredVersion: { version: string } }[];
     assert.deepEqual(groups.find((g) => g.name === 'metrics.k8s.io')?.preferredVersion.version, 'v1beta1');
     const resources = (await get(R).expect(200)).body.resources as { name: string; kind: string }[];
-    assert.deepEqual(resources.map((r) => `${r.name}:${r.kind}`), ['nodes:NodeMetrics', 'pods:PodMetrics']);
+    assert.deepEqual(
+      resources.map((r) => `${r.name}:${r.kind}`),
+      ['nodes:NodeMetrics', 'pods:PodMetrics'],
+    );
   });
 
   test('a namespace lists its pods with every container; a pod lacking memory is left out', async () => {
-    const res = await get(`${R}/namespaces/default/pods`).expect(200).expect('Content-Type', /application\/json/);
+    const res = await get(`${R}/namespaces/default/pods`)
+      .expect(200)
+      .expect('Content-Type', /application\/json/);
     assert.deepEqual([res.body.kind, res.body.apiVersion], ['PodMetricsList', 'metrics.k8s.io/v1beta1']);
     assert.deepEqual(names(res), ['default/web-1', 'default/web-2']);
     const web1 = res.body.items[0];

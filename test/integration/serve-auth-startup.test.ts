@@ -41,22 +41,33 @@ let masterClient: Issued;
 function serveArgs(...extra: string[]): string[] {
   return [
     'serve',
-    '--rules', EXAMPLES,
-    '--prometheus-url', 'http://127.0.0.1:9',
-    '--secure-port', '0',
-    '--bind-address', '127.0.0.1',
-    '--metrics-port', '-1',
-    '--log-level', 'info',
-    '--tls-cert-file', join(dir, 'tls.crt'),
-    '--tls-private-key-file', join(dir, 'tls.key'),
+    '--rules',
+    EXAMPLES,
+    '--prometheus-url',
+    'http://127.0.0.1:9',
+    '--secure-port',
+    '0',
+    '--bind-address',
+    '127.0.0.1',
+    '--metrics-port',
+    '-1',
+    '--log-level',
+    'info',
+    '--tls-cert-file',
+    join(dir, 'tls.crt'),
+    '--tls-private-key-file',
+    join(dir, 'tls.key'),
     ...extra,
   ];
 }
 
 const caFlags = (): string[] => [
-  '--requestheader-client-ca-file', join(dir, 'front-proxy-ca.crt'),
-  '--requestheader-allowed-names', 'front-proxy-client',
-  '--client-ca-file', join(dir, 'client-ca.crt'),
+  '--requestheader-client-ca-file',
+  join(dir, 'front-proxy-ca.crt'),
+  '--requestheader-allowed-names',
+  'front-proxy-client',
+  '--client-ca-file',
+  join(dir, 'client-ca.crt'),
 ];
 
 before(async () => {
@@ -167,7 +178,10 @@ describe('--authentication-skip-lookup and --authorization-always-allow-paths', 
     try {
       const r = await httpsCall(`${cli.url}${DISCOVERY}`, servingCA.cert, { client: frontProxy, headers: { 'X-Remote-User': 'hpa' } });
       assert.equal(r.status, 200);
-      assert.deepEqual(double.requests.filter((q) => q.path.includes('/configmaps')), []);
+      assert.deepEqual(
+        double.requests.filter((q) => q.path.includes('/configmaps')),
+        [],
+      );
     } finally {
       await cli.stop();
     }

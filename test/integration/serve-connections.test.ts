@@ -77,7 +77,13 @@ current-context: c
   });
 
   test('no kubeconfig at all names the per-purpose flags among the ways out', () => {
-    assert.throws(() => connect(), (e: unknown) => e instanceof StartupError && e.message.includes('--authentication-kubeconfig FILE'));
-    assert.throws(() => connect('--authentication=none'), (e: unknown) => e instanceof StartupError && e.message.includes('--lister-kubeconfig FILE'));
+    assert.throws(
+      () => connect(),
+      (e: unknown) => e instanceof StartupError && e.message.includes('--authentication-kubeconfig FILE'),
+    );
+    assert.throws(
+      () => connect('--authentication=none'),
+      (e: unknown) => e instanceof StartupError && e.message.includes('--lister-kubeconfig FILE'),
+    );
   });
 });

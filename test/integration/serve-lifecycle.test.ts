@@ -135,7 +135,14 @@ describe('the serving process', () => {
     const url = new URL(server.url);
     const response = new Promise<number>((resolve, reject) => {
       const req = httpsRequest(
-        { host: url.hostname, port: url.port, path: '/mutate', method: 'POST', rejectUnauthorized: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(review) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/mutate',
+          method: 'POST',
+          rejectUnauthorized: false,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(review) },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

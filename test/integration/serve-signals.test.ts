@@ -13,7 +13,24 @@ const EXAMPLES = fileURLToPath(new URL('../../../rules/examples', import.meta.ur
 test('SIGTERM lets a request in flight finish, then the process exits 0', async () => {
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--rules', EXAMPLES, '--prometheus-url', 'http://127.0.0.1:9', '--authentication', 'none', '--secure-port', '0', '--bind-address', '127.0.0.1', '--metrics-port', '-1', '--log-level', 'info'],
+    [
+      BIN,
+      'serve',
+      '--rules',
+      EXAMPLES,
+      '--prometheus-url',
+      'http://127.0.0.1:9',
+      '--authentication',
+      'none',
+      '--secure-port',
+      '0',
+      '--bind-address',
+      '127.0.0.1',
+      '--metrics-port',
+      '-1',
+      '--log-level',
+      'info',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -112,7 +112,10 @@ describe('POST /mutate', () => {
       kind: 'AdmissionReview',
       response: { uid: 'cm-1', allowed: true, warnings: ['hpa-bridge: no defaults added: kind v1/ConfigMap is not a workload this webhook defaults'] },
     });
-    assert.deepEqual(logs.map((l) => `${l.level} ${l.message} ${String(l.fields?.kind)}`), ['warn admission review allowed unchanged v1/ConfigMap']);
+    assert.deepEqual(
+      logs.map((l) => `${l.level} ${l.message} ${String(l.fields?.kind)}`),
+      ['warn admission review allowed unchanged v1/ConfigMap'],
+    );
   });
 
   test('fixture 01 with metadata.annotations "x" is allowed without a patch, and logged as a warning naming the field', async () => {
@@ -125,7 +128,10 @@ describe('POST /mutate', () => {
       kind: 'AdmissionReview',
       response: { uid: '31403b86-f972-423e-8adb-c4bd79dc15cc', allowed: true, warnings: ['hpa-bridge: no defaults added: metadata.annotations is a string, not an object'] },
     });
-    assert.deepEqual(logs.map((l) => `${l.level} ${l.message} ${String(l.fields?.skipped)}`), ['warn admission review allowed unchanged metadata.annotations is a string, not an object']);
+    assert.deepEqual(
+      logs.map((l) => `${l.level} ${l.message} ${String(l.fields?.skipped)}`),
+      ['warn admission review allowed unchanged metadata.annotations is a string, not an object'],
+    );
   });
 
   test('a v1beta1 review is answered as v1beta1', async () => {

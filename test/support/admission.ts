@@ -96,14 +96,18 @@ export interface RealWorkload {
 /** Every workload object in the admission and workload fixtures, with the kind its AdmissionRequest names. */
 export function realWorkloads(): RealWorkload[] {
   const out: RealWorkload[] = [];
-  for (const file of readdirSync(fixturePath('admission')).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(fixturePath('admission'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const name = file.slice(0, -'.json'.length);
     const request = admissionFixtureReview(name).request as Json;
     const object = request.object;
     if (typeof object !== 'object' || object === null || Array.isArray(object)) continue;
     out.push({ name, kind: request.kind as RealWorkload['kind'], object: object as Json });
   }
-  for (const file of readdirSync(fixturePath('workloads')).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(fixturePath('workloads'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const name = file.slice(0, -'.yaml'.length);
     const object = readWorkloadFixture(name);
     out.push({ name, kind: kindOf(object), object });

@@ -232,9 +232,15 @@ export class AggregatorDouble {
       const group = decodeURIComponent(parts[1] as string);
       const groupServices = this.servicesOf(group);
       if (groupServices.length > 0) {
-        if (parts.length === 2) { this.sendJson(res, 200, groupDocument(groupServices)); return; }
+        if (parts.length === 2) {
+          this.sendJson(res, 200, groupDocument(groupServices));
+          return;
+        }
         const service = this.services.get(`${decodeURIComponent(parts[2] as string)}.${group}`);
-        if (!service) { this.sendJson(res, 404, JSON.parse(status(404, 'NotFound', 'the server could not find the requested resource')) as object); return; }
+        if (!service) {
+          this.sendJson(res, 404, JSON.parse(status(404, 'NotFound', 'the server could not find the requested resource')) as object);
+          return;
+        }
         return this.proxy(req, res, service, user, rawPath, rawQuery);
       }
     }
@@ -310,17 +316,13 @@ export class AggregatorDouble {
     const headers: Record<string, string | string[]> = { accept, 'x-remote-user': 'system:kube-aggregator' };
     if (groups.length > 0) headers['x-remote-group'] = [...groups];
     return new Promise((resolve) => {
-      const req = httpsRequest(
-        `${service.url}${path}`,
-        { method: 'GET', headers, ...this.tlsTo(service), timeout: AVAILABILITY_TIMEOUT_MS },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => resolve({ code: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body }));
-          res.on('error', () => resolve({ code: 0, contentType: '', body: '' }));
-        },
-      );
+      const req = httpsRequest(`${service.url}${path}`, { method: 'GET', headers, ...this.tlsTo(service), timeout: AVAILABILITY_TIMEOUT_MS }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body }));
+        res.on('error', () => resolve({ code: 0, contentType: '', body: '' }));
+      });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (err) => resolve({ code: 0, contentType: '', body: err.message }));
       req.end();
@@ -342,7 +344,10 @@ export class AggregatorDouble {
 
   private async proxy(req: IncomingMessage, res: ServerResponse, service: APIServiceSpec, user: AggregatorUser, rawPath: string, rawQuery: string): Promise<void> {
     const check = await this.fetchFromService(service, `/apis/${service.group}/${service.version}`, 'application/json', ['system:masters']);
-    if (check.code < 200 || check.code >= 300) { plainError(res, 503, 'service unavailable'); return; }
+    if (check.code < 200 || check.code >= 300) {
+      plainError(res, 503, 'service unavailable');
+      return;
+    }
     let path: string;
     try {
       path = goEscapePath(decodeURIComponent(rawPath));

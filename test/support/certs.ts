@@ -52,7 +52,9 @@ export const EKU = {
 } as const;
 
 function pemKey(pkcs8: ArrayBuffer): string {
-  const b64 = Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n');
+  const b64 = Buffer.from(pkcs8)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN PRIVATE KEY-----\n${b64.trim()}\n-----END PRIVATE KEY-----\n`;
 }
 
@@ -64,15 +66,12 @@ let serial = 1;
 
 /** Makes a certificate as described. */
 export async function issue(options: CertOptions = {}): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const ca = options.ca ?? false;
   const subject = [`CN=${escapeRdn(options.cn ?? 'test')}`, ...(options.organizations ?? []).map((o) => `O=${escapeRdn(o)}`)].join(', ');
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(ca, ca ? options.pathLength : undefined, true),
-    new x509.KeyUsagesExtension(
-      options.keyUsage ?? (ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature),
-      true,
-    ),
+    new x509.KeyUsagesExtension(options.keyUsage ?? (ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature), true),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
   ];
   if (options.eku) extensions.push(new x509.ExtendedKeyUsageExtension([...options.eku], false));

@@ -123,7 +123,11 @@ export function emitCadvisor(exporter: Exporter, node: NodeUsage, pods: readonly
     if (pod.node !== node.name) continue;
     const cgroup = podCgroup(pod);
     const sandbox = hexId(`sandbox/${pod.namespace}/${pod.name}`, 64);
-    emit(series({ id: `${cgroup}/cri-containerd-${sandbox}.scope`, image: PAUSE_IMAGE, name: sandbox, container: 'POD', pod: pod.name, namespace: pod.namespace }), PAUSE_CPU_CORES, PAUSE_MEMORY_BYTES);
+    emit(
+      series({ id: `${cgroup}/cri-containerd-${sandbox}.scope`, image: PAUSE_IMAGE, name: sandbox, container: 'POD', pod: pod.name, namespace: pod.namespace }),
+      PAUSE_CPU_CORES,
+      PAUSE_MEMORY_BYTES,
+    );
     let cpu = PAUSE_CPU_CORES;
     let memory = PAUSE_MEMORY_BYTES;
     for (const c of pod.containers) {
@@ -207,37 +211,45 @@ export function emitKubeStateMetrics(exporter: Exporter, cluster: { readonly nod
   const ipOf = new Map(cluster.nodes.map((n) => [n.name, n.internalIP]));
   cluster.pods.forEach((pod, i) => {
     const uid = podUid(pod);
-    exporter.set('kube_pod_info', {
-      ...t,
-      namespace: pod.namespace,
-      pod: pod.name,
-      uid,
-      host_ip: ipOf.get(pod.node) ?? '',
-      pod_ip: `10.244.${1 + (i >> 8)}.${(i % 250) + 2}`,
-      node: pod.node,
-      created_by_kind: 'ReplicaSet',
-      created_by_name: pod.name.replace(/-[^-]+$/, ''),
-      priority_class: '',
-      host_network: 'false',
-    }, 1);
+    exporter.set(
+      'kube_pod_info',
+      {
+        ...t,
+        namespace: pod.namespace,
+        pod: pod.name,
+        uid,
+        host_ip: ipOf.get(pod.node) ?? '',
+        pod_ip: `10.244.${1 + (i >> 8)}.${(i % 250) + 2}`,
+        node: pod.node,
+        created_by_kind: 'ReplicaSet',
+        created_by_name: pod.name.replace(/-[^-]+$/, ''),
+        priority_class: '',
+        host_network: 'false',
+      },
+      1,
+    );
     const labels = Object.fromEntries(Object.entries(pod.labels ?? {}).map(([k, v]) => [labelName(k), v]));
     exporter.set('kube_pod_labels', { ...t, namespace: pod.namespace, pod: pod.name, uid, ...labels }, 1);
   });
   for (const node of cluster.nodes) {
     const windows = node.os === 'windows';
-    exporter.set('kube_node_info', {
-      ...t,
-      node: node.name,
-      kernel_version: windows ? '10.0.20348.2582' : '6.1.0-25-amd64',
-      os_image: windows ? 'Windows Server 2022 Datacenter' : 'Debian GNU/Linux 12 (bookworm)',
-      container_runtime_version: 'containerd://1.7.20',
-      kubelet_version: 'v1.30.4',
-      kubeproxy_version: 'v1.30.4',
-      provider_id: `kind://docker/test/${node.name}`,
-      pod_cidr: '',
-      internal_ip: node.internalIP,
-      system_uuid: podUid({ namespace: '', name: node.name }),
-    }, 1);
+    exporter.set(
+      'kube_node_info',
+      {
+        ...t,
+        node: node.name,
+        kernel_version: windows ? '10.0.20348.2582' : '6.1.0-25-amd64',
+        os_image: windows ? 'Windows Server 2022 Datacenter' : 'Debian GNU/Linux 12 (bookworm)',
+        container_runtime_version: 'containerd://1.7.20',
+        kubelet_version: 'v1.30.4',
+        kubeproxy_version: 'v1.30.4',
+        provider_id: `kind://docker/test/${node.name}`,
+        pod_cidr: '',
+        internal_ip: node.internalIP,
+        system_uuid: podUid({ namespace: '', name: node.name }),
+      },
+      1,
+    );
     const labels = Object.fromEntries(Object.entries(nodeLabels(node)).map(([k, v]) => [labelName(k), v]));
     exporter.set('kube_node_labels', { ...t, node: node.name, ...labels }, 1);
   }

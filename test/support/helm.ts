@@ -269,7 +269,11 @@ function truthy(v: Value): boolean {
 function printValue(v: Value): string {
   if (v === null || v === undefined) return '';
   if (Array.isArray(v)) return `[${v.map(printValue).join(' ')}]`;
-  if (isDict(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${printValue(v[k])}`).join(' ')}]`;
+  if (isDict(v))
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${printValue(v[k])}`)
+      .join(' ')}]`;
   return String(v);
 }
 
@@ -334,7 +338,9 @@ class Renderer {
           const entries: [Value, Value][] = Array.isArray(v)
             ? v.map((x, i) => [i, x])
             : isDict(v)
-              ? Object.keys(v).sort().map((k) => [k, v[k]])
+              ? Object.keys(v)
+                  .sort()
+                  .map((k) => [k, v[k]])
               : v === null || v === undefined
                 ? []
                 : (() => {
@@ -421,7 +427,10 @@ class Renderer {
         need(2);
         return indentLines(Number(args[0]), str(args[1]));
       case 'quote':
-        return args.filter((a) => a !== null && a !== undefined).map((a) => goQuote(str(a))).join(' ');
+        return args
+          .filter((a) => a !== null && a !== undefined)
+          .map((a) => goQuote(str(a)))
+          .join(' ');
       case 'default':
         need(2);
         return truthy(args[1]) ? args[1] : args[0];

@@ -512,9 +512,7 @@ export class KubeApiDouble {
         this.watchConfigMaps(res, namespace, only, query);
         return true;
       }
-      const items = [...this.configMaps.values()]
-        .filter((o) => o.namespace === namespace && (only === undefined || o.name === only))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const items = [...this.configMaps.values()].filter((o) => o.namespace === namespace && (only === undefined || o.name === only)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       sendJson(res, 200, { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items: items.map(encodeConfigMap) });
     } catch (e) {
       fail(e);
@@ -557,7 +555,11 @@ export class KubeApiDouble {
   private accessReview(res: ServerResponse, body: unknown): void {
     const spec = reviewSpec(body, 'SubjectAccessReview', 'authorization.k8s.io/v1') as DoubleAccessReviewSpec;
     if (!spec.resourceAttributes === !spec.nonResourceAttributes) {
-      throw new HttpError(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified');
+      throw new HttpError(
+        422,
+        'Invalid',
+        'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+      );
     }
     if (!spec.user && !(spec.groups && spec.groups.length > 0)) {
       throw new HttpError(422, 'Invalid', 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified');
@@ -682,7 +684,8 @@ export class KubeApiDouble {
   private route(path: string): Route {
     const parts = path.split('/').filter((p) => p !== '');
     if (parts[0] === 'api') {
-      if (parts.length === 1) return { kind: 'discovery', body: () => ({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] }) };
+      if (parts.length === 1)
+        return { kind: 'discovery', body: () => ({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] }) };
       if (parts[1] !== 'v1') return { kind: 'none' };
       return this.routeIn('', 'v1', parts.slice(2));
     }
@@ -931,11 +934,7 @@ export class KubeApiDouble {
   }
 }
 
-type Route =
-  | { kind: 'discovery'; body: () => object }
-  | CollectionRoute
-  | ObjectRoute
-  | { kind: 'none' };
+type Route = { kind: 'discovery'; body: () => object } | CollectionRoute | ObjectRoute | { kind: 'none' };
 
 interface CollectionRoute {
   kind: 'collection';

@@ -260,7 +260,11 @@ function collectUnknownFields(value: unknown, type: string, path: string, out: s
     return;
   }
   if (!isObject(value)) return; // a type mismatch; the schema validator reports it
-  const attributes = new Map(clientModel(type).getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+  const attributes = new Map(
+    clientModel(type)
+      .getAttributeTypeMap()
+      .map((a) => [a.baseName, a.type]),
+  );
   for (const [k, v] of Object.entries(value)) {
     const fieldType = attributes.get(k);
     if (fieldType === undefined) out.push(`${path ? `${path}.` : ''}${k}: unknown field`);

@@ -53,10 +53,7 @@ export interface RangeSeries {
   values: [number, string][];
 }
 
-export type QueryData =
-  | { resultType: 'vector'; result: InstantSample[] }
-  | { resultType: 'matrix'; result: RangeSeries[] }
-  | { resultType: 'scalar' | 'string'; result: [number, string] };
+export type QueryData = { resultType: 'vector'; result: InstantSample[] } | { resultType: 'matrix'; result: RangeSeries[] } | { resultType: 'scalar' | 'string'; result: [number, string] };
 
 export interface SeriesSampleCount {
   metric: PromLabels;
@@ -101,11 +98,7 @@ export interface PrometheusInstance {
   /** The single value of an instant query; throws on zero or several results. */
   queryScalar(expr: string, options?: QueryOptions): Promise<number>;
   /** Polls an instant query until `accept` returns true; resolves with that result. */
-  waitForQuery(
-    expr: string,
-    accept: (samples: InstantSample[]) => boolean,
-    options?: WaitOptions,
-  ): Promise<InstantSample[]>;
+  waitForQuery(expr: string, accept: (samples: InstantSample[]) => boolean, options?: WaitOptions): Promise<InstantSample[]>;
   /**
    * Polls until at least `minSeries` series match `selector` and every one of
    * them has `minSamples` samples within `window`; resolves with the counts.
@@ -348,11 +341,7 @@ class PrometheusServer implements PrometheusInstance {
    * Polls `probe` until it returns true, failing fast with the process output
    * if Prometheus exits and after readyTimeoutMs otherwise.
    */
-  private async pollWhileRunning(
-    exited: Promise<ExitInfo>,
-    what: string,
-    probe: () => Promise<true | string>,
-  ): Promise<void> {
+  private async pollWhileRunning(exited: Promise<ExitInfo>, what: string, probe: () => Promise<true | string>): Promise<void> {
     const deadline = Date.now() + this.readyTimeoutMs;
     const maxPolls = Math.ceil(this.readyTimeoutMs / 100) + 1;
     let lastProblem = 'no response yet';
@@ -369,9 +358,7 @@ class PrometheusServer implements PrometheusInstance {
         if ((info.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
           throw missingBinaryError(this.binary);
         }
-        const how = info.error
-          ? `failed to start: ${info.error.message}`
-          : `exited early (code ${info.code}, signal ${info.signal})`;
+        const how = info.error ? `failed to start: ${info.error.message}` : `exited early (code ${info.code}, signal ${info.signal})`;
         const message = `Prometheus ${how} on 127.0.0.1:${this.port}. Output:\n${tail(this.output)}`;
         if (/address already in use/i.test(this.output)) throw new BindError(message);
         throw new Error(message);
@@ -381,10 +368,7 @@ class PrometheusServer implements PrometheusInstance {
       await sleep(100);
     }
     await this.terminate();
-    throw new Error(
-      `Prometheus on 127.0.0.1:${this.port} not ${what} within ${this.readyTimeoutMs} ms ` +
-        `(last: ${lastProblem}). Output:\n${tail(this.output)}`,
-    );
+    throw new Error(`Prometheus on 127.0.0.1:${this.port} not ${what} within ${this.readyTimeoutMs} ms ` + `(last: ${lastProblem}). Output:\n${tail(this.output)}`);
   }
 
   private async terminate(): Promise<void> {
@@ -481,9 +465,7 @@ class PrometheusServer implements PrometheusInstance {
       throw new Error(`Prometheus returned HTTP ${res.status} non-JSON for query ${expr}: ${text.slice(0, 500)}`);
     }
     if (json.status !== 'success' || !json.data) {
-      throw new Error(
-        `Prometheus query failed (HTTP ${res.status}, ${json.errorType ?? 'unknown'}): ${json.error ?? text.slice(0, 500)}\n  query: ${expr}`,
-      );
+      throw new Error(`Prometheus query failed (HTTP ${res.status}, ${json.errorType ?? 'unknown'}): ${json.error ?? text.slice(0, 500)}\n  query: ${expr}`);
     }
     return json.data;
   }
@@ -510,11 +492,7 @@ class PrometheusServer implements PrometheusInstance {
     return parsePromValue(only.value[1]);
   }
 
-  async waitForQuery(
-    expr: string,
-    accept: (samples: InstantSample[]) => boolean,
-    options: WaitOptions = {},
-  ): Promise<InstantSample[]> {
+  async waitForQuery(expr: string, accept: (samples: InstantSample[]) => boolean, options: WaitOptions = {}): Promise<InstantSample[]> {
     const timeoutMs = options.timeoutMs ?? 20_000;
     const intervalMs = Math.max(10, options.intervalMs ?? 200);
     const deadline = Date.now() + timeoutMs;
@@ -560,10 +538,7 @@ class PrometheusServer implements PrometheusInstance {
       if (Date.now() + intervalMs > deadline) break;
       await sleep(intervalMs);
     }
-    throw new Error(
-      `timed out after ${timeoutMs} ms waiting for ${selector} to have ${minSeries}+ series ` +
-        `with ${minSamples}+ samples each; ${last}`,
-    );
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${selector} to have ${minSeries}+ series ` + `with ${minSamples}+ samples each; ${last}`);
   }
 }
 
@@ -575,10 +550,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const interval = options.scrapeIntervalSeconds ?? 1;
   const timeout = options.scrapeTimeoutSeconds ?? interval;
   if (timeout > interval) throw new Error('scrapeTimeoutSeconds must not exceed scrapeIntervalSeconds');
-  const evaluation =
-    typeof options.globalEvaluationInterval === 'string'
-      ? options.globalEvaluationInterval
-      : duration(options.globalEvaluationInterval ?? interval, 'globalEvaluationInterval');
+  const evaluation = typeof options.globalEvaluationInterval === 'string' ? options.globalEvaluationInterval : duration(options.globalEvaluationInterval ?? interval, 'globalEvaluationInterval');
 
   // JSON is a subset of YAML, so serialising with JSON.stringify sidesteps
   // YAML quoting rules for arbitrary targets and paths.
@@ -607,15 +579,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     await mkdir(join(dir, 'data'));
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      server = new PrometheusServer(
-        binary,
-        dir,
-        port,
-        options.extraArgs ?? [],
-        options.readyTimeoutMs ?? 20_000,
-        targets.length,
-        options.waitForTargets ?? true,
-      );
+      server = new PrometheusServer(binary, dir, port, options.extraArgs ?? [], options.readyTimeoutMs ?? 20_000, targets.length, options.waitForTargets ?? true);
       live.add(server);
       await writeFile(server.configFile, `${JSON.stringify(config, null, 2)}\n`);
       try {

@@ -53,14 +53,11 @@ describe('kube-aggregator discovery sync', () => {
   for (const version of ['v1.27.0', 'v1.30.0'] as AggregatorVersion[]) {
     test(`the ${version} aggregator publishes every metric of every group-version`, async () => {
       const published = await syncDiscovery(version, transportTo(metricsApi()), GROUP_VERSIONS);
-      assert.deepEqual(
-        Object.fromEntries(GROUP_VERSIONS.map((gv) => [gv, flatten(published.get(gv)?.resources ?? [])])),
-        {
-          'custom.metrics.k8s.io/v1beta2': CUSTOM,
-          'custom.metrics.k8s.io/v1beta1': CUSTOM,
-          'external.metrics.k8s.io/v1beta1': EXTERNAL,
-        },
-      );
+      assert.deepEqual(Object.fromEntries(GROUP_VERSIONS.map((gv) => [gv, flatten(published.get(gv)?.resources ?? [])])), {
+        'custom.metrics.k8s.io/v1beta2': CUSTOM,
+        'custom.metrics.k8s.io/v1beta1': CUSTOM,
+        'external.metrics.k8s.io/v1beta1': EXTERNAL,
+      });
     });
   }
 

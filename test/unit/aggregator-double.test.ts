@@ -27,14 +27,23 @@ describe('goReencodeQuery', () => {
 describe('goEscapePath', () => {
   test('escapes * and spaces and keeps the characters Go leaves in paths', () => {
     assert.equal(goEscapePath('/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/a b'), '/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/%2A/a%20b');
-    assert.equal(goEscapePath("/a:b@c;d=e,f+g$h&i~j'k"), "/a:b@c;d=e,f+g$h&i~j%27k");
+    assert.equal(goEscapePath("/a:b@c;d=e,f+g$h&i~j'k"), '/a:b@c;d=e,f+g$h&i~j%27k');
   });
 });
 
 describe('authProxyHeaders', () => {
   test("drops the caller's Authorization and X-Remote-* headers and sets the user's", () => {
     const headers = authProxyHeaders(
-      { authorization: 'Bearer t', 'x-remote-user': 'admin', 'x-remote-group': 'system:masters', 'x-remote-extra-scopes': 'all', 'x-remote-uid': '0', accept: 'application/json', connection: 'keep-alive', host: 'x' },
+      {
+        authorization: 'Bearer t',
+        'x-remote-user': 'admin',
+        'x-remote-group': 'system:masters',
+        'x-remote-extra-scopes': 'all',
+        'x-remote-uid': '0',
+        accept: 'application/json',
+        connection: 'keep-alive',
+        host: 'x',
+      },
       { name: 'alice', uid: 'u-1', groups: ['devs', 'system:authenticated'], extra: { 'example.com/team': ['a b', 'c'] } },
     );
     assert.deepEqual(headers, {
@@ -91,13 +100,28 @@ describe('AggregatorDouble', () => {
             kind: 'APIGroupDiscoveryList',
             apiVersion: 'apidiscovery.k8s.io/v2',
             metadata: {},
-            items: [{ metadata: { name: 'metrics.k8s.io' }, versions: [{ version: 'v1beta1', resources: [{ resource: 'pods', responseKind: { group: '', version: '', kind: 'PodMetrics' }, scope: 'Namespaced', singularResource: '', verbs: ['get', 'list'] }] }] }],
+            items: [
+              {
+                metadata: { name: 'metrics.k8s.io' },
+                versions: [
+                  {
+                    version: 'v1beta1',
+                    resources: [{ resource: 'pods', responseKind: { group: '', version: '', kind: 'PodMetrics' }, scope: 'Namespaced', singularResource: '', verbs: ['get', 'list'] }],
+                  },
+                ],
+              },
+            ],
           },
           'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
         );
       }
       if (path === '/apis/metrics.k8s.io/v1beta1') {
-        return answer(res, versionStatus, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'metrics.k8s.io/v1beta1', resources: [{ name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] }] });
+        return answer(res, versionStatus, {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: 'metrics.k8s.io/v1beta1',
+          resources: [{ name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] }],
+        });
       }
       answer(res, 200, { kind: 'Echo', url: req.url });
     });
@@ -138,7 +162,10 @@ describe('AggregatorDouble', () => {
   test('paths no APIService claims reach the core API server', async () => {
     const r = await httpsCall(`${aggregator.url}/api/v1/nodes`, servingCA.cert, asAlice);
     assert.equal(r.status, 200);
-    assert.deepEqual((r.body.items as { status: unknown }[]).map((n) => n.status), [{ allocatable: { cpu: '2' } }]);
+    assert.deepEqual(
+      (r.body.items as { status: unknown }[]).map((n) => n.status),
+      [{ allocatable: { cpu: '2' } }],
+    );
   });
 
   test("a proxied request carries the front-proxy certificate and the user's identity headers, none of the caller's own", async () => {
@@ -220,7 +247,9 @@ describe('AggregatorDouble', () => {
       headers: { ...asAlice.headers, Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' },
     });
     assert.equal(r.body.kind, 'APIGroupDiscoveryList');
-    const metrics = (r.body.items as { metadata: { name: string }; versions: { version: string; resources: { resource: string }[]; freshness: string }[] }[]).find((g) => g.metadata.name === 'metrics.k8s.io');
+    const metrics = (r.body.items as { metadata: { name: string }; versions: { version: string; resources: { resource: string }[]; freshness: string }[] }[]).find(
+      (g) => g.metadata.name === 'metrics.k8s.io',
+    );
     assert.deepEqual(
       metrics?.versions.map((v) => [v.version, v.freshness, v.resources.map((x) => x.resource)]),
       [
@@ -237,10 +266,13 @@ describe('AggregatorDouble', () => {
         headers: { ...asAlice.headers, Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' },
       });
       const metrics = (r.body.items as { metadata: { name: string }; versions: { version: string; resources: unknown[]; freshness: string }[] }[]).find((g) => g.metadata.name === 'metrics.k8s.io');
-      assert.deepEqual(metrics?.versions.map((v) => [v.version, v.freshness, v.resources.length]), [
-        ['v1', 'Stale', 0],
-        ['v1beta1', 'Stale', 0],
-      ]);
+      assert.deepEqual(
+        metrics?.versions.map((v) => [v.version, v.freshness, v.resources.length]),
+        [
+          ['v1', 'Stale', 0],
+          ['v1beta1', 'Stale', 0],
+        ],
+      );
     } finally {
       aggregatedStatus = 200;
     }

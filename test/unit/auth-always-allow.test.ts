@@ -22,6 +22,9 @@ describe('always-allowed paths', () => {
   }
 
   it('refuses a * that is not last', () => {
-    assert.throws(() => alwaysAllowPathMatcher(['/a*b']), (e: unknown) => e instanceof AuthConfigError && e.message === 'only trailing * allowed in "/a*b"');
+    assert.throws(
+      () => alwaysAllowPathMatcher(['/a*b']),
+      (e: unknown) => e instanceof AuthConfigError && e.message === 'only trailing * allowed in "/a*b"',
+    );
   });
 });

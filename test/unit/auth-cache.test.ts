@@ -70,7 +70,10 @@ describe('TokenReview authentication cache', () => {
     const tokens = new TokenReviewAuthenticator({ client: api, retry: NO_RETRY });
     const reviews = [tokens.review('t'), tokens.review('t'), tokens.review('t')];
     release();
-    assert.deepEqual((await Promise.all(reviews)).map((r) => r.authenticated), [true, true, true]);
+    assert.deepEqual(
+      (await Promise.all(reviews)).map((r) => r.authenticated),
+      [true, true, true],
+    );
     assert.equal(api.calls.length, 1);
   });
 

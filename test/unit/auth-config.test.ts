@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import {
-  AuthConfigError,
-  authFlagsFrom,
-  compileAuthConfig,
-  mergeAuthSettings,
-  parseAuthConfigMap,
-  settingsFromFlags,
-} from '../../adapter/auth/config.js';
+import { AuthConfigError, authFlagsFrom, compileAuthConfig, mergeAuthSettings, parseAuthConfigMap, settingsFromFlags } from '../../adapter/auth/config.js';
 import { AuthConfigSource } from '../../adapter/auth/source.js';
 import { issueCA, type Issued } from '../support/certs.js';
 
@@ -118,10 +111,11 @@ describe('authentication flags', () => {
   });
 
   it('reads the lookup switches and the always-allowed paths', () => {
-    assert.deepEqual(
-      authFlagsFrom({ 'authentication-skip-lookup': true, 'authentication-tolerate-lookup-failure': false, 'authorization-always-allow-paths': ['/healthz,/metrics', '/debug/*'] }),
-      { skipLookup: true, tolerateLookupFailure: false, alwaysAllowPaths: ['/healthz', '/metrics', '/debug/*'] },
-    );
+    assert.deepEqual(authFlagsFrom({ 'authentication-skip-lookup': true, 'authentication-tolerate-lookup-failure': false, 'authorization-always-allow-paths': ['/healthz,/metrics', '/debug/*'] }), {
+      skipLookup: true,
+      tolerateLookupFailure: false,
+      alwaysAllowPaths: ['/healthz', '/metrics', '/debug/*'],
+    });
   });
 
   it('takes an empty --authorization-always-allow-paths as no paths at all', () => {

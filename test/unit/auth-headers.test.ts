@@ -108,7 +108,13 @@ describe('front-proxy request headers', () => {
   });
 
   it('ignores the uid header unless it is configured', async () => {
-    const user = userFromHeaders(await distinct([['X-Remote-User', 'e'], ['X-Remote-Uid', 'spoofed']]), DEFAULT_REQUEST_HEADERS);
+    const user = userFromHeaders(
+      await distinct([
+        ['X-Remote-User', 'e'],
+        ['X-Remote-Uid', 'spoofed'],
+      ]),
+      DEFAULT_REQUEST_HEADERS,
+    );
     assert.equal(user?.uid, '');
   });
 

@@ -13,11 +13,9 @@ function res(path: string, fields: Partial<Extract<RequestAttributes, { resource
   return { resourceRequest: true, path, verb: 'get', namespace: '', group: '', version: '', resource: '', subresource: '', name: '', ...fields };
 }
 
-const custom = (path: string, f: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes =>
-  res(path, { group: 'custom.metrics.k8s.io', version: 'v1beta2', ...f });
+const custom = (path: string, f: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes => res(path, { group: 'custom.metrics.k8s.io', version: 'v1beta2', ...f });
 
-const resource = (path: string, f: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes =>
-  res(path, { group: 'metrics.k8s.io', version: 'v1beta1', ...f });
+const resource = (path: string, f: Partial<Extract<RequestAttributes, { resourceRequest: true }>>): RequestAttributes => res(path, { group: 'metrics.k8s.io', version: 'v1beta1', ...f });
 
 describe('request attributes', () => {
   const table: [string, string, RequestAttributes][] = [
@@ -31,11 +29,7 @@ describe('request attributes', () => {
       `${C}/namespaces/prod/deployments.apps/web/requests_per_second?metricLabelSelector=a%3Db`,
       custom(`${C}/namespaces/prod/deployments.apps/web/requests_per_second`, { namespace: 'prod', resource: 'deployments.apps', name: 'web', subresource: 'requests_per_second' }),
     ],
-    [
-      'a literal star in the path',
-      `${C}/namespaces/default/pods/*/m`,
-      custom(`${C}/namespaces/default/pods/*/m`, { namespace: 'default', resource: 'pods', name: '*', subresource: 'm' }),
-    ],
+    ['a literal star in the path', `${C}/namespaces/default/pods/*/m`, custom(`${C}/namespaces/default/pods/*/m`, { namespace: 'default', resource: 'pods', name: '*', subresource: 'm' })],
     ['a root-scoped object metric', `${C}/nodes/node-1/m`, custom(`${C}/nodes/node-1/m`, { resource: 'nodes', name: 'node-1', subresource: 'm' })],
     ['a root-scoped wildcard', `${C}/nodes/%2A/m?labelSelector=role%3Dgpu`, custom(`${C}/nodes/*/m`, { resource: 'nodes', name: '*', subresource: 'm' })],
     [
@@ -185,10 +179,7 @@ const alice: UserInfo = { name: 'alice', uid: 'u-1', groups: ['team', 'system:au
 describe('forbidden messages', () => {
   it('names the resource, subresource, object and namespace as kube-apiserver does', () => {
     const e = forbiddenError({ ...alice, name: 'X' }, requestAttributes('GET', `${C}/namespaces/default/pods/%2A/http_requests`));
-    assert.equal(
-      e.message,
-      'pods.custom.metrics.k8s.io "*" is forbidden: User "X" cannot get resource "pods/http_requests" in API group "custom.metrics.k8s.io" in the namespace "default"',
-    );
+    assert.equal(e.message, 'pods.custom.metrics.k8s.io "*" is forbidden: User "X" cannot get resource "pods/http_requests" in API group "custom.metrics.k8s.io" in the namespace "default"');
     assert.deepEqual(toStatus(e), {
       kind: 'Status',
       apiVersion: 'v1',

@@ -55,9 +55,18 @@ describe('delegated authentication without an API server', () => {
     try {
       assert.equal(auth.tokens, undefined);
       assert.equal(auth.config.current.requestHeader?.clientCA, ca.cert);
-      assert.ok(log.warnings.some((w) => w.includes('TokenReview is unavailable')), log.warnings.join('\n'));
-      assert.ok(log.warnings.some((w) => w.includes('SubjectAccessReview is unavailable')), log.warnings.join('\n'));
-      assert.ok(log.warnings.some((w) => w.includes('client-ca-file')), 'the missing client CA lookup is warned about');
+      assert.ok(
+        log.warnings.some((w) => w.includes('TokenReview is unavailable')),
+        log.warnings.join('\n'),
+      );
+      assert.ok(
+        log.warnings.some((w) => w.includes('SubjectAccessReview is unavailable')),
+        log.warnings.join('\n'),
+      );
+      assert.ok(
+        log.warnings.some((w) => w.includes('client-ca-file')),
+        'the missing client CA lookup is warned about',
+      );
     } finally {
       await auth.close();
     }
@@ -80,7 +89,10 @@ describe('delegated authentication with an unreachable API server', () => {
     const log = recordingLogger();
     const auth = await startDelegatedAuth({ client: unreachable, log, flags: { tolerateLookupFailure: true } });
     await auth.close();
-    assert.ok(log.warnings.some((w) => w.includes('authentication configuration lookup failed')), log.warnings.join('\n'));
+    assert.ok(
+      log.warnings.some((w) => w.includes('authentication configuration lookup failed')),
+      log.warnings.join('\n'),
+    );
   });
 
   it('starts when the front-proxy CA comes from a flag, since only the client CA was to come from the ConfigMap', async () => {

@@ -58,7 +58,7 @@ describe('cache store and loading cache', () => {
     assert.equal(calls.length, 2);
   });
 
-  test('a value is gone the moment its TTL has passed, as in k8s.io/apimachinery\'s expiring cache', async () => {
+  test("a value is gone the moment its TTL has passed, as in k8s.io/apimachinery's expiring cache", async () => {
     const clock = manualClock();
     const cache = textCache(new CacheStore({ maxBytes: 10_000, now: clock.now }), 5_000);
     await cache.get('k', async () => 'v');
@@ -73,9 +73,15 @@ describe('cache store and loading cache', () => {
     const store = new CacheStore({ maxBytes: 10_000, now: clock.now });
     const cache = new LoadingCache<string>({ store, namespace: 'test', ttlMs: (v) => (v === 'allowed' ? 10_000 : v === 'denied' ? 1_000 : 0), sizeOf: (t) => t.length });
     for (const v of ['allowed', 'denied', 'failed']) await cache.get(v, async () => v);
-    assert.deepEqual(['allowed', 'denied', 'failed'].map((k) => cache.cached(k)), ['allowed', 'denied', undefined]);
+    assert.deepEqual(
+      ['allowed', 'denied', 'failed'].map((k) => cache.cached(k)),
+      ['allowed', 'denied', undefined],
+    );
     clock.advance(1_000);
-    assert.deepEqual(['allowed', 'denied'].map((k) => cache.cached(k)), ['allowed', undefined]);
+    assert.deepEqual(
+      ['allowed', 'denied'].map((k) => cache.cached(k)),
+      ['allowed', undefined],
+    );
   });
 
   test('a store bounded by entries drops the least recently used entry when full', async () => {
@@ -85,7 +91,10 @@ describe('cache store and loading cache', () => {
     await cache.get('b', async () => 2);
     cache.cached('a');
     await cache.get('c', async () => 3);
-    assert.deepEqual(['a', 'b', 'c'].map((k) => cache.cached(k)), [1, undefined, 3]);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((k) => cache.cached(k)),
+      [1, undefined, 3],
+    );
   });
 
   test('a TTL of 0 keeps nothing', async () => {
@@ -207,11 +216,7 @@ describe('cache store and loading cache', () => {
     const cache = textCache(new CacheStore({ maxBytes: 10_000 }));
     let calls = 0;
     await assert.rejects(
-      cache.get(
-        'k',
-        async () => (calls++, 'v'),
-        AbortSignal.abort(),
-      ),
+      cache.get('k', async () => (calls++, 'v'), AbortSignal.abort()),
       { name: 'AbortError' },
     );
     assert.deepEqual([calls, cache.inFlight], [0, 0]);

@@ -50,6 +50,6 @@ describe('failure reports', () => {
   test('an unknown command is a usage error naming it', async () => {
     const c = capture();
     assert.equal(await main(['frobnicate'], c.out), 2);
-    assert.equal(c.stderr(), "hpa-bridge: unknown command \"frobnicate\" (see 'hpa-bridge --help')\n");
+    assert.equal(c.stderr(), 'hpa-bridge: unknown command "frobnicate" (see \'hpa-bridge --help\')\n');
   });
 });

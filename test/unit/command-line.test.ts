@@ -59,7 +59,10 @@ describe('unknown flags', () => {
 
   test('a one-letter flag may have one dash, as pflag reads Go flags', () => {
     assert.deepEqual(parseArgs(['-v', '4', '-v=5'], { v: 'string' }).flags, { v: '5' });
-    assert.throws(() => parseArgs(['-x'], { v: 'string' }), (e: unknown) => e instanceof UsageError && e.message === 'unknown flag --x; did you mean --v?');
+    assert.throws(
+      () => parseArgs(['-x'], { v: 'string' }),
+      (e: unknown) => e instanceof UsageError && e.message === 'unknown flag --x; did you mean --v?',
+    );
   });
 
   test("an unknown flag after /adapter is one line naming the closest flag and serve's help, exit 2", async () => {

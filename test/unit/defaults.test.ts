@@ -2,15 +2,7 @@
 // entry applies to which container.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  BUILTIN_FALLBACK,
-  matchNamespace,
-  resolveDefaults,
-  type CriterionResult,
-  type DefaultsMatch,
-  type DefaultsPolicy,
-  type DefaultsTarget,
-} from '../../rules/defaults.js';
+import { BUILTIN_FALLBACK, matchNamespace, resolveDefaults, type CriterionResult, type DefaultsMatch, type DefaultsPolicy, type DefaultsTarget } from '../../rules/defaults.js';
 import { compileYaml, formatted } from '../support/rules.js';
 import { callInWorker } from '../support/worker.js';
 
@@ -70,7 +62,9 @@ describe('defaults: validation', () => {
     {
       name: 'a quantity that does not parse is an error at its position',
       yaml: 'defaults:\n- match: {}\n  requests: {cpu: 100 m}\n',
-      errors: ['rules.yaml:3:19: error: defaults[0].requests.cpu: invalid quantity "100 m": quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\' (bad-quantity)'],
+      errors: [
+        'rules.yaml:3:19: error: defaults[0].requests.cpu: invalid quantity "100 m": quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\' (bad-quantity)',
+      ],
     },
     {
       name: 'a request above the explicit limit is an error',
@@ -173,12 +167,7 @@ describe('defaults: name globs', () => {
   // without the final `b`: seconds at six stars, and the webhook answers
   // nothing meanwhile.
   test('a glob with many stars gives up on a long name it does not match within moments', { timeout: 30_000 }, async () => {
-    const result = await callInWorker<CriterionResult>(
-      new URL('../../rules/defaults.js', import.meta.url),
-      'matchNamespace',
-      [matchOf(['*a*a*a*a*a*a*a*b']), 'a'.repeat(63)],
-      5_000,
-    );
+    const result = await callInWorker<CriterionResult>(new URL('../../rules/defaults.js', import.meta.url), 'matchNamespace', [matchOf(['*a*a*a*a*a*a*a*b']), 'a'.repeat(63)], 5_000);
     assert.equal(result, 'no-match');
   });
 });

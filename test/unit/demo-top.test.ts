@@ -28,5 +28,8 @@ for (const [name, item, want] of CASES) {
 
 test('kubectl top view: pods are listed by name', () => {
   const lines = topPods([pod('web-2', { cpu: '1m', memory: '1Mi' }), pod('web-10', { cpu: '1m', memory: '1Mi' })]);
-  assert.deepEqual(lines.slice(1).map((l) => l.split(' ')[0]), ['web-10', 'web-2']);
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.split(' ')[0]),
+    ['web-10', 'web-2'],
+  );
 });

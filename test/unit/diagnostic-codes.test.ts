@@ -10,7 +10,10 @@ test('every catalog code is reported by some check in rules/', async () => {
   const dir = new URL('../../../rules/', import.meta.url);
   const names = (await readdir(dir)).filter((n) => n.endsWith('.ts') && n !== 'diagnostic-codes.ts');
   const sources = (await Promise.all(names.map((n) => readFile(new URL(n, dir), 'utf8')))).join('\n');
-  assert.deepEqual(Object.keys(DIAGNOSTIC_CODES).filter((code) => !sources.includes(`'${code}'`)), []);
+  assert.deepEqual(
+    Object.keys(DIAGNOSTIC_CODES).filter((code) => !sources.includes(`'${code}'`)),
+    [],
+  );
 });
 
 test('the text form of a diagnostic ends with its code in parentheses', () => {

@@ -28,11 +28,7 @@ function build(rules: RuleSet, summaries: Record<string, SeriesSummary>): Metric
 
 /** `resource/metric` -> series, in key order, so whole registries compare in one assertion. */
 function customView(registry: MetricRegistry): Record<string, { series: string; namespaced: boolean; rule: string }> {
-  return Object.fromEntries(
-    [...registry.custom.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([key, m]) => [key, { series: m.series, namespaced: m.namespaced, rule: m.rule.origin.path }]),
-  );
+  return Object.fromEntries([...registry.custom.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, m]) => [key, { series: m.series, namespaced: m.namespaced, rule: m.rule.origin.path }]));
 }
 
 const POD_QUERY = '{__name__=~"^http_.*",namespace!="",pod!=""}';
@@ -91,7 +87,7 @@ describe('buildRegistry', () => {
   });
 
   test('a rule whose seriesQuery has no summary publishes nothing', () => {
-    const registry = build(httpRules, { 'some_other_query': seriesSummary({ http_requests_total: ['namespace', 'pod'] }) });
+    const registry = build(httpRules, { some_other_query: seriesSummary({ http_requests_total: ['namespace', 'pod'] }) });
     assert.equal(registry.custom.size, 0);
   });
 
@@ -109,13 +105,7 @@ describe('buildRegistry', () => {
     const published = customView(registry);
 
     test('instance, le and container are ordinary labels and publish nothing; job is read as jobs.batch, as the reference does', () => {
-      assert.deepEqual(Object.keys(published), [
-        'jobs.batch/requests_total',
-        'namespaces/requests_total',
-        'nodes/requests_total',
-        'pods/requests_total',
-        'services/requests_total',
-      ]);
+      assert.deepEqual(Object.keys(published), ['jobs.batch/requests_total', 'namespaces/requests_total', 'nodes/requests_total', 'pods/requests_total', 'services/requests_total']);
     });
 
     const scopes: [string, boolean][] = [
@@ -197,9 +187,7 @@ describe('buildRegistry', () => {
       'pods/errors': { series: 'errors_count', namespaced: true, rule: 'rules[1]' },
       'pods/requests': { series: 'requests_total', namespaced: true, rule: 'rules[0]' },
     });
-    assert.deepEqual(registry.conflicts, [
-      'metric requests for pods: rules[0] (rules.yaml:2) series requests_total wins over rules[1] (rules.yaml:6) series requests_count',
-    ]);
+    assert.deepEqual(registry.conflicts, ['metric requests for pods: rules[0] (rules.yaml:2) series requests_total wins over rules[1] (rules.yaml:6) series requests_count']);
   });
 
   test('two series of one rule that map to the same name conflict, and the first series in the summary wins', () => {
@@ -278,9 +266,7 @@ describe('buildRegistry', () => {
       'topic_depth{namespace!=""}': seriesSummary({ topic_depth: ['namespace'] }),
     });
     assert.equal(registry.external.get('depth')?.series, 'queue_depth');
-    assert.deepEqual(registry.conflicts, [
-      'external metric depth: externalRules[0] (rules.yaml:2) series queue_depth wins over externalRules[1] (rules.yaml:6) series topic_depth',
-    ]);
+    assert.deepEqual(registry.conflicts, ['external metric depth: externalRules[0] (rules.yaml:2) series queue_depth wins over externalRules[1] (rules.yaml:6) series topic_depth']);
   });
 
   test('customMetricKey names the parent resource with its group', () => {
@@ -385,9 +371,7 @@ describe('MetricDiscovery', () => {
 
   test('a relist requested while one runs on older rules is followed by one on the current rules', async () => {
     const held = gate<SeriesSummary>();
-    const source = new FakeMetricsSource()
-      .answerSeries(Q1, () => held.promise)
-      .answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
+    const source = new FakeMetricsSource().answerSeries(Q1, () => held.promise).answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
     const before = podRules([Q1]);
     const after = podRules([Q2]);
     let rules = before;
@@ -403,7 +387,10 @@ describe('MetricDiscovery', () => {
     assert.deepEqual([...(d.registry?.custom.keys() ?? [])], ['pods/a_metric']);
     await second;
     assert.deepEqual([...(d.registry?.custom.keys() ?? [])], ['pods/b_metric']);
-    assert.deepEqual(source.seriesCalls.map((c) => c.match), [Q1, Q2]);
+    assert.deepEqual(
+      source.seriesCalls.map((c) => c.match),
+      [Q1, Q2],
+    );
   });
 
   test('with no rule set loaded a relist does nothing', async () => {
@@ -441,18 +428,14 @@ externalRules:
   });
 
   test('a failing seriesQuery keeps its last good summary while the others refresh', async () => {
-    const source = new FakeMetricsSource()
-      .answerSeries(Q1, seriesSummary({ a_metric: ['pod'] }))
-      .answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
+    const source = new FakeMetricsSource().answerSeries(Q1, seriesSummary({ a_metric: ['pod'] })).answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
     const log = new RecordingLogger();
     const rules = podRules([Q1, Q2]);
     const d = discovery(source, () => rules, {}, log);
     await d.relist();
     const firstSuccess = d.status.lastSuccess;
 
-    source
-      .answerSeries(Q1, new PrometheusError('unavailable', 'cannot reach Prometheus: ECONNREFUSED'))
-      .answerSeries(Q2, seriesSummary({ b_metric: ['pod'], b_metric_extra: ['pod'] }));
+    source.answerSeries(Q1, new PrometheusError('unavailable', 'cannot reach Prometheus: ECONNREFUSED')).answerSeries(Q2, seriesSummary({ b_metric: ['pod'], b_metric_extra: ['pod'] }));
     await d.relist();
 
     assert.deepEqual([...(d.registry?.custom.keys() ?? [])].sort(), ['pods/a_metric', 'pods/b_metric', 'pods/b_metric_extra']);
@@ -467,9 +450,7 @@ externalRules:
   });
 
   test('a seriesQuery that has never succeeded publishes nothing, and the others still publish', async () => {
-    const source = new FakeMetricsSource()
-      .answerSeries(Q1, new PrometheusError('rejected', 'bad_data: parse error'))
-      .answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
+    const source = new FakeMetricsSource().answerSeries(Q1, new PrometheusError('rejected', 'bad_data: parse error')).answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
     const rules = podRules([Q1, Q2]);
     const d = discovery(source, () => rules);
     await d.relist();
@@ -492,9 +473,7 @@ externalRules:
   });
 
   test('a rule change forgets the last good answers of queries no rule uses any more', async () => {
-    const source = new FakeMetricsSource()
-      .answerSeries(Q1, seriesSummary({ a_metric: ['pod'] }))
-      .answerSeries(Q3, seriesSummary({ c_metric: ['pod'] }));
+    const source = new FakeMetricsSource().answerSeries(Q1, seriesSummary({ a_metric: ['pod'] })).answerSeries(Q3, seriesSummary({ c_metric: ['pod'] }));
     const withQ1 = podRules([Q1, Q3]);
     const withoutQ1 = podRules([Q3]);
     let rules = withQ1;
@@ -505,7 +484,10 @@ externalRules:
     rules = withoutQ1;
     await d.relist();
     assert.deepEqual([...(d.registry?.custom.keys() ?? [])], ['pods/c_metric']);
-    assert.deepEqual(source.seriesCalls.slice(2).map((c) => c.match), [Q3]);
+    assert.deepEqual(
+      source.seriesCalls.slice(2).map((c) => c.match),
+      [Q3],
+    );
 
     // Back to the old rules with Q1 failing: its answer from two relists ago must not come back.
     rules = withQ1;
@@ -525,9 +507,7 @@ externalRules:
   name: {matches: "^b_(.*)$"}
   metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 `);
-    const source = new FakeMetricsSource()
-      .answerSeries(Q1, seriesSummary({ a_metric: ['pod'] }))
-      .answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
+    const source = new FakeMetricsSource().answerSeries(Q1, seriesSummary({ a_metric: ['pod'] })).answerSeries(Q2, seriesSummary({ b_metric: ['pod'] }));
     const log = new RecordingLogger();
     const d = discovery(source, () => rules, {}, log);
     await d.relist();

@@ -24,11 +24,19 @@ test('docs/rules.md lists exactly the fields the loader accepts', async () => {
 
 test('every diagnostic code in the catalog is documented in docs/rules.md', async () => {
   const documented = new Set(documentedCodes(await readDocs()));
-  assert.deepEqual(Object.keys(DIAGNOSTIC_CODES).filter((code) => !documented.has(code)), [], 'run `npm run docs`');
+  assert.deepEqual(
+    Object.keys(DIAGNOSTIC_CODES).filter((code) => !documented.has(code)),
+    [],
+    'run `npm run docs`',
+  );
 });
 
 test('every diagnostic code documented in docs/rules.md is in the catalog', async () => {
-  assert.deepEqual(documentedCodes(await readDocs()).filter((code) => !Object.hasOwn(DIAGNOSTIC_CODES, code)), [], 'run `npm run docs`');
+  assert.deepEqual(
+    documentedCodes(await readDocs()).filter((code) => !Object.hasOwn(DIAGNOSTIC_CODES, code)),
+    [],
+    'run `npm run docs`',
+  );
 });
 
 test('the code table in docs/rules.md is the one generated from the catalog', async () => {

@@ -15,7 +15,7 @@ describe('parseFieldSelector', () => {
     assert.deepEqual(parseFieldSelector('metadata.name==x\\,y'), [{ key: 'metadata.name', operator: '==', value: 'x,y' }]);
   });
 
-  test('a term without an operator is refused with apimachinery\'s text', () => {
+  test("a term without an operator is refused with apimachinery's text", () => {
     assert.throws(() => parseFieldSelector('nokey'), new FieldSelectorError("invalid selector: 'nokey'; can't understand 'nokey'"));
   });
 

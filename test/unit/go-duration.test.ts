@@ -94,7 +94,10 @@ describe('Go durations', () => {
   }
   for (const [text, message] of invalid) {
     test(`${JSON.stringify(text)} is refused with Go's message`, () => {
-      assert.throws(() => parseGoDuration(text), (e: unknown) => e instanceof GoDurationError && message.test(e.message));
+      assert.throws(
+        () => parseGoDuration(text),
+        (e: unknown) => e instanceof GoDurationError && message.test(e.message),
+      );
     });
   }
 });

@@ -1,12 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  executeGoTemplate,
-  parseGoTemplate,
-  TemplateError,
-  type GoValue,
-  type ParseOptions,
-} from '../../rules/go-template.js';
+import { executeGoTemplate, parseGoTemplate, TemplateError, type GoValue, type ParseOptions } from '../../rules/go-template.js';
 
 const FIELDS = ['Series', 'LabelMatchers', 'LabelValuesByName', 'GroupBy', 'GroupBySlice'];
 
@@ -112,7 +106,7 @@ describe('rendering', () => {
     { name: 'and and or return the deciding operand', template: '<<and 1 0 2>> <<or 0 "" "z">> <<not .Empty>>', want: '0 z true' },
     { name: 'len counts UTF-8 bytes of a string like Go', template: '<<len "héllo">> <<len .GroupBySlice>> <<len .LabelValuesByName>>', want: '6 3 2' },
     { name: 'floats print like Go %v', template: '<<1e6>> <<1234567.0>> <<0.00001>> <<100000.0>> <<.F>> <<-0.0>>', want: '1e+06 1.234567e+06 1e-05 100000 1.5 -0' },
-    { name: 'integer literals accept Go bases, underscores and runes', template: '<<0x1F>> <<0o17>> <<0b101>> <<1_000>> <<\'a\'>>', want: '31 15 5 1000 97' },
+    { name: 'integer literals accept Go bases, underscores and runes', template: "<<0x1F>> <<0o17>> <<0b101>> <<1_000>> <<'a'>>", want: '31 15 5 1000 97' },
     { name: 'interpreted strings decode Go escapes and raw strings keep backslashes', template: '<<"a\\tb\\u00e9\\x41\\101">>|<<`raw\\n`>>', want: 'a\tbéAA|raw\\n' },
     { name: 'assignment updates a variable declared in an outer scope', template: '<<$x := 1>><<if true>><<$x = 2>><<end>><<$x>>', want: '2' },
     { name: 'chained fields walk nested maps', template: '<<.Nested.inner.leaf>> <<(.Nested).list>>', want: 'deep [1 2]' },
@@ -203,19 +197,61 @@ describe('parse errors carry Go wording and a position', () => {
 
 describe('execution errors name the failure and point at the action', () => {
   const cases: { name: string; template: string; message: string; line: number; column: number }[] = [
-    { name: 'indexing a string with a string is an error', template: 'x\n <<index .Series "a">>', message: 'at <index .Series "a">: error calling index: cannot index slice/array with type string', line: 2, column: 2 },
+    {
+      name: 'indexing a string with a string is an error',
+      template: 'x\n <<index .Series "a">>',
+      message: 'at <index .Series "a">: error calling index: cannot index slice/array with type string',
+      line: 2,
+      column: 2,
+    },
     { name: 'an out-of-range slice index is an error', template: '<<index .GroupBySlice 5>>', message: 'at <index .GroupBySlice 5>: error calling index: index out of range: 5', line: 1, column: 1 },
     { name: 'comparing an int with a float is an error', template: '<<if eq .N 1.0>>x<<end>>', message: 'at <eq .N 1.0>: error calling eq: incompatible types for comparison', line: 1, column: 1 },
-    { name: 'comparing slices is an error', template: '<<eq .GroupBySlice .GroupBySlice>>', message: 'at <eq .GroupBySlice .GroupBySlice>: error calling eq: uncomparable type []string: [resource extra groups]', line: 1, column: 1 },
+    {
+      name: 'comparing slices is an error',
+      template: '<<eq .GroupBySlice .GroupBySlice>>',
+      message: 'at <eq .GroupBySlice .GroupBySlice>: error calling eq: uncomparable type []string: [resource extra groups]',
+      line: 1,
+      column: 1,
+    },
     { name: 'ordering booleans is an error', template: '<<lt true false>>', message: 'at <lt true false>: error calling lt: invalid type for comparison', line: 1, column: 1 },
-    { name: 'printf %d of a string is an error instead of %!d output', template: '<<printf "%d" .Series>>', message: 'at <printf "%d" .Series>: error calling printf: printf: %d can\'t format foo (string)', line: 1, column: 1 },
-    { name: 'printf with a missing argument is an error', template: '<<printf "%s-%s" .Series>>', message: 'at <printf "%s-%s" .Series>: error calling printf: printf: missing argument for %s', line: 1, column: 1 },
-    { name: 'printf with an unsupported verb is an error', template: '<<printf "%5s" .Series>>', message: 'at <printf "%5s" .Series>: error calling printf: printf: unsupported directive %5 (only %s, %v, %d, %q and %% are supported, without flags or width)', line: 1, column: 1 },
+    {
+      name: 'printf %d of a string is an error instead of %!d output',
+      template: '<<printf "%d" .Series>>',
+      message: 'at <printf "%d" .Series>: error calling printf: printf: %d can\'t format foo (string)',
+      line: 1,
+      column: 1,
+    },
+    {
+      name: 'printf with a missing argument is an error',
+      template: '<<printf "%s-%s" .Series>>',
+      message: 'at <printf "%s-%s" .Series>: error calling printf: printf: missing argument for %s',
+      line: 1,
+      column: 1,
+    },
+    {
+      name: 'printf with an unsupported verb is an error',
+      template: '<<printf "%5s" .Series>>',
+      message: 'at <printf "%5s" .Series>: error calling printf: printf: unsupported directive %5 (only %s, %v, %d, %q and %% are supported, without flags or width)',
+      line: 1,
+      column: 1,
+    },
     { name: 'len of an int is an error', template: '<<len .N>>', message: 'at <len .N>: error calling len: len of type int', line: 1, column: 1 },
     { name: 'ranging over a string is an error', template: 'a<<range .Series>><<end>>', message: "at <.Series>: range can't iterate over foo", line: 1, column: 2 },
     { name: 'a field of a string is an error', template: '<<.Series.foo>>', message: "at <.Series.foo>: can't evaluate field foo in type string", line: 1, column: 1 },
-    { name: 'a field of dot inside range is checked when executed', template: '<<range .GroupBySlice>><<.Name>><<end>>', message: "at <.Name>: can't evaluate field Name in type string", line: 1, column: 24 },
-    { name: 'a field of a nil slice element is a nil pointer error', template: '<<range .WithNil>><<if not .>><<.x>><<end>><<end>>', message: 'at <.x>: nil pointer evaluating interface {}.x', line: 1, column: 31 },
+    {
+      name: 'a field of dot inside range is checked when executed',
+      template: '<<range .GroupBySlice>><<.Name>><<end>>',
+      message: "at <.Name>: can't evaluate field Name in type string",
+      line: 1,
+      column: 24,
+    },
+    {
+      name: 'a field of a nil slice element is a nil pointer error',
+      template: '<<range .WithNil>><<if not .>><<.x>><<end>><<end>>',
+      message: 'at <.x>: nil pointer evaluating interface {}.x',
+      line: 1,
+      column: 31,
+    },
     { name: 'printing the whole data struct is an error', template: '<<.>>', message: "at <.>: the template data itself can't be printed; print one of its fields", line: 1, column: 1 },
     { name: 'join of a non-slice is an error', template: '<<join .Series ",">>', message: 'at <join .Series ",">: error calling join: join expects a list of strings; got string', line: 1, column: 1 },
     { name: 'a declared field missing from the data is an error', template: '<<.Group>>', message: 'at <.Group>: no value was supplied for field .Group', line: 1, column: 1 },

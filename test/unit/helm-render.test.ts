@@ -54,6 +54,9 @@ const ERRORS: readonly (readonly [string, string, RegExp])[] = [
 
 for (const [name, template, want] of ERRORS) {
   test(`helm renderer: ${name} is an error`, () => {
-    assert.throws(() => renderText(template, DATA, PARTIALS), (e: unknown) => e instanceof RenderError && want.test(e.message));
+    assert.throws(
+      () => renderText(template, DATA, PARTIALS),
+      (e: unknown) => e instanceof RenderError && want.test(e.message),
+    );
   });
 }

@@ -373,16 +373,14 @@ const resourceCases: ResourceCase[] = [
   },
   // TestReplicaCalcComputedToleranceAlgImplementation: 10 pods using 150m of
   // ~300m; a 56% target is just outside the band, 55% just inside.
-  ...[56, 55].map(
-    (target): ResourceCase => ({
-      name: `ten pods at 50% of a ${target}% target ${target === 56 ? 'scale to nine' : 'stay at ten'}`,
-      currentReplicas: 10,
-      requests: ['400m', '200m', '310m', '290m', '302m', '298m', '301m', '299m', '300m', '300m'],
-      levels: Array.from({ length: 10 }, () => 150),
-      targetUtilization: target,
-      expected: { replicas: target === 56 ? 9 : 10, utilization: 50, value: 300n },
-    }),
-  ),
+  ...[56, 55].map((target): ResourceCase => ({
+    name: `ten pods at 50% of a ${target}% target ${target === 56 ? 'scale to nine' : 'stay at ten'}`,
+    currentReplicas: 10,
+    requests: ['400m', '200m', '310m', '290m', '302m', '298m', '301m', '299m', '300m', '300m'],
+    levels: Array.from({ length: 10 }, () => 150),
+    targetUtilization: target,
+    expected: { replicas: target === 56 ? 9 : 10, utilization: 50, value: 300n },
+  })),
   {
     name: 'metrics for a pod the selector does not pick match no request',
     currentReplicas: 1,
@@ -407,12 +405,7 @@ describe('getResourceReplicas (replica_calculator_test.go)', () => {
     test(tc.name, () => {
       const pods = makePods(tc);
       const run = () => {
-        const fetched = resourceMetricsInfo(
-          makeResourceMetrics(tc.levels, tc.podNames),
-          'cpu',
-          tc.container ?? '',
-          'test-namespace',
-        );
+        const fetched = resourceMetricsInfo(makeResourceMetrics(tc.levels, tc.podNames), 'cpu', tc.container ?? '', 'test-namespace');
         return getResourceReplicas(context(pods), {
           currentReplicas: tc.currentReplicas,
           targetUtilization: tc.targetUtilization,
@@ -509,9 +502,7 @@ describe('getMetricReplicas, a Pods metric (replica_calculator_test.go)', () => 
   for (const tc of podsMetricCases) {
     test(tc.name, () => {
       const pods = makePods(tc);
-      const fetched = podsMetricInfo(
-        tc.levels.map((v, i) => ({ pod: `test-pod-${i}`, value: `${v}m`, timestamp: 0 })),
-      );
+      const fetched = podsMetricInfo(tc.levels.map((v, i) => ({ pod: `test-pod-${i}`, value: `${v}m`, timestamp: 0 })));
       const result = getMetricReplicas(context(pods), {
         currentReplicas: tc.currentReplicas,
         targetUsage: BigInt(tc.target),
@@ -682,12 +673,9 @@ describe('Object and External metrics (replica_calculator_test.go)', () => {
   });
 
   test('an object value with no pods to count is an error about ready pods', () => {
-    assert.throws(
-      () => getObjectMetricReplicas(context([]), { currentReplicas: 2, targetUsage: 1000n, usage: 3000n }),
-      {
-        message: 'unable to calculate ready pods: no pods returned by selector while calculating replica count',
-      },
-    );
+    assert.throws(() => getObjectMetricReplicas(context([]), { currentReplicas: 2, targetUsage: 1000n, usage: 3000n }), {
+      message: 'unable to calculate ready pods: no pods returned by selector while calculating replica count',
+    });
   });
 });
 
@@ -805,16 +793,7 @@ describe('groupPods (replica_calculator_test.go TestGroupPods)', () => {
       const sample = tc.metrics === false ? undefined : tc.metrics === true ? metric(0, 0) : metric(tc.metrics.timestamp, tc.metrics.window);
       const info = new Map(sample === undefined ? [] : [['p', sample] as const]);
       const groups = groupPods([pod], info, tc.resource, READINESS);
-      const where =
-        groups.readyPodCount === 1
-          ? 'ready'
-          : groups.unreadyPods.has('p')
-            ? 'unready'
-            : groups.missingPods.has('p')
-              ? 'missing'
-              : groups.ignoredPods.has('p')
-                ? 'ignored'
-                : 'nowhere';
+      const where = groups.readyPodCount === 1 ? 'ready' : groups.unreadyPods.has('p') ? 'unready' : groups.missingPods.has('p') ? 'missing' : groups.ignoredPods.has('p') ? 'ignored' : 'nowhere';
       assert.equal(where, tc.expect);
     });
   }
@@ -982,10 +961,7 @@ describe('computeReplicasForMetric', () => {
     const result = computeReplicasForMetric(metricContext(singleContainerPods(['1', '1']), source, 2), spec);
     assert.ok(result.ok);
     assert.equal(result.replicas, 7);
-    assert.equal(
-      result.metricName,
-      'external metric queue_messages_ready(&LabelSelector{MatchLabels:map[string]string{queue: worker_tasks,},MatchExpressions:[]LabelSelectorRequirement{},})',
-    );
+    assert.equal(result.metricName, 'external metric queue_messages_ready(&LabelSelector{MatchLabels:map[string]string{queue: worker_tasks,},MatchExpressions:[]LabelSelectorRequirement{},})');
     assert.deepEqual(result.status, {
       type: 'External',
       external: {
@@ -1007,18 +983,15 @@ describe('computeReplicasForMetric', () => {
       reason: 'FailedGetResourceMetric',
       condition:
         'the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: something went wrong',
-      error:
-        'failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: something went wrong',
+      error: 'failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: something went wrong',
     },
     {
       name: 'an empty resource metrics list is an error',
       spec: cpu(100),
       source: { resourceMetrics: () => [] },
       reason: 'FailedGetResourceMetric',
-      condition:
-        'the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API',
-      error:
-        'failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API',
+      condition: 'the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API',
+      error: 'failed to get cpu resource metric value: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API',
     },
     {
       name: 'a failing custom metrics API gives FailedGetPodsMetric',
@@ -1029,8 +1002,7 @@ describe('computeReplicasForMetric', () => {
         },
       },
       reason: 'FailedGetPodsMetric',
-      condition:
-        'the HPA was unable to compute the replica count: unable to get metric qps: unable to fetch metrics from custom metrics API: something went wrong',
+      condition: 'the HPA was unable to compute the replica count: unable to get metric qps: unable to fetch metrics from custom metrics API: something went wrong',
       error: 'failed to get pods metric value: unable to get metric qps: unable to fetch metrics from custom metrics API: something went wrong',
     },
     {
@@ -1051,8 +1023,7 @@ describe('computeReplicasForMetric', () => {
       reason: 'FailedGetObjectMetric',
       condition:
         'the HPA was unable to compute the replica count: unable to get metric qps: Deployment on test-namespace some-deployment/unable to fetch metrics from custom metrics API: something went wrong',
-      error:
-        'failed to get object metric value: unable to get metric qps: Deployment on test-namespace some-deployment/unable to fetch metrics from custom metrics API: something went wrong',
+      error: 'failed to get object metric value: unable to get metric qps: Deployment on test-namespace some-deployment/unable to fetch metrics from custom metrics API: something went wrong',
     },
     {
       name: 'a failing external metric gives FailedGetExternalMetric',
@@ -1073,10 +1044,8 @@ describe('computeReplicasForMetric', () => {
       spec: { type: 'External', external: { metric: { name: 'qps' }, target: { type: 'Value' } } },
       source: {},
       reason: 'FailedGetExternalMetric',
-      condition:
-        'the HPA was unable to compute the replica count: invalid external metric source: neither a value target nor an average value target was set',
-      error:
-        'failed to get qps external metric value: invalid external metric source: neither a value target nor an average value target was set',
+      condition: 'the HPA was unable to compute the replica count: invalid external metric source: neither a value target nor an average value target was set',
+      error: 'failed to get qps external metric value: invalid external metric source: neither a value target nor an average value target was set',
     },
     {
       name: 'an unknown metric type gives InvalidMetricSourceType',

@@ -94,9 +94,7 @@ describe('behavior defaults (pkg/apis/autoscaling/v2/defaults.go)', () => {
   test('an HPA without metrics targets 80% cpu and one replica at least', () => {
     const spec = applySpecDefaults({ maxReplicas: 10 });
     assert.equal(spec.minReplicas, 1);
-    assert.deepEqual(spec.metrics, [
-      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
-    ]);
+    assert.deepEqual(spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }]);
   });
 });
 
@@ -151,10 +149,7 @@ describe('scaling policies', () => {
   });
 
   test('a Percent scale-down truncates: 10% of 45 removes four', () => {
-    assert.equal(
-      calculateScaleDownLimitWithBehaviors(45, [], [], { ...docsDown('Max'), policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }] }, NOW),
-      40,
-    );
+    assert.equal(calculateScaleDownLimitWithBehaviors(45, [], [], { ...docsDown('Max'), policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }] }, NOW), 40);
   });
 
   test('selectPolicy Disabled holds the current count in both directions', () => {
@@ -504,38 +499,34 @@ const rateCases: RateCase[] = [
       ['two scale-up policies with different periods', rules(1000, 120, 100, 60, 0)],
       ['two scale-up policies with a short one', rules(1000, 30, 100, 60, 0)],
     ] as const
-  ).map(
-    ([what, up]): RateCase => ({
-      name: `events inside and outside the periods of ${what} still allow doubling`,
-      current: 100,
-      desired: 200,
-      min: 1,
-      max: 1000,
-      up,
-      upEvents: uniform([8, 12, 9, 11], 120),
-      expected: 200,
-      reason: 'DesiredWithinRange',
-    }),
-  ),
+  ).map(([what, up]): RateCase => ({
+    name: `events inside and outside the periods of ${what} still allow doubling`,
+    current: 100,
+    desired: 200,
+    min: 1,
+    max: 1000,
+    up,
+    upEvents: uniform([8, 12, 9, 11], 120),
+    expected: 200,
+    reason: 'DesiredWithinRange',
+  })),
   ...(
     [
       ['one scale-down policy', rules(1000, 60, 0, 0, 300)],
       ['two scale-down policies with different periods', rules(1000, 120, 100, 60, 300)],
       ['two scale-down policies with a short one', rules(1000, 30, 100, 60, 300)],
     ] as const
-  ).map(
-    ([what, down]): RateCase => ({
-      name: `events inside and outside the periods of ${what} still allow the scale-down`,
-      current: 100,
-      desired: 5,
-      min: 1,
-      max: 1000,
-      down,
-      downEvents: uniform([8, 12, 9, 11], 120),
-      expected: 5,
-      reason: 'DesiredWithinRange',
-    }),
-  ),
+  ).map(([what, down]): RateCase => ({
+    name: `events inside and outside the periods of ${what} still allow the scale-down`,
+    current: 100,
+    desired: 5,
+    min: 1,
+    max: 1000,
+    down,
+    downEvents: uniform([8, 12, 9, 11], 120),
+    expected: 5,
+    reason: 'DesiredWithinRange',
+  })),
 ];
 
 describe('convertDesiredReplicasWithBehaviorRate (TestScalingWithRules)', () => {
@@ -748,15 +739,9 @@ describe('stabilizeRecommendationWithBehaviors (TestNormalizeDesiredReplicasWith
     const window: ResolvedScalingRules = { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [] };
     const base = { scaleUpBehavior: window, scaleDownBehavior: window, minReplicas: 1, maxReplicas: 10, currentReplicas: 5 };
     const down = stabilizeRecommendationWithBehaviors({ ...base, desiredReplicas: 3 }, [rec(5, MINUTE)], NOW);
-    assert.deepEqual([down.reason, down.message], [
-      'ScaleDownStabilized',
-      'recent recommendations were higher than current one, applying the highest recent recommendation',
-    ]);
+    assert.deepEqual([down.reason, down.message], ['ScaleDownStabilized', 'recent recommendations were higher than current one, applying the highest recent recommendation']);
     const up = stabilizeRecommendationWithBehaviors({ ...base, desiredReplicas: 8 }, [rec(5, MINUTE)], NOW);
-    assert.deepEqual([up.reason, up.message], [
-      'ScaleUpStabilized',
-      'recent recommendations were lower than current one, applying the lowest recent recommendation',
-    ]);
+    assert.deepEqual([up.reason, up.message], ['ScaleUpStabilized', 'recent recommendations were lower than current one, applying the lowest recent recommendation']);
   });
 });
 
@@ -825,12 +810,8 @@ describe('storeScaleEvent (TestStoreScaleEvents)', () => {
     for (const direction of ['up', 'down'] as const) {
       test(`${tc.name} (scale ${direction})`, () => {
         assert.equal(getReplicasChangePerPeriod(60, tc.prev, NOW), tc.changeIn60s);
-        const behavior =
-          tc.rules === undefined
-            ? undefined
-            : resolveBehavior(direction === 'up' ? { scaleUp: tc.rules } : { scaleDown: tc.rules });
-        const events =
-          direction === 'up' ? { scaleUpEvents: tc.prev, scaleDownEvents: [] } : { scaleUpEvents: [], scaleDownEvents: tc.prev };
+        const behavior = tc.rules === undefined ? undefined : resolveBehavior(direction === 'up' ? { scaleUp: tc.rules } : { scaleDown: tc.rules });
+        const events = direction === 'up' ? { scaleUpEvents: tc.prev, scaleDownEvents: [] } : { scaleUpEvents: [], scaleDownEvents: tc.prev };
         const stored = storeScaleEvent(behavior, events, 10, direction === 'up' ? 15 : 5, NOW);
         const list = direction === 'up' ? stored.scaleUpEvents : stored.scaleDownEvents;
         assert.deepEqual(
@@ -909,9 +890,7 @@ describe('reconcile', () => {
     assert.deepEqual(result.status, {
       currentReplicas: 3,
       desiredReplicas: 5,
-      currentMetrics: [
-        { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 50, averageValue: '500m' } } },
-      ],
+      currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 50, averageValue: '500m' } } }],
       conditions: [
         {
           type: 'AbleToScale',
@@ -1065,11 +1044,7 @@ describe('reconcile', () => {
     });
     assert.equal(result.metricDesiredReplicas, 1);
     assert.equal(result.rescaled, false);
-    assert.deepEqual(reasons(result.status.conditions), [
-      'AbleToScale=True/ReadyForNewScale',
-      'ScalingActive=True/ValidMetricFound',
-      'ScalingLimited=True/ScaleDownLimit',
-    ]);
+    assert.deepEqual(reasons(result.status.conditions), ['AbleToScale=True/ReadyForNewScale', 'ScalingActive=True/ValidMetricFound', 'ScalingLimited=True/ScaleDownLimit']);
   });
 
   test('the documentation scale-down policies with selectPolicy Max and Min, from 80 replicas', () => {
@@ -1145,9 +1120,7 @@ describe('reconcile', () => {
     });
     assert.equal(result.newReplicas, 2);
     assert.equal(result.rescaleReason, 'Current number of replicas below Spec.MinReplicas');
-    assert.deepEqual(result.events, [
-      { type: 'Normal', reason: 'SuccessfulRescale', message: 'New size: 2; reason: Current number of replicas below Spec.MinReplicas' },
-    ]);
+    assert.deepEqual(result.events, [{ type: 'Normal', reason: 'SuccessfulRescale', message: 'New size: 2; reason: Current number of replicas below Spec.MinReplicas' }]);
   });
 
   test('maxReplicas limits the highest of several metrics: TooManyReplicas', () => {
@@ -1163,11 +1136,7 @@ describe('reconcile', () => {
     });
     assert.equal(result.metricDesiredReplicas, 600);
     assert.equal(result.newReplicas, 5);
-    assert.deepEqual(reasons(result.status.conditions), [
-      'AbleToScale=True/SucceededRescale',
-      'ScalingActive=True/ValidMetricFound',
-      'ScalingLimited=True/TooManyReplicas',
-    ]);
+    assert.deepEqual(reasons(result.status.conditions), ['AbleToScale=True/SucceededRescale', 'ScalingActive=True/ValidMetricFound', 'ScalingLimited=True/TooManyReplicas']);
     assert.equal(getCondition(result.status.conditions, 'ScalingLimited')?.message, 'the desired replica count is more than the maximum replica count');
   });
 
@@ -1219,10 +1188,7 @@ describe('reconcile', () => {
         lastScaleTime: NOW - MINUTE,
       },
     );
-    assert.equal(
-      getCondition(result.status.conditions, 'ScalingActive')?.message,
-      `the HPA was unable to compute the replica count: ${inner}`,
-    );
+    assert.equal(getCondition(result.status.conditions, 'ScalingActive')?.message, `the HPA was unable to compute the replica count: ${inner}`);
     assert.deepEqual(result.events, [
       { type: 'Warning', reason: 'FailedGetPodsMetric', message: inner },
       {
@@ -1397,9 +1363,7 @@ describe('reconcile', () => {
 
 describe('conditions and validation', () => {
   test('setCondition replaces in place, appends new types, and leaves the input alone', () => {
-    const start: HpaCondition[] = [
-      { type: 'AbleToScale', status: 'True', reason: 'A', message: 'a', lastTransitionTime: 1 },
-    ];
+    const start: HpaCondition[] = [{ type: 'AbleToScale', status: 'True', reason: 'A', message: 'a', lastTransitionTime: 1 }];
     const next = setCondition(start, { type: 'ScalingActive', status: 'True', reason: 'B', message: 'b' }, 5);
     const flipped = setCondition(next, { type: 'AbleToScale', status: 'False', reason: 'C', message: 'c' }, 9);
     assert.deepEqual(
@@ -1413,9 +1377,7 @@ describe('conditions and validation', () => {
   });
 
   test('minReplicas 0 needs the HPAScaleToZero gate and an Object or External metric', () => {
-    assert.deepEqual(validateHpaSpec({ minReplicas: 0, maxReplicas: 5, metrics: [queueTarget('1')] }), [
-      'spec.minReplicas may only be 0 with the HPAScaleToZero feature gate',
-    ]);
+    assert.deepEqual(validateHpaSpec({ minReplicas: 0, maxReplicas: 5, metrics: [queueTarget('1')] }), ['spec.minReplicas may only be 0 with the HPAScaleToZero feature gate']);
     assert.deepEqual(validateHpaSpec({ minReplicas: 0, maxReplicas: 5, metrics: [cpuTarget(50)] }, { scaleToZero: true }), [
       'spec.minReplicas may only be 0 when at least one Object or External metric is set',
     ]);

@@ -3,20 +3,9 @@
 // writes back for JSON numbers, and numeric (never textual) comparison.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  compareQuantities,
-  formatCanonical,
-  isNonNegative,
-  minQuantity,
-  multiplyQuantity,
-  parseQuantity,
-  QuantityError,
-  tryParseQuantity,
-  type Quantity,
-} from '../../k8s/quantity.js';
+import { compareQuantities, formatCanonical, isNonNegative, minQuantity, multiplyQuantity, parseQuantity, QuantityError, tryParseQuantity, type Quantity } from '../../k8s/quantity.js';
 
-const FORMAT_ERROR =
-  "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+const FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const SUFFIX_ERROR = "unable to parse quantity's suffix";
 const NUMERIC_ERROR = 'unable to parse numeric part of quantity';
 
@@ -149,11 +138,14 @@ describe('parseQuantity rejects malformed quantities with the apimachinery messa
   ];
   for (const [text, message] of cases) {
     test(`${JSON.stringify(text)} is refused with "${message.slice(0, 40)}"`, () => {
-      assert.throws(() => parseQuantity(text), (err: unknown) => {
-        assert.ok(err instanceof QuantityError);
-        assert.equal(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => parseQuantity(text),
+        (err: unknown) => {
+          assert.ok(err instanceof QuantityError);
+          assert.equal(err.message, message);
+          return true;
+        },
+      );
       assert.equal(tryParseQuantity(text), undefined);
     });
   }

@@ -109,11 +109,24 @@ describe('kubeconfig', () => {
     ['a context naming a missing cluster', config({ contexts: [{ name: 'x', context: { cluster: 'gone' } }], current: 'x' }), undefined, /names cluster "gone"/],
     ['a cluster without a server', config({ clusters: [{ name: 'c', cluster: {} }], contexts: [{ name: 'x', context: { cluster: 'c' } }], current: 'x' }), undefined, /cluster "c" has no server/],
     ['a list that is not a list', '{"clusters": {"c": 1}}', undefined, /clusters must be a list/],
-    ['a certificate without its key', config({ clusters: [{ name: 'c', cluster: { server: 'https://s' } }], users: [{ name: 'u', user: { 'client-certificate-data': b64('C') } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], current: 'x' }), undefined, /both a client certificate and a client key/],
+    [
+      'a certificate without its key',
+      config({
+        clusters: [{ name: 'c', cluster: { server: 'https://s' } }],
+        users: [{ name: 'u', user: { 'client-certificate-data': b64('C') } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        current: 'x',
+      }),
+      undefined,
+      /both a client certificate and a client key/,
+    ],
   ];
   for (const [what, text, context, message] of errors) {
     test(`${what} is a clear error`, () => {
-      assert.throws(() => resolveText({ '/k': text }, context), (e: unknown) => e instanceof KubeconfigError && message.test(e.message));
+      assert.throws(
+        () => resolveText({ '/k': text }, context),
+        (e: unknown) => e instanceof KubeconfigError && message.test(e.message),
+      );
     });
   }
 

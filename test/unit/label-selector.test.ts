@@ -1,12 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  LabelSelectorError,
-  formatLabelSelector,
-  matchesLabels,
-  parseLabelSelector,
-} from '../../k8s/label-selector.js';
+import { LabelSelectorError, formatLabelSelector, matchesLabels, parseLabelSelector } from '../../k8s/label-selector.js';
 import type { Requirement, SelectorOperator } from '../../k8s/label-selector.js';
 import { KEY_WITH_SLASHES, NAME_REGEX, SUBDOMAIN_REGEX, VALUE_REGEX } from '../support/name-messages.js';
 
@@ -69,8 +64,23 @@ describe('parseLabelSelector accepts', () => {
         ['z', 'in', ['']],
       ],
     },
-    { name: 'an exists requirement sorts before a later key (apimachinery)', text: 'x,y in (a)', want: [['x', 'exists', []], ['y', 'in', ['a']]] },
-    { name: 'equality and inequality combine (apimachinery)', text: 'x=a,y!=b,z in (h,i,j)', want: [['x', '=', ['a']], ['y', '!=', ['b']], ['z', 'in', ['h', 'i', 'j']]] },
+    {
+      name: 'an exists requirement sorts before a later key (apimachinery)',
+      text: 'x,y in (a)',
+      want: [
+        ['x', 'exists', []],
+        ['y', 'in', ['a']],
+      ],
+    },
+    {
+      name: 'equality and inequality combine (apimachinery)',
+      text: 'x=a,y!=b,z in (h,i,j)',
+      want: [
+        ['x', '=', ['a']],
+        ['y', '!=', ['b']],
+        ['z', 'in', ['h', 'i', 'j']],
+      ],
+    },
     { name: 'a double equals sign is kept as its own operator', text: 'x==a', want: [['x', '==', ['a']]] },
     { name: 'greater-than takes an integer (apimachinery)', text: 'x>1', want: [['x', 'gt', ['1']]] },
     { name: 'less-than takes an integer (apimachinery)', text: 'x<7', want: [['x', 'lt', ['7']]] },
@@ -78,7 +88,14 @@ describe('parseLabelSelector accepts', () => {
     { name: 'the largest int64 is accepted for greater-than', text: 'x>9223372036854775807', want: [['x', 'gt', ['9223372036854775807']]] },
     { name: 'trailing blanks after a key are ignored (apimachinery)', text: 'a ', want: [['a', 'exists', []]] },
     { name: 'an equals sign with nothing after it compares with the empty value', text: 'x=', want: [['x', '=', ['']]] },
-    { name: 'empty exact values may be followed by more requirements', text: 'x= ,z= ', want: [['x', '=', ['']], ['z', '=', ['']]] },
+    {
+      name: 'empty exact values may be followed by more requirements',
+      text: 'x= ,z= ',
+      want: [
+        ['x', '=', ['']],
+        ['z', '=', ['']],
+      ],
+    },
     {
       name: 'keywords inside a set are plain values (apimachinery)',
       text: 'a in (x,y,notin, z,in)',
@@ -92,7 +109,13 @@ describe('parseLabelSelector accepts', () => {
     {
       name: 'keys are sorted bytewise and equal keys keep their input order',
       text: 'b=1,a,B,b=2,a=3',
-      want: [['B', 'exists', []], ['a', 'exists', []], ['a', '=', ['3']], ['b', '=', ['1']], ['b', '=', ['2']]],
+      want: [
+        ['B', 'exists', []],
+        ['a', 'exists', []],
+        ['a', '=', ['3']],
+        ['b', '=', ['1']],
+        ['b', '=', ['2']],
+      ],
     },
     {
       // Go's sort.Sort is unstable past 12 elements; the order here is stable
@@ -115,7 +138,14 @@ describe('parseLabelSelector accepts', () => {
         ['c', '=', ['11']],
       ],
     },
-    { name: 'a NUL byte ends a key and the text after it still counts', text: 'x\u0000,y', want: [['x', 'exists', []], ['y', 'exists', []]] },
+    {
+      name: 'a NUL byte ends a key and the text after it still counts',
+      text: 'x\u0000,y',
+      want: [
+        ['x', 'exists', []],
+        ['y', 'exists', []],
+      ],
+    },
     { name: 'a NUL byte where a token starts ends the selector', text: '\u0000x', want: [] },
     { name: 'a NUL byte right after an operator is skipped', text: 'x=\u0000a', want: [['x', '=', ['a']]] },
   ];
@@ -161,8 +191,16 @@ describe('parseLabelSelector rejects', () => {
     { name: 'greater-than with a word is rejected (apimachinery)', text: 'x14>bar', message: `unable to parse requirement: values[0]: Invalid value: "bar": ${NOT_INTEGER}` },
     { name: 'greater-than with nothing after it is rejected (apimachinery)', text: 'x13>', message: `unable to parse requirement: values[0]: Invalid value: "": ${NOT_INTEGER}` },
     { name: 'a key longer than 63 bytes is rejected (apimachinery)', text: A254, message: `unable to parse requirement: <nil>: Invalid value: "${A254}": name part must be no more than 63 bytes` },
-    { name: 'a value longer than 63 bytes is rejected (apimachinery)', text: `x16=${A254}`, message: `unable to parse requirement: values[0][x16]: Invalid value: "${A254}": must be no more than 63 bytes` },
-    { name: 'a prefix longer than 253 bytes is rejected', text: `${A254}.com/x`, message: `unable to parse requirement: <nil>: Invalid value: "${A254}.com/x": prefix part must be no more than 253 bytes` },
+    {
+      name: 'a value longer than 63 bytes is rejected (apimachinery)',
+      text: `x16=${A254}`,
+      message: `unable to parse requirement: values[0][x16]: Invalid value: "${A254}": must be no more than 63 bytes`,
+    },
+    {
+      name: 'a prefix longer than 253 bytes is rejected',
+      text: `${A254}.com/x`,
+      message: `unable to parse requirement: <nil>: Invalid value: "${A254}.com/x": prefix part must be no more than 253 bytes`,
+    },
     { name: 'a space inside an exact value ends it early (apimachinery)', text: 'x=a b', message: "found 'b', expected: ',' or 'end of string'" },
     { name: 'an integer beyond int64 is rejected', text: 'x>9223372036854775808', message: `unable to parse requirement: values[0]: Invalid value: "9223372036854775808": ${NOT_INTEGER}` },
     { name: 'a negative bound fails label-value validation', text: 'x>-1', message: `unable to parse requirement: values[0][x]: Invalid value: "-1": ${VALUE_REGEX}` },
@@ -180,7 +218,11 @@ describe('parseLabelSelector rejects', () => {
     },
     { name: 'an upper-case prefix is not a DNS subdomain', text: 'Example.com/x', message: `unable to parse requirement: <nil>: Invalid value: "Example.com/x": prefix part ${SUBDOMAIN_REGEX}` },
     { name: 'an empty prefix is rejected', text: '/x', message: 'unable to parse requirement: <nil>: Invalid value: "/x": prefix part must be non-empty' },
-    { name: 'an empty name after a prefix reports both name errors', text: 'a/', message: `unable to parse requirement: <nil>: Invalid value: "a/": name part must be non-empty; name part ${NAME_REGEX}` },
+    {
+      name: 'an empty name after a prefix reports both name errors',
+      text: 'a/',
+      message: `unable to parse requirement: <nil>: Invalid value: "a/": name part must be non-empty; name part ${NAME_REGEX}`,
+    },
     { name: 'a key with two slashes is rejected as a whole', text: 'a/b/c', message: `unable to parse requirement: <nil>: Invalid value: "a/b/c": ${KEY_WITH_SLASHES}` },
     { name: 'a set missing its closing parenthesis is rejected', text: 'x in (a', message: "unable to parse requirement: found '', expected: ',' or ')'" },
     { name: 'an operator inside a set after a comma is rejected', text: 'x in (a,=)', message: "unable to parse requirement: found '=', expected: ',', or identifier", position: 8 },
@@ -223,27 +265,59 @@ describe('formatLabelSelector', () => {
   const cases: { name: string; reqs: Req[]; want: string }[] = [
     {
       name: 'set requirements are printed with spaced keywords and parentheses (apimachinery)',
-      reqs: [['x', 'in', ['abc', 'def']], ['y', 'notin', ['jkl']], ['z', 'exists', []]],
+      reqs: [
+        ['x', 'in', ['abc', 'def']],
+        ['y', 'notin', ['jkl']],
+        ['z', 'exists', []],
+      ],
       want: 'x in (abc,def),y notin (jkl),z',
     },
     {
       name: 'a missing key is printed with a leading exclamation mark (apimachinery)',
-      reqs: [['x', 'notin', ['abc', 'def']], ['y', '!=', ['jkl']], ['z', '!', []]],
+      reqs: [
+        ['x', 'notin', ['abc', 'def']],
+        ['y', '!=', ['jkl']],
+        ['z', '!', []],
+      ],
       want: 'x notin (abc,def),y!=jkl,!z',
     },
     {
       name: 'the empty value prints as empty parentheses (apimachinery)',
-      reqs: [['x', 'notin', ['abc']], ['y', 'in', ['jkl', 'mno']], ['z', 'notin', ['']]],
+      reqs: [
+        ['x', 'notin', ['abc']],
+        ['y', 'in', ['jkl', 'mno']],
+        ['z', 'notin', ['']],
+      ],
       want: 'x notin (abc),y in (jkl,mno),z notin ()',
     },
     {
       name: 'each equality operator keeps its own spelling (apimachinery)',
-      reqs: [['x', '=', ['abc']], ['y', '==', ['jkl']], ['z', '!=', ['a']], ['z', 'exists', []]],
+      reqs: [
+        ['x', '=', ['abc']],
+        ['y', '==', ['jkl']],
+        ['z', '!=', ['a']],
+        ['z', 'exists', []],
+      ],
       want: 'x=abc,y==jkl,z!=a,z',
     },
-    { name: 'greater-than and less-than print as symbols (apimachinery)', reqs: [['x', 'gt', ['2']], ['y', 'lt', ['8']], ['z', 'exists', []]], want: 'x>2,y<8,z' },
+    {
+      name: 'greater-than and less-than print as symbols (apimachinery)',
+      reqs: [
+        ['x', 'gt', ['2']],
+        ['y', 'lt', ['8']],
+        ['z', 'exists', []],
+      ],
+      want: 'x>2,y<8,z',
+    },
     { name: 'unsorted set values are printed sorted', reqs: [['x', 'in', ['def', 'abc', 'Abc']]], want: 'x in (Abc,abc,def)' },
-    { name: 'requirements are printed in the order given, not re-sorted', reqs: [['y', '=', ['1']], ['x', '=', ['2']]], want: 'y=1,x=2' },
+    {
+      name: 'requirements are printed in the order given, not re-sorted',
+      reqs: [
+        ['y', '=', ['1']],
+        ['x', '=', ['2']],
+      ],
+      want: 'y=1,x=2',
+    },
     { name: 'no requirements print as the empty string', reqs: [], want: '' },
   ];
   for (const c of cases) {
@@ -299,11 +373,51 @@ describe('matchesLabels', () => {
   }
 
   const built: { name: string; reqs: Req[]; labels: Record<string, string>; want: boolean }[] = [
-    { name: 'in and notin together match when both hold (apimachinery)', reqs: [['x', 'in', ['foo']], ['y', 'notin', ['alpha']]], labels: { x: 'foo', y: 'baz' }, want: true },
-    { name: 'in fails when the value is outside the set (apimachinery)', reqs: [['x', 'in', ['foo']], ['y', 'in', ['alpha']]], labels: { x: 'foo', y: 'baz' }, want: false },
-    { name: 'notin on an absent key plus exists on a present one match (apimachinery)', reqs: [['x', 'notin', ['']], ['y', 'exists', []]], labels: { y: '' }, want: true },
-    { name: 'does-not-exist plus exists match disjoint keys (apimachinery)', reqs: [['x', '!', []], ['y', 'exists', []]], labels: { y: '' }, want: true },
-    { name: 'does-not-exist fails on a key present with the empty value (apimachinery)', reqs: [['x', 'notin', ['']], ['y', '!', []]], labels: { y: '' }, want: false },
+    {
+      name: 'in and notin together match when both hold (apimachinery)',
+      reqs: [
+        ['x', 'in', ['foo']],
+        ['y', 'notin', ['alpha']],
+      ],
+      labels: { x: 'foo', y: 'baz' },
+      want: true,
+    },
+    {
+      name: 'in fails when the value is outside the set (apimachinery)',
+      reqs: [
+        ['x', 'in', ['foo']],
+        ['y', 'in', ['alpha']],
+      ],
+      labels: { x: 'foo', y: 'baz' },
+      want: false,
+    },
+    {
+      name: 'notin on an absent key plus exists on a present one match (apimachinery)',
+      reqs: [
+        ['x', 'notin', ['']],
+        ['y', 'exists', []],
+      ],
+      labels: { y: '' },
+      want: true,
+    },
+    {
+      name: 'does-not-exist plus exists match disjoint keys (apimachinery)',
+      reqs: [
+        ['x', '!', []],
+        ['y', 'exists', []],
+      ],
+      labels: { y: '' },
+      want: true,
+    },
+    {
+      name: 'does-not-exist fails on a key present with the empty value (apimachinery)',
+      reqs: [
+        ['x', 'notin', ['']],
+        ['y', '!', []],
+      ],
+      labels: { y: '' },
+      want: false,
+    },
     { name: 'in with the empty value fails on an absent key (apimachinery)', reqs: [['x', 'in', ['']]], labels: { y: 'baz' }, want: false },
     { name: 'greater-than matches a larger integer (apimachinery)', reqs: [['z', 'gt', ['1']]], labels: { z: '2' }, want: true },
     { name: 'greater-than with two bounds never matches', reqs: [['z', 'gt', ['1', '2']]], labels: { z: '5' }, want: false },

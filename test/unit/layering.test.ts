@@ -73,7 +73,11 @@ describe('the layering checker', () => {
   }
 
   const allowed: { name: string; path: string; text: string }[] = [
-    { name: 'k8s/ may import node: built-ins, npm packages and itself', path: 'k8s/names.ts', text: "import { Buffer } from 'node:buffer';\nimport re2 from 're2js';\nimport { utf8Length } from './go-strings.js';" },
+    {
+      name: 'k8s/ may import node: built-ins, npm packages and itself',
+      path: 'k8s/names.ts',
+      text: "import { Buffer } from 'node:buffer';\nimport re2 from 're2js';\nimport { utf8Length } from './go-strings.js';",
+    },
     { name: 'rules/ may import k8s/', path: 'rules/defaults.ts', text: "import { matchesLabels } from '../k8s/label-selector.js';" },
     { name: 'adapter/ may import rules/ and k8s/', path: 'adapter/auth/x.ts', text: "import '../../rules/query.js';\nimport '../../k8s/quantity.js';" },
     { name: 'webhook/ may import rules/ and k8s/', path: 'webhook/patch.ts', text: "import '../rules/defaults.js';\nimport '../k8s/quantity.js';" },

@@ -17,7 +17,12 @@ describe('lifecycle', () => {
     const failures: string[] = [];
     const lifecycle = new Lifecycle();
     lifecycle.add({ name: 'a', stop: () => void stopped.push('a') });
-    lifecycle.add({ name: 'b', stop: () => { throw new Error('stuck'); } });
+    lifecycle.add({
+      name: 'b',
+      stop: () => {
+        throw new Error('stuck');
+      },
+    });
     await lifecycle.stop((name, e) => failures.push(`${name}: ${(e as Error).message}`));
     assert.deepEqual([stopped, failures], [['a'], ['b: stuck']]);
   });

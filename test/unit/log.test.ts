@@ -35,7 +35,10 @@ describe('RepeatFilter', () => {
     const decisions = [filter.admit('a')];
     clock.advance(5_000);
     decisions.push(filter.admit('a'), filter.admit('a'));
-    assert.deepEqual(decisions.map((d) => d.write), [true, false, false]);
+    assert.deepEqual(
+      decisions.map((d) => d.write),
+      [true, false, false],
+    );
   });
 
   test('the first occurrence after the window is written, with the count the window held back', () => {
@@ -129,6 +132,9 @@ describe('RepeatLimitedLog', () => {
     advance(10_000);
     const counts = lines().map((l) => (l[2] as { repeated?: number }).repeated ?? 1);
     assert.equal(lines().length, 12);
-    assert.equal(counts.reduce((a, b) => a + b, 0), 6_000);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      6_000,
+    );
   });
 });

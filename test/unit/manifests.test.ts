@@ -140,7 +140,11 @@ test('every YAML file under deploy/ parses, except the Helm templates', () => {
   assert.ok(files.length >= 20, `only ${files.length} YAML files found`);
   for (const file of files) {
     for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-      assert.deepEqual(doc.errors.map((e) => e.message), [], relative(REPO, file));
+      assert.deepEqual(
+        doc.errors.map((e) => e.message),
+        [],
+        relative(REPO, file),
+      );
     }
   }
 });
@@ -181,7 +185,11 @@ test('the builds here match `kubectl kustomize` when kubectl is installed', { sk
   for (const [name, objects] of BUILDS) {
     const run = spawnSync(kubectl, ['kustomize', join(KUSTOMIZE, name)], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
-    const theirs = new Map(parseAllDocuments(run.stdout).map((d) => d.toJS() as KubeObject).map((o) => [idOf(o), o]));
+    const theirs = new Map(
+      parseAllDocuments(run.stdout)
+        .map((d) => d.toJS() as KubeObject)
+        .map((o) => [idOf(o), o]),
+    );
     const ours = new Map(objects.map(({ object }) => [idOf(object), object]));
     assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort(), name);
     for (const [id, o] of ours) assert.deepEqual(o, theirs.get(id), `${name}: ${id}`);
@@ -247,7 +255,8 @@ test('the webhook calls /mutate on the Service over its https port, fails open w
 function coverage(webhook: JsonObject): Set<string> {
   const out = new Set<string>();
   for (const r of webhook['rules'] as JsonObject[]) {
-    for (const g of r['apiGroups'] as string[]) for (const v of r['apiVersions'] as string[]) for (const res of r['resources'] as string[]) for (const op of r['operations'] as string[]) out.add(`${g}/${v}/${res}/${op}`);
+    for (const g of r['apiGroups'] as string[])
+      for (const v of r['apiVersions'] as string[]) for (const res of r['resources'] as string[]) for (const op of r['operations'] as string[]) out.add(`${g}/${v}/${res}/${op}`);
   }
   return out;
 }
@@ -265,7 +274,7 @@ test('the webhook rules cover every kind the handler mutates, and only kinds it 
   }
 });
 
-test('RBAC subjects are hpa-bridge\'s ServiceAccount or the HPA controller\'s, and every roleRef names a role in the build or a built-in one', () => {
+test("RBAC subjects are hpa-bridge's ServiceAccount or the HPA controller's, and every roleRef names a role in the build or a built-in one", () => {
   const sa = one(base, 'ServiceAccount');
   const builtIn = new Set(['ClusterRole/system:auth-delegator', 'Role/kube-system/extension-apiserver-authentication-reader']);
   const bindings = [...find(base, 'ClusterRoleBinding'), ...find(base, 'RoleBinding')];
@@ -296,15 +305,28 @@ test('the resource reader may list and watch every resource of the built-in cata
   const allowed = new Set<string>();
   for (const r of rules) {
     if (!r['resources']) continue;
-    for (const g of r['apiGroups'] as string[]) for (const res of r['resources'] as string[]) if ((r['verbs'] as string[]).includes('list') && (r['verbs'] as string[]).includes('watch')) allowed.add(`${g}/${res}`);
+    for (const g of r['apiGroups'] as string[])
+      for (const res of r['resources'] as string[]) if ((r['verbs'] as string[]).includes('list') && (r['verbs'] as string[]).includes('watch')) allowed.add(`${g}/${res}`);
   }
-  for (const want of ['/pods', '/namespaces', '/nodes', '/services', 'apps/deployments', 'apps/statefulsets', 'apps/replicasets', 'apps/daemonsets', 'batch/jobs', 'batch/cronjobs', 'networking.k8s.io/ingresses']) {
+  for (const want of [
+    '/pods',
+    '/namespaces',
+    '/nodes',
+    '/services',
+    'apps/deployments',
+    'apps/statefulsets',
+    'apps/replicasets',
+    'apps/daemonsets',
+    'batch/jobs',
+    'batch/cronjobs',
+    'networking.k8s.io/ingresses',
+  ]) {
     assert.ok(allowed.has(want), `list/watch on ${want}`);
   }
   for (const r of rules) for (const v of r['verbs'] as string[]) assert.ok(['get', 'list', 'watch'].includes(v), `write verb ${v}`);
 });
 
-test('the Deployment\'s selector matches its pod labels, the Service, the PodDisruptionBudget and the anti-affinity term', () => {
+test("the Deployment's selector matches its pod labels, the Service, the PodDisruptionBudget and the anti-affinity term", () => {
   const selector = at(deployment, 'spec.selector.matchLabels') as Record<string, string>;
   const labels = at(deployment, 'spec.template.metadata.labels') as Record<string, string>;
   for (const [k, v] of Object.entries(selector)) assert.equal(labels[k], v, `pod label ${k}`);
@@ -329,7 +351,7 @@ test('every namespaced object lives in the hpa-bridge Namespace, except the Role
   }
 });
 
-test('the container\'s arguments parse as a `hpa-bridge serve` command line', () => {
+test("the container's arguments parse as a `hpa-bridge serve` command line", () => {
   assert.equal(containerArgs[0], 'serve');
   const config = parseServeArgs(containerArgs.slice(1), {});
   assert.deepEqual(config.rules, ['/etc/hpa-bridge/rules']);
@@ -387,7 +409,11 @@ test('the pod meets the restricted Pod Security Standard, probes serve over HTTP
   const heapMi = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
   assert.ok(heapMi > 0 && heapMi <= 256 * 0.7, `heap cap ${heapMi}Mi against a 256Mi limit`);
   const portNames = new Set((container['ports'] as JsonObject[]).map((p) => p['name']));
-  for (const [probe, path] of [['startupProbe', '/livez'], ['livenessProbe', '/livez'], ['readinessProbe', '/readyz']] as const) {
+  for (const [probe, path] of [
+    ['startupProbe', '/livez'],
+    ['livenessProbe', '/livez'],
+    ['readinessProbe', '/readyz'],
+  ] as const) {
     const get = at(container, `${probe}.httpGet`) as JsonObject;
     assert.equal(get['path'], path, probe);
     assert.equal(get['scheme'], 'HTTPS', probe);
@@ -416,16 +442,56 @@ const CERT_MANAGER_FIELDS = {
   metadata: ['name', 'namespace', 'labels', 'annotations'],
   issuerSpec: ['acme', 'ca', 'vault', 'selfSigned', 'venafi'],
   certificateSpec: [
-    'additionalOutputFormats', 'commonName', 'dnsNames', 'duration', 'emailAddresses', 'encodeUsagesInRequest', 'ipAddresses', 'isCA', 'issuerRef', 'keystores',
-    'literalSubject', 'nameConstraints', 'otherNames', 'privateKey', 'renewBefore', 'renewBeforePercentage', 'revisionHistoryLimit', 'secretName', 'secretTemplate',
-    'signatureAlgorithm', 'subject', 'uris', 'usages',
+    'additionalOutputFormats',
+    'commonName',
+    'dnsNames',
+    'duration',
+    'emailAddresses',
+    'encodeUsagesInRequest',
+    'ipAddresses',
+    'isCA',
+    'issuerRef',
+    'keystores',
+    'literalSubject',
+    'nameConstraints',
+    'otherNames',
+    'privateKey',
+    'renewBefore',
+    'renewBeforePercentage',
+    'revisionHistoryLimit',
+    'secretName',
+    'secretTemplate',
+    'signatureAlgorithm',
+    'subject',
+    'uris',
+    'usages',
   ],
   issuerRef: ['name', 'kind', 'group'],
   privateKey: ['algorithm', 'encoding', 'rotationPolicy', 'size'],
   usages: [
-    'signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign', 'encipher only',
-    'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user',
-    'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc',
+    'signing',
+    'digital signature',
+    'content commitment',
+    'key encipherment',
+    'key agreement',
+    'data encipherment',
+    'cert sign',
+    'crl sign',
+    'encipher only',
+    'decipher only',
+    'any',
+    'server auth',
+    'client auth',
+    'code signing',
+    'email protection',
+    's/mime',
+    'ipsec end system',
+    'ipsec tunnel',
+    'ipsec user',
+    'timestamping',
+    'ocsp signing',
+    'microsoft sgc',
+    'netscape sgc',
   ],
 } as const;
 
@@ -468,7 +534,7 @@ test('the cert-manager issuers and certificates use only cert-manager.io/v1 fiel
   }
 });
 
-test('the cert-manager chain issues the Service\'s serving certificate into the Secret the Deployment mounts', () => {
+test("the cert-manager chain issues the Service's serving certificate into the Secret the Deployment mounts", () => {
   const issuers = new Map(find(certManager, 'Issuer').map((i) => [i.metadata.name, i]));
   const certs = find(certManager, 'Certificate');
   const issuerOf = (c: KubeObject): KubeObject => {
@@ -536,7 +602,12 @@ test('bootstrap-tls.sh defaults to the objects of the kustomize base', () => {
   assert.equal(defaults.get('DEPLOYMENT'), deployment.metadata.name);
   assert.equal(defaults.get('SECRET'), tlsSecretOf(podSpec));
   assert.equal(defaults.get('WEBHOOK_CONFIGURATION'), one(base, 'MutatingWebhookConfiguration').metadata.name);
-  assert.deepEqual(defaults.get('APISERVICES')?.split(' ').sort(), find(base, 'APIService').map((a) => a.metadata.name).sort());
+  assert.deepEqual(
+    defaults.get('APISERVICES')?.split(' ').sort(),
+    find(base, 'APIService')
+      .map((a) => a.metadata.name)
+      .sort(),
+  );
 });
 
 function commandWorks(cmd: string, args: readonly string[]): boolean {
@@ -582,14 +653,22 @@ test('bootstrap-tls.sh issues a certificate for the Service, puts its CA in ever
   assert.ok(secret, 'the Secret was written');
   assert.equal(secret['type'], 'kubernetes.io/tls');
   const data = secret['data'] as Record<string, string>;
-  for (const [name, text] of [['tls.crt', pem(data['tls.crt'])], ['tls.key', pem(data['tls.key'])], ['ca.crt', pem(data['ca.crt'])]] as const) writeFileSync(join(dir, name), text);
+  for (const [name, text] of [
+    ['tls.crt', pem(data['tls.crt'])],
+    ['tls.key', pem(data['tls.key'])],
+    ['ca.crt', pem(data['ca.crt'])],
+  ] as const)
+    writeFileSync(join(dir, name), text);
   const verify = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'ca.crt'), join(dir, 'tls.crt')], { encoding: 'utf8' });
   assert.equal(verify.status, 0, verify.stderr);
   const text = spawnSync('openssl', ['x509', '-in', join(dir, 'tls.crt'), '-noout', '-text'], { encoding: 'utf8' }).stdout;
   assert.match(text, new RegExp(`DNS:${service.metadata.name}\\.${NAMESPACE}\\.svc\\b`));
   assert.match(text, /TLS Web Server Authentication/);
   for (const b of bundles(first)) assert.equal(b, data['ca.crt']);
-  assert.ok(first.calls.some((a) => a.includes('rollout')), 'the Deployment was restarted');
+  assert.ok(
+    first.calls.some((a) => a.includes('rollout')),
+    'the Deployment was restarted',
+  );
   for (const a of APISERVICES) assert.equal(at(first.objects[`apiservice/${a.name}`], 'spec.insecureSkipTLSVerify'), false);
 
   const second = run();
@@ -637,15 +716,29 @@ function assertResourceMetricsApiServices(objects: readonly Sourced[], label: st
   }
   // The aggregator lists versions by versionPriority; the server's own discovery must agree on the preferred one.
   const byPriority = [...registered].sort((a, b) => (at(b, 'spec.versionPriority') as number) - (at(a, 'spec.versionPriority') as number));
-  assert.deepEqual(byPriority.map((a) => at(a, 'spec.version')), RESOURCE_METRICS_SERVED_GROUP.versions, label);
+  assert.deepEqual(
+    byPriority.map((a) => at(a, 'spec.version')),
+    RESOURCE_METRICS_SERVED_GROUP.versions,
+    label,
+  );
 }
 
 test('no default build registers metrics.k8s.io, grants reading it or carries resource rules', () => {
   for (const [name, objects] of DEFAULT_BUILDS) {
-    assert.deepEqual(find(objects, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), [], name);
+    assert.deepEqual(
+      find(objects, 'APIService')
+        .filter((a) => groupOfApiService(a) === 'metrics.k8s.io')
+        .map(idOf),
+      [],
+      name,
+    );
     assert.deepEqual(metricsK8sIoGrants(objects), [], name);
     const data = one(objects, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
-    assert.deepEqual(Object.keys(data).filter((k) => (data[k] ?? '').includes('resourceRules')), [], name);
+    assert.deepEqual(
+      Object.keys(data).filter((k) => (data[k] ?? '').includes('resourceRules')),
+      [],
+      name,
+    );
   }
 });
 
@@ -663,7 +756,10 @@ test('the resource-metrics overlays register metrics.k8s.io v1beta1 and v1 on th
 });
 
 test('the resource-metrics overlays add only the APIServices, the reader role, its binding and the resource rules to their TLS overlay', () => {
-  for (const [withMetrics, without] of [[resourceMetricsCertManager, certManager], [resourceMetricsSelfSigned, selfSigned]] as const) {
+  for (const [withMetrics, without] of [
+    [resourceMetricsCertManager, certManager],
+    [resourceMetricsSelfSigned, selfSigned],
+  ] as const) {
     const before = new Map(without.map(({ object }) => [idOf(object), object]));
     const added = withMetrics.filter(({ object }) => !before.has(idOf(object))).map(({ object }) => `${object.kind} ${object.metadata.name}`);
     assert.deepEqual(added.sort(), [
@@ -689,7 +785,13 @@ test('the resource-metrics overlays add only the APIServices, the reader role, i
 test('the label hpa-bridge.io/api-group=metrics.k8s.io selects exactly the metrics.k8s.io APIServices, so the rest can be applied first', () => {
   for (const objects of [resourceMetricsCertManager, resourceMetricsSelfSigned]) {
     const labelled = objects.filter(({ object }) => (object.metadata['labels'] as JsonObject | undefined)?.['hpa-bridge.io/api-group'] === 'metrics.k8s.io');
-    assert.deepEqual(labelled.map(({ object }) => idOf(object)).sort(), find(objects, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf).sort());
+    assert.deepEqual(
+      labelled.map(({ object }) => idOf(object)).sort(),
+      find(objects, 'APIService')
+        .filter((a) => groupOfApiService(a) === 'metrics.k8s.io')
+        .map(idOf)
+        .sort(),
+    );
   }
 });
 
@@ -706,7 +808,7 @@ test('with resource metrics on, the rules ConfigMap holds every file of rules/ex
   assert.ok(resourceRules.cpu && resourceRules.memory);
 });
 
-test('the aggregated reader lets view, edit and admin read PodMetrics and NodeMetrics, under a name that is not metrics-server\'s', () => {
+test("the aggregated reader lets view, edit and admin read PodMetrics and NodeMetrics, under a name that is not metrics-server's", () => {
   const role = one(resourceMetricsCertManager, 'ClusterRole', 'hpa-bridge:aggregated-metrics-reader');
   assert.notEqual(role.metadata.name, 'system:aggregated-metrics-reader', 'removing metrics-server deletes its role');
   const labels = role.metadata['labels'] as Record<string, string>;
@@ -722,13 +824,15 @@ test('hpa-bridge may list and watch the pods and nodes that resource metrics des
   const rules = one(resourceMetricsCertManager, 'ClusterRole', 'hpa-bridge-resource-reader')['rules'] as JsonObject[];
   for (const resource of ['pods', 'nodes']) {
     assert.ok(
-      rules.some((r) => (r['apiGroups'] as string[] | undefined)?.includes('') && (r['resources'] as string[]).includes(resource) && ['list', 'watch'].every((v) => (r['verbs'] as string[]).includes(v))),
+      rules.some(
+        (r) => (r['apiGroups'] as string[] | undefined)?.includes('') && (r['resources'] as string[]).includes(resource) && ['list', 'watch'].every((v) => (r['verbs'] as string[]).includes(v)),
+      ),
       resource,
     );
   }
 });
 
-test('bootstrap-tls.sh puts the CA into the metrics.k8s.io APIServices that point at hpa-bridge, and leaves metrics-server\'s alone', (t) => {
+test("bootstrap-tls.sh puts the CA into the metrics.k8s.io APIServices that point at hpa-bridge, and leaves metrics-server's alone", (t) => {
   if (!commandWorks('bash', ['--version']) || !commandWorks('openssl', ['version'])) {
     t.skip('bash or openssl is not installed');
     return;
@@ -759,7 +863,7 @@ test('bootstrap-tls.sh puts the CA into the metrics.k8s.io APIServices that poin
   const ca = (after.objects[`secret/${NAMESPACE}/hpa-bridge-tls`]?.['data'] as Record<string, string>)['ca.crt'];
   assert.ok(ca, 'the Secret was written');
   for (const name of [...APISERVICES.map((a) => a.name), 'v1.metrics.k8s.io']) assert.equal(at(after.objects[`apiservice/${name}`], 'spec.caBundle'), ca, name);
-  assert.deepEqual(after.objects['apiservice/v1beta1.metrics.k8s.io'], metricsServers, 'metrics-server\'s APIService is unchanged');
+  assert.deepEqual(after.objects['apiservice/v1beta1.metrics.k8s.io'], metricsServers, "metrics-server's APIService is unchanged");
   assert.match(r.stderr, /leaving apiservice\/v1beta1\.metrics\.k8s\.io alone: it points at service kube-system\/metrics-server/);
 });
 
@@ -817,9 +921,7 @@ test('the chart has a template for every kind of the kustomize build, and its va
 
 /** `helm template hpa-bridge deploy/helm/hpa-bridge -n hpa-bridge` with these values, as objects. */
 function renderHelm(overrides: JsonObject = {}): Sourced[] {
-  return renderChart(HELM, { releaseName: 'hpa-bridge', namespace: 'hpa-bridge', values: overrides }).flatMap(({ file, text }) =>
-    parseManifests(text, file).map((object) => ({ object, file })),
-  );
+  return renderChart(HELM, { releaseName: 'hpa-bridge', namespace: 'hpa-bridge', values: overrides }).flatMap(({ file, text }) => parseManifests(text, file).map((object) => ({ object, file })));
 }
 
 const helmDefault = renderHelm();
@@ -836,13 +938,22 @@ test('the chart renders, with default values and with resourceMetrics enabled, o
 });
 
 test('the chart renders the objects of the cert-manager overlays, without the Namespace, under the same names', () => {
-  const ids = (objects: readonly Sourced[]): string[] => objects.map(({ object }) => idOf(object)).filter((id) => !id.includes(' Namespace ')).sort();
+  const ids = (objects: readonly Sourced[]): string[] =>
+    objects
+      .map(({ object }) => idOf(object))
+      .filter((id) => !id.includes(' Namespace '))
+      .sort();
   assert.deepEqual(ids(helmDefault), ids(certManager));
   assert.deepEqual(ids(helmResourceMetrics), ids(resourceMetricsCertManager));
 });
 
 test('by default the chart registers no metrics.k8s.io APIService, grants no reading of it and ships no resource rules', () => {
-  assert.deepEqual(find(helmDefault, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), []);
+  assert.deepEqual(
+    find(helmDefault, 'APIService')
+      .filter((a) => groupOfApiService(a) === 'metrics.k8s.io')
+      .map(idOf),
+    [],
+  );
   assert.deepEqual(metricsK8sIoGrants(helmDefault), []);
   const data = one(helmDefault, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
   assert.deepEqual(Object.keys(data).sort(), [...readExamples().keys()]);
@@ -865,7 +976,12 @@ test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 an
 
 test('resourceMetrics.createAPIServices false renders the resource rules and the reader role but leaves metrics.k8s.io unregistered', () => {
   const staged = renderHelm({ resourceMetrics: { enabled: true, createAPIServices: false } });
-  assert.deepEqual(find(staged, 'APIService').filter((a) => groupOfApiService(a) === 'metrics.k8s.io').map(idOf), []);
+  assert.deepEqual(
+    find(staged, 'APIService')
+      .filter((a) => groupOfApiService(a) === 'metrics.k8s.io')
+      .map(idOf),
+    [],
+  );
   assert.deepEqual(metricsK8sIoGrants(staged), ['hpa-bridge:aggregated-metrics-reader']);
   assert.deepEqual(one(staged, 'ConfigMap', 'hpa-bridge-rules')['data'], Object.fromEntries(readExamples(true)));
 });
@@ -887,8 +1003,37 @@ test('with tls.mode secret every APIService, metrics.k8s.io included, carries th
 
 // Fields Knative Serving accepts in a revision's pod spec and container with
 // its default feature flags (pkg/apis/serving/fieldmask.go), plus its own.
-const KNATIVE_POD_FIELDS = ['serviceAccountName', 'containers', 'volumes', 'imagePullSecrets', 'enableServiceLinks', 'automountServiceAccountToken', 'containerConcurrency', 'timeoutSeconds', 'responseStartTimeoutSeconds', 'idleTimeoutSeconds'];
-const KNATIVE_CONTAINER_FIELDS = ['name', 'args', 'command', 'env', 'workingDir', 'envFrom', 'image', 'imagePullPolicy', 'livenessProbe', 'ports', 'readinessProbe', 'resources', 'securityContext', 'startupProbe', 'terminationMessagePath', 'terminationMessagePolicy', 'volumeMounts'];
+const KNATIVE_POD_FIELDS = [
+  'serviceAccountName',
+  'containers',
+  'volumes',
+  'imagePullSecrets',
+  'enableServiceLinks',
+  'automountServiceAccountToken',
+  'containerConcurrency',
+  'timeoutSeconds',
+  'responseStartTimeoutSeconds',
+  'idleTimeoutSeconds',
+];
+const KNATIVE_CONTAINER_FIELDS = [
+  'name',
+  'args',
+  'command',
+  'env',
+  'workingDir',
+  'envFrom',
+  'image',
+  'imagePullPolicy',
+  'livenessProbe',
+  'ports',
+  'readinessProbe',
+  'resources',
+  'securityContext',
+  'startupProbe',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+  'volumeMounts',
+];
 // The queue-proxy's ports.
 const KNATIVE_RESERVED_PORTS = [8012, 8013, 8022, 9090, 9091];
 /** Flags the Knative Service needs that `serve` does not have yet. */
@@ -928,10 +1073,13 @@ test('the Knative Service uses only fields Knative accepts, one plain-HTTP port,
   const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'knative-revision' }, spec: corePodSpec };
   assert.deepEqual(schemaProblems(pod), []);
   const configMap = at(kSpec, 'volumes.0.configMap.name');
-  assert.ok(find(base, 'ConfigMap', configMap as string).some((c) => c.metadata.namespace === ksvc.metadata.namespace), 'the rules ConfigMap exists in the same namespace');
+  assert.ok(
+    find(base, 'ConfigMap', configMap as string).some((c) => c.metadata.namespace === ksvc.metadata.namespace),
+    'the rules ConfigMap exists in the same namespace',
+  );
 });
 
-test('the Knative webhook configuration calls an https URL with no query, and leaves Knative\'s own namespaces alone', () => {
+test("the Knative webhook configuration calls an https URL with no query, and leaves Knative's own namespaces alone", () => {
   const mwc = one(knative, 'MutatingWebhookConfiguration');
   assert.notEqual(mwc.metadata.name, one(base, 'MutatingWebhookConfiguration').metadata.name, 'both can be installed without overwriting each other');
   const w = (mwc['webhooks'] as JsonObject[])[0] as JsonObject;
@@ -949,7 +1097,7 @@ test('the Knative webhook configuration calls an https URL with no query, and le
   for (const ns of ['kube-system', 'knative-serving', ksvc.metadata.namespace as string]) assert.ok(excluded.includes(ns), `${ns} is not excluded`);
 });
 
-test('the Knative Service\'s arguments parse as a serve command line, apart from the planned flags', () => {
+test("the Knative Service's arguments parse as a serve command line, apart from the planned flags", () => {
   assert.equal(kArgs[0], 'serve');
   const known = kArgs.slice(1).filter((a, i, all) => !PLANNED_SERVE_FLAGS.some((f) => a === f || a.startsWith(`${f}=`) || all[i - 1] === f));
   const config = parseServeArgs(known, {});
@@ -971,7 +1119,11 @@ interface Instruction {
 }
 
 function dockerfileStages(text: string): Instruction[][] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: Instruction[][] = [];
   for (const line of lines) {
     const [op, ...rest] = line.split(/\s+/);
@@ -991,11 +1143,17 @@ test('the Dockerfile builds in one stage and runs production dependencies and di
   assert.ok(runs(build).some((r) => /\bnpm ci\b/.test(r)));
   assert.ok(runs(build).some((r) => /\bnpm run build\b/.test(r)));
   assert.match(runtime[0]?.args ?? '', /^(node:24-slim|gcr\.io\/distroless\/nodejs24\S*)$/);
-  assert.ok(runs(runtime).some((r) => /\bnpm ci\b/.test(r) && r.includes('--omit=dev') && r.includes('--ignore-scripts')), 'production install without the prepare script');
+  assert.ok(
+    runs(runtime).some((r) => /\bnpm ci\b/.test(r) && r.includes('--omit=dev') && r.includes('--ignore-scripts')),
+    'production install without the prepare script',
+  );
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { files: string[] };
   const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
   for (const dist of pkg.files.filter((f) => f.startsWith('dist/'))) {
-    assert.ok(copies.some((c) => c.startsWith('--from=build') && c.includes(`/src/${dist}`)), `${dist} is not copied from the build stage`);
+    assert.ok(
+      copies.some((c) => c.startsWith('--from=build') && c.includes(`/src/${dist}`)),
+      `${dist} is not copied from the build stage`,
+    );
   }
   for (const c of copies.filter((c) => !c.startsWith('--from'))) {
     for (const src of c.split(/\s+/).slice(0, -1)) assert.ok(existsSync(join(REPO, src)), `COPY source ${src} does not exist`);
@@ -1010,8 +1168,10 @@ test('the Dockerfile builds in one stage and runs production dependencies and di
   parseServeArgs(cmd.slice(1), {});
 });
 
-test('the Dockerfile\'s ignore file keeps dependencies, build output and git history out of the context', () => {
-  const ignored = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+test("the Dockerfile's ignore file keeps dependencies, build output and git history out of the context", () => {
+  const ignored = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   for (const entry of ['node_modules', 'dist', '.git']) assert.ok(ignored.includes(entry), entry);
 });
 

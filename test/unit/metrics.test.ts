@@ -18,7 +18,13 @@ test('/metrics reports the bytes and the entries the cache holds', async () => {
   await cache.query('down', { deadline: Date.now() + 1_000 });
   const catalog = new StaticResourceCatalog();
   const rules = new RuleStore([], catalog);
-  const discovery = new MetricDiscovery(source, () => undefined, () => catalog, { intervalMs: 60_000, lookbackSeconds: 60, timeoutMs: 1_000 }, silentLogger);
+  const discovery = new MetricDiscovery(
+    source,
+    () => undefined,
+    () => catalog,
+    { intervalMs: 60_000, lookbackSeconds: 60, timeoutMs: 1_000 },
+    silentLogger,
+  );
   const text = await createMetrics({ rules, discovery, cache, cacheStore: store }).registry.metrics();
   assert.ok(store.bytes > 0);
   assert.match(text, new RegExp(`^hpa_bridge_cache_bytes ${store.bytes}$`, 'm'));

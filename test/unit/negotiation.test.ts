@@ -4,13 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NotAcceptableError } from '../../adapter/errors.js';
-import {
-  aggregatedDiscoveryContentType,
-  negotiateOpenApiJson,
-  negotiatePlainJson,
-  negotiateRootDiscovery,
-  parseAccept,
-} from '../../adapter/negotiation.js';
+import { aggregatedDiscoveryContentType, negotiateOpenApiJson, negotiatePlainJson, negotiateRootDiscovery, parseAccept } from '../../adapter/negotiation.js';
 
 const V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 const V2BETA1 = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
@@ -48,7 +42,10 @@ describe('parseAccept', () => {
   ];
   for (const [what, header] of malformed) {
     test(`a clause with ${what} is skipped`, () => {
-      assert.deepEqual(parseAccept(`${header}, text/plain`).map((c) => `${c.type}/${c.subType}`), ['text/plain']);
+      assert.deepEqual(
+        parseAccept(`${header}, text/plain`).map((c) => `${c.type}/${c.subType}`),
+        ['text/plain'],
+      );
     });
   }
 
@@ -103,7 +100,10 @@ describe('GET /apis', () => {
   ];
   for (const [who, accept, want] of cases) {
     test(`${who} (${JSON.stringify(accept)}) gets ${want}`, () => {
-      assert.equal(outcome(() => negotiateRootDiscovery(accept)), want);
+      assert.equal(
+        outcome(() => negotiateRootDiscovery(accept)),
+        want,
+      );
     });
   }
 
@@ -136,7 +136,10 @@ describe('group and group-version documents', () => {
   ];
   for (const [who, accept, want] of cases) {
     test(`${who} (${JSON.stringify(accept)}) gets ${want}`, () => {
-      assert.equal(outcome(() => negotiatePlainJson(accept)), want);
+      assert.equal(
+        outcome(() => negotiatePlainJson(accept)),
+        want,
+      );
     });
   }
 
@@ -157,7 +160,10 @@ describe('OpenAPI documents', () => {
   ];
   for (const [who, accept, want] of cases) {
     test(`${who} (${JSON.stringify(accept)}) gets ${want}`, () => {
-      assert.equal(outcome(() => negotiateOpenApiJson(accept)), want);
+      assert.equal(
+        outcome(() => negotiateOpenApiJson(accept)),
+        want,
+      );
     });
   }
 });

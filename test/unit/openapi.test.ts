@@ -62,7 +62,10 @@ describe('OpenAPI v2', () => {
   test('every path lies under /apis/<group>/<version>/ of a served group-version, which is all kube-aggregator keeps', () => {
     const outside = Object.keys(v2.paths).filter((p) => !GROUP_VERSIONS.some((gv) => p.startsWith(`/${gv}/`)));
     assert.deepEqual(outside, []);
-    assert.deepEqual(GROUP_VERSIONS.filter((gv) => !Object.keys(v2.paths).some((p) => p.startsWith(`/${gv}/`))), []);
+    assert.deepEqual(
+      GROUP_VERSIONS.filter((gv) => !Object.keys(v2.paths).some((p) => p.startsWith(`/${gv}/`))),
+      [],
+    );
   });
 
   test('operation ids are unique', () => {
@@ -72,7 +75,10 @@ describe('OpenAPI v2', () => {
 
   test('every definition is used', () => {
     const used = new Set(refs(v2).map((r) => r.slice('#/definitions/'.length)));
-    assert.deepEqual(Object.keys(v2.definitions).filter((d) => !used.has(d)), []);
+    assert.deepEqual(
+      Object.keys(v2.definitions).filter((d) => !used.has(d)),
+      [],
+    );
   });
 
   const kinds: [string, string, string][] = [
@@ -96,14 +102,20 @@ describe('OpenAPI v3', () => {
       assert.equal(doc.openapi, '3.0.0');
       const missing = refs(doc).filter((r) => !(r.startsWith('#/components/schemas/') && r.slice('#/components/schemas/'.length) in doc.components.schemas));
       assert.deepEqual(missing, []);
-      assert.deepEqual(Object.keys(doc.paths).filter((p) => !p.startsWith(`/${gv}/`)), []);
+      assert.deepEqual(
+        Object.keys(doc.paths).filter((p) => !p.startsWith(`/${gv}/`)),
+        [],
+      );
     });
   }
 
   test('the custom v1beta2 document holds the v1beta2 schemas and not the v1beta1 or external ones', () => {
     const names = Object.keys(v3.get('apis/custom.metrics.k8s.io/v1beta2')?.components.schemas ?? {});
     assert.ok(names.includes('io.k8s.metrics.pkg.apis.custom_metrics.v1beta2.MetricIdentifier'));
-    assert.deepEqual(names.filter((n) => n.includes('v1beta1') || n.includes('external')), []);
+    assert.deepEqual(
+      names.filter((n) => n.includes('v1beta1') || n.includes('external')),
+      [],
+    );
   });
 
   test('a group-version that is not served has no document', () => {
@@ -121,7 +133,10 @@ describe('paths and parameters', () => {
       const mismatches: string[] = [];
       for (const [path, { get }] of Object.entries(doc.paths)) {
         const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-        const declared = get.parameters.filter((p) => p.in === 'path').map((p) => p.name).sort();
+        const declared = get.parameters
+          .filter((p) => p.in === 'path')
+          .map((p) => p.name)
+          .sort();
         if (JSON.stringify(inPath) !== JSON.stringify(declared)) mismatches.push(`${path}: ${inPath.join(',')} vs ${declared.join(',')}`);
         if (get.parameters.some((p) => p.in === 'path' && p.required !== true)) mismatches.push(`${path}: optional path parameter`);
       }
@@ -134,7 +149,10 @@ describe('paths and parameters', () => {
     const values: Record<string, string> = { namespace: 'default', resource: 'pods', name: 'web-1', metric: 'http_requests' };
     const served = Object.entries(v2.paths).map(([path, { get }]) => {
       const concrete = path.replace(/\{(\w+)\}/g, (_, p: string) => values[p] ?? p);
-      const segments = concrete.replace(/^\/apis\//, '').replace(/\/$/, '').split('/');
+      const segments = concrete
+        .replace(/^\/apis\//, '')
+        .replace(/\/$/, '')
+        .split('/');
       return `${get.operationId} ${parseMetricsPath(segments, catalog).kind}`;
     });
     assert.deepEqual(served.sort(), [
@@ -154,27 +172,45 @@ describe('paths and parameters', () => {
 
 describe('metrics.k8s.io, while resourceRules are loaded', () => {
   test('is absent from the documents while it is not served', () => {
-    assert.deepEqual(Object.keys(v2.paths).filter((p) => p.includes('/metrics.k8s.io/')), []);
+    assert.deepEqual(
+      Object.keys(v2.paths).filter((p) => p.includes('/metrics.k8s.io/')),
+      [],
+    );
     assert.equal(openApiV3('apis/metrics.k8s.io/v1beta1'), undefined);
     assert.equal(answerOpenApi('GET', '/openapi/v3/apis/metrics.k8s.io/v1beta1').code, 404);
   });
 
   test('v2 holds every served group-version, every $ref resolves and every definition is used', () => {
     const all = [...GROUP_VERSIONS, ...RESOURCE_GROUP_VERSIONS];
-    assert.deepEqual(Object.keys(withResourceMetrics.paths).filter((p) => !all.some((gv) => p.startsWith(`/${gv}/`))), []);
+    assert.deepEqual(
+      Object.keys(withResourceMetrics.paths).filter((p) => !all.some((gv) => p.startsWith(`/${gv}/`))),
+      [],
+    );
     const names = refs(withResourceMetrics).map((r) => r.slice('#/definitions/'.length));
-    assert.deepEqual(names.filter((n) => !(n in withResourceMetrics.definitions)), []);
-    assert.deepEqual(Object.keys(withResourceMetrics.definitions).filter((d) => !names.includes(d)), []);
+    assert.deepEqual(
+      names.filter((n) => !(n in withResourceMetrics.definitions)),
+      [],
+    );
+    assert.deepEqual(
+      Object.keys(withResourceMetrics.definitions).filter((d) => !names.includes(d)),
+      [],
+    );
   });
 
   for (const gv of RESOURCE_GROUP_VERSIONS) {
     test(`${gv} in v3 holds its own paths and schemas only`, () => {
       const doc = resourceV3.get(gv);
       assert.ok(doc);
-      assert.deepEqual(Object.keys(doc.paths).filter((p) => !p.startsWith(`/${gv}/`)), []);
+      assert.deepEqual(
+        Object.keys(doc.paths).filter((p) => !p.startsWith(`/${gv}/`)),
+        [],
+      );
       const version = gv.slice(gv.lastIndexOf('/') + 1);
       const other = version === 'v1' ? 'v1beta1' : 'v1';
-      assert.deepEqual(Object.keys(doc.components.schemas).filter((n) => n.startsWith(`io.k8s.metrics.pkg.apis.metrics.${other}.`)), []);
+      assert.deepEqual(
+        Object.keys(doc.components.schemas).filter((n) => n.startsWith(`io.k8s.metrics.pkg.apis.metrics.${other}.`)),
+        [],
+      );
       assert.ok(`io.k8s.metrics.pkg.apis.metrics.${version}.PodMetricsList` in doc.components.schemas);
     });
   }
@@ -190,7 +226,13 @@ describe('metrics.k8s.io, while resourceRules are loaded', () => {
       .filter(([path]) => path.startsWith('/apis/metrics.k8s.io/v1beta1/'))
       .map(([path, { get }]) => {
         const concrete = path.replace('{namespace}', 'default').replace('{name}', 'x');
-        const parsed = parseMetricsPath(concrete.replace(/^\/apis\//, '').replace(/\/$/, '').split('/'), catalog);
+        const parsed = parseMetricsPath(
+          concrete
+            .replace(/^\/apis\//, '')
+            .replace(/\/$/, '')
+            .split('/'),
+          catalog,
+        );
         const how = 'name' in parsed && parsed.name !== undefined ? 'get' : 'list';
         return `${get.operationId} ${parsed.kind}${parsed.kind === 'discovery' ? '' : ` ${how} ${(get as Op & { 'x-kubernetes-action': string })['x-kubernetes-action']}`}`;
       });
@@ -266,10 +308,13 @@ describe('HTTP answers', () => {
   test('/openapi/v2 for a client that takes protobuf only is a 406 Status, which client-go reads as "no spec"', () => {
     const answer = answerOpenApi('GET', '/openapi/v2?timeout=32s', { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
     assert.equal(answer.code, 406);
-    assert.deepEqual(Object.entries(JSON.parse(answer.body) as object).filter(([k]) => k === 'kind' || k === 'reason'), [
-      ['kind', 'Status'],
-      ['reason', 'NotAcceptable'],
-    ]);
+    assert.deepEqual(
+      Object.entries(JSON.parse(answer.body) as object).filter(([k]) => k === 'kind' || k === 'reason'),
+      [
+        ['kind', 'Status'],
+        ['reason', 'NotAcceptable'],
+      ],
+    );
   });
 
   test('the /openapi/v3 root names each group-version document by the SHA-512 of what it serves', () => {

@@ -70,15 +70,17 @@ describe('metrics API paths', () => {
   ];
   for (const [path, type, message] of errors) {
     test(`${path} is rejected with ${type.name}`, () => {
-      assert.throws(() => parse(path), (e: unknown) => e instanceof type && message.test((e as Error).message));
+      assert.throws(
+        () => parse(path),
+        (e: unknown) => e instanceof type && message.test((e as Error).message),
+      );
     });
   }
 
   test('a namespace under another namespace is a 404 that points to namespaces/{name}/metrics/{metric}', () => {
     assert.throws(
       () => parse('custom.metrics.k8s.io/v1beta2/namespaces/default/namespaces/default/queue_length'),
-      (e: unknown) =>
-        e instanceof NotFoundError && e.message.includes('/apis/custom.metrics.k8s.io/v1beta2/namespaces/{name}/metrics/{metric}'),
+      (e: unknown) => e instanceof NotFoundError && e.message.includes('/apis/custom.metrics.k8s.io/v1beta2/namespaces/{name}/metrics/{metric}'),
     );
   });
 });

@@ -72,7 +72,10 @@ const CASES: Readonly<Record<string, Case>> = {
     args: ['--v=4'],
     check: (c) => {
       assert.equal(c.logLevel, 'debug');
-      assert.deepEqual(['0', '2', '3', '4', '10'].map((v) => parse(`--v=${v}`).logLevel), ['info', 'info', 'info', 'debug', 'debug']);
+      assert.deepEqual(
+        ['0', '2', '3', '4', '10'].map((v) => parse(`--v=${v}`).logLevel),
+        ['info', 'info', 'info', 'debug', 'debug'],
+      );
       assert.equal(parse('-v', '5').logLevel, 'debug');
       assert.equal(parse('--v=6', '--log-level=warn').logLevel, 'warn');
     },
@@ -114,7 +117,7 @@ const CASES: Readonly<Record<string, Case>> = {
     check: () =>
       assert.throws(
         () => parse('--tls-sni-cert-key=a.crt,a.key'),
-        (e: unknown) => e instanceof UsageError && e.message.startsWith("--tls-sni-cert-key is not supported here: serve one certificate"),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith('--tls-sni-cert-key is not supported here: serve one certificate'),
       ),
   },
   '--http2-max-streams-per-connection': noEffectFlag('http2-max-streams-per-connection'),
@@ -130,7 +133,10 @@ const CASES: Readonly<Record<string, Case>> = {
     check: (c) => {
       assert.deepEqual(c.authKubeconfig, { flag: 'authorization-kubeconfig', path: '/a.kubeconfig' });
       assert.deepEqual(parse('--authorization-kubeconfig=/a', '--authentication-kubeconfig=/a').authKubeconfig?.path, '/a');
-      assert.throws(() => parse('--authorization-kubeconfig=/a', '--authentication-kubeconfig=/b'), (e: unknown) => e instanceof UsageError && e.message.includes('name different files'));
+      assert.throws(
+        () => parse('--authorization-kubeconfig=/a', '--authentication-kubeconfig=/b'),
+        (e: unknown) => e instanceof UsageError && e.message.includes('name different files'),
+      );
     },
   },
   '--authentication-token-webhook-cache-ttl': { args: ['--authentication-token-webhook-cache-ttl=1m'], check: (c) => assert.equal(c.authCacheTtlMs?.token, 60_000) },
@@ -174,7 +180,12 @@ describe("prometheus-adapter's flags", () => {
   test('the migration table and these cases name the same flags', () => {
     const documented = documentedFlags().filter((f) => !f.endsWith('*'));
     assert.deepEqual([...documented].sort(), Object.keys(CASES).sort());
-    assert.deepEqual(documentedFlags().filter((f) => f.endsWith('*')).map((f) => f.slice(0, -1)), PREFIXES);
+    assert.deepEqual(
+      documentedFlags()
+        .filter((f) => f.endsWith('*'))
+        .map((f) => f.slice(0, -1)),
+      PREFIXES,
+    );
   });
 
   for (const [name, c] of Object.entries(CASES)) {
@@ -230,6 +241,9 @@ describe('flags that read durations', () => {
   });
 
   test('a max age shorter than the relist interval is a usage error, as in prometheus-adapter', () => {
-    assert.throws(() => parse('--metrics-relist-interval=10m', '--metrics-max-age=5m'), (e: unknown) => e instanceof UsageError && e.message.includes('--metrics-max-age 5m is less than --metrics-relist-interval'));
+    assert.throws(
+      () => parse('--metrics-relist-interval=10m', '--metrics-max-age=5m'),
+      (e: unknown) => e instanceof UsageError && e.message.includes('--metrics-max-age 5m is less than --metrics-relist-interval'),
+    );
   });
 });

@@ -163,8 +163,7 @@ async function failure(p: Promise<unknown>): Promise<Failure> {
   return assert.fail('expected the request to fail');
 }
 
-const pod = (name: string, value: number, extra: Record<string, string> = {}, ts = TS): Sample =>
-  sample({ namespace: 'default', pod: name, ...extra }, value, ts);
+const pod = (name: string, value: number, extra: Record<string, string> = {}, ts = TS): Sample => sample({ namespace: 'default', pod: name, ...extra }, value, ts);
 
 const podItem = (name: string, value: string, metric = 'memory_used_bytes') => ({
   describedObject: { kind: 'Pod', namespace: 'default', name, apiVersion: 'v1' },
@@ -650,7 +649,10 @@ describe('MetricsProvider: external metrics', () => {
     const query = 'sum(queue_messages_ready{queue="orders",namespace="other"}) by (queue)';
     h.metrics.answerQuery(query, [sample({ queue: 'orders' }, 1000, TS)]);
     const items = await h.provider.externalMetrics(externalQuery({ namespace: 'other', metric: 'queue_messages_ready', metricSelector: parseLabelSelector('queue=orders') }));
-    assert.deepEqual(items.map((i) => i.value), ['1k']);
+    assert.deepEqual(
+      items.map((i) => i.value),
+      ['1k'],
+    );
     assert.deepEqual(h.metrics.queries, [query]);
   });
 
@@ -706,7 +708,10 @@ describe('MetricsProvider: external metrics', () => {
     const query = 'sum(queue_messages_ready{namespace="default"}) by (queue)';
     h.metrics.answerQuery(query, [sample({ queue: 'a' }, -Infinity, TS), sample({ queue: 'b' }, 0.5, TS)]);
     const items = await h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready' }));
-    assert.deepEqual(items.map((i) => [i.labels, i.value]), [[{ queue: 'b' }, '500m']]);
+    assert.deepEqual(
+      items.map((i) => [i.labels, i.value]),
+      [[{ queue: 'b' }, '500m']],
+    );
     assert.deepEqual(
       h.log.at('warn').map((e) => e.fields),
       [{ rule: 'externalRules[0]', object: '{queue="a"}', value: '-Infinity', query }],
@@ -757,9 +762,7 @@ describe('MetricsProvider: metric selector keys must be Prometheus label names',
   test('a metricLabelSelector on app.kubernetes.io/name is a 400 naming the key and the rule, before objects are listed or a query is sent', async () => {
     const h = harness();
     const f = await failure(
-      h.provider.objectMetrics(
-        objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web'), metricSelector: parseLabelSelector('app.kubernetes.io/name=web') }),
-      ),
+      h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web'), metricSelector: parseLabelSelector('app.kubernetes.io/name=web') })),
     );
     assert.deepEqual(f, { name: 'BadRequestError', code: 400, message: rejected('metricLabelSelector', 'app.kubernetes.io/name', 'rules[0] (rules.yaml:2)') });
     assert.deepEqual(h.objects.listCalls, []);
@@ -804,7 +807,10 @@ describe('MetricsProvider: .LabelValuesByName matches object names exactly', () 
     const h = harness({ registry });
     h.metrics.onQuery = maxOverPods({ 'web.1': 1, webx1: 99 });
     const items = await h.provider.objectMetrics(objectQuery({ name: 'web.1', metric: 'lvbn_max' }));
-    assert.deepEqual(items.map((i) => [i.describedObject.name, i.value]), [['web.1', '1']]);
+    assert.deepEqual(
+      items.map((i) => [i.describedObject.name, i.value]),
+      [['web.1', '1']],
+    );
     assert.deepEqual(h.metrics.queries, ['max(lvbn_max{namespace="default",pod=~"web\\\\.1"})']);
   });
 });
@@ -918,8 +924,7 @@ describe('CachingMetricsSource', () => {
 });
 
 describe('PrometheusObjectSource', () => {
-  const ksmPod = (name: string, labels: Record<string, string> = {}, namespace = 'default') =>
-    sample({ __name__: 'kube_pod_labels', namespace, pod: name, ...labels }, 1, TS);
+  const ksmPod = (name: string, labels: Record<string, string> = {}, namespace = 'default') => sample({ __name__: 'kube_pod_labels', namespace, pod: name, ...labels }, 1, TS);
   const podSeries = [
     ksmPod('web-2', { label_app_kubernetes_io_name: 'web' }),
     ksmPod('web-1', { label_app_kubernetes_io_name: 'web', instance: 'ksm-0' }),
@@ -969,10 +974,7 @@ describe('PrometheusObjectSource', () => {
   }
 
   test('a camelCase selector key matches the snake_case label kube-state-metrics exports', async () => {
-    const metrics = new FakeMetricsSource().answerQuery('kube_pod_labels{namespace="default"}', [
-      ksmPod('api-1', { label_app_name: 'api' }),
-      ksmPod('api-2', { label_app_name: 'other' }),
-    ]);
+    const metrics = new FakeMetricsSource().answerQuery('kube_pod_labels{namespace="default"}', [ksmPod('api-1', { label_app_name: 'api' }), ksmPod('api-2', { label_app_name: 'other' })]);
     assert.deepEqual(
       (await source(metrics).list(PODS, 'default', parseLabelSelector('appName=api'))).map((r) => r.name),
       ['api-1'],
@@ -988,10 +990,7 @@ describe('PrometheusObjectSource', () => {
   });
 
   test('a root-scoped resource is listed without a namespace matcher and its refs have no namespace', async () => {
-    const metrics = new FakeMetricsSource().answerQuery('kube_node_labels{}', [
-      sample({ node: 'node-b', label_role: 'worker' }, 1, TS),
-      sample({ node: 'node-a', label_role: 'worker' }, 1, TS),
-    ]);
+    const metrics = new FakeMetricsSource().answerQuery('kube_node_labels{}', [sample({ node: 'node-b', label_role: 'worker' }, 1, TS), sample({ node: 'node-a', label_role: 'worker' }, 1, TS)]);
     assert.deepEqual(await source(metrics).list(NODES, undefined, []), [
       { name: 'node-a', labels: { role: 'worker' } },
       { name: 'node-b', labels: { role: 'worker' } },

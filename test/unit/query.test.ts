@@ -102,9 +102,7 @@ describe('selectorToMatchers', () => {
       assert.throws(
         () => selectorToMatchers([eq('zone', 'a'), eq(key, 'x')]),
         (e: unknown) =>
-          e instanceof QueryBuildError &&
-          e.reason === 'invalid-label-name' &&
-          e.message === `key ${JSON.stringify(key)} is not a Prometheus label name (one that matches [a-zA-Z_][a-zA-Z0-9_]*)`,
+          e instanceof QueryBuildError && e.reason === 'invalid-label-name' && e.message === `key ${JSON.stringify(key)} is not a Prometheus label name (one that matches [a-zA-Z_][a-zA-Z0-9_]*)`,
       );
     });
   }
@@ -112,9 +110,7 @@ describe('selectorToMatchers', () => {
   test('every key that is not a Prometheus label name is named, in key order', () => {
     assert.throws(
       () => selectorToMatchers([eq('my-key', 'x'), eq('ok', 'y'), { key: 'example.com/queue', operator: 'exists', values: [] }]),
-      (e: unknown) =>
-        e instanceof QueryBuildError &&
-        e.message === 'keys "example.com/queue", "my-key" are not Prometheus label names (ones that match [a-zA-Z_][a-zA-Z0-9_]*)',
+      (e: unknown) => e instanceof QueryBuildError && e.message === 'keys "example.com/queue", "my-key" are not Prometheus label names (ones that match [a-zA-Z_][a-zA-Z0-9_]*)',
     );
   });
 
@@ -150,9 +146,7 @@ describe('object queries', () => {
   });
 
   test('LabelValuesByName and GroupBySlice reach the template', () => {
-    const rule = kubeTemplateRule(
-      'label_replace(vector(1), "v", "<<index .LabelValuesByName "kube_pod">> <<index .LabelValuesByName "kube_namespace">> <<.GroupBySlice>>", "", "")',
-    );
+    const rule = kubeTemplateRule('label_replace(vector(1), "v", "<<index .LabelValuesByName "kube_pod">> <<index .LabelValuesByName "kube_namespace">> <<.GroupBySlice>>", "", "")');
     const q = renderMetricsQuery(rule, {
       series: 's',
       resource: { group: '', resource: 'pods' },
@@ -172,10 +166,7 @@ describe('object queries', () => {
   });
 
   test('an empty name list is refused rather than matching every series', () => {
-    assert.throws(
-      () => renderMetricsQuery(podRule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'ns', names: [], metricSelector: [] }),
-      /no object names/,
-    );
+    assert.throws(() => renderMetricsQuery(podRule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'ns', names: [], metricSelector: [] }), /no object names/);
   });
 });
 
@@ -245,10 +236,7 @@ describe('external queries', () => {
 `);
 
   test('the namespace matcher follows the metric selector', () => {
-    assert.equal(
-      renderExternalQuery(external, { series: 'work_queue', namespace: 'default', metricSelector: [eq('a', 'b')] }),
-      'max(work_queue{a="b",namespace="default"})',
-    );
+    assert.equal(renderExternalQuery(external, { series: 'work_queue', namespace: 'default', metricSelector: [eq('a', 'b')] }), 'max(work_queue{a="b",namespace="default"})');
   });
 
   test('a rule with namespaced false ignores the request namespace', () => {
@@ -258,10 +246,7 @@ describe('external queries', () => {
   name: {as: probe_success}
   metricsQuery: 'max_over_time(<<.Series>>{<<.LabelMatchers>>}[1m])'
 `);
-    assert.equal(
-      renderExternalQuery(rule, { series: 'probe_success', namespace: 'default', metricSelector: [eq('job', 'blackbox')] }),
-      'max_over_time(probe_success{job="blackbox"}[1m])',
-    );
+    assert.equal(renderExternalQuery(rule, { series: 'probe_success', namespace: 'default', metricSelector: [eq('job', 'blackbox')] }), 'max_over_time(probe_success{job="blackbox"}[1m])');
   });
 
   test('GroupBy is empty for external metrics, as in the reference', () => {

@@ -15,7 +15,12 @@ const firstMatch = (pattern: string, input: string): (string | undefined)[] | nu
 
 describe('matching behaviour, as in Go', () => {
   const cases: { name: string; pattern: string; input: string; want: (string | undefined)[] | null }[] = [
-    { name: 'an anchored series pattern captures the part between prefix and suffix', pattern: '^container_(.*)_seconds_total$', input: 'container_cpu_usage_seconds_total', want: ['container_cpu_usage_seconds_total', 'cpu_usage'] },
+    {
+      name: 'an anchored series pattern captures the part between prefix and suffix',
+      pattern: '^container_(.*)_seconds_total$',
+      input: 'container_cpu_usage_seconds_total',
+      want: ['container_cpu_usage_seconds_total', 'cpu_usage'],
+    },
     { name: 'an anchored series pattern rejects a name with the wrong suffix', pattern: '^container_(.*)_seconds_total$', input: 'container_cpu_usage_seconds', want: null },
     { name: 'a leading (?i) makes the whole pattern case-insensitive', pattern: '(?i)^FOO', input: 'foobar', want: ['foo'] },
     { name: 'a POSIX class inside brackets matches its ASCII members', pattern: '[[:alpha:]]+', input: '123abcDEF456', want: ['abcDEF'] },
@@ -146,21 +151,27 @@ describe('patterns RE2 rejects', () => {
   // Past these bounds RE2 refuses to compile; they depend on the compiled
   // form, not on one place in the text.
   test('a pattern nesting capture groups and repeats deeper than RE2 allows is rejected at offset 0', () => {
-    assert.throws(() => GoRegexp.compile(`${'('.repeat(600)}a${')*'.repeat(600)}`), (err: unknown) => {
-      assert.ok(err instanceof Re2SyntaxError);
-      assert.equal(err.message, 'expression nests too deeply at offset 0');
-      assert.equal(err.offset, 0);
-      return true;
-    });
+    assert.throws(
+      () => GoRegexp.compile(`${'('.repeat(600)}a${')*'.repeat(600)}`),
+      (err: unknown) => {
+        assert.ok(err instanceof Re2SyntaxError);
+        assert.equal(err.message, 'expression nests too deeply at offset 0');
+        assert.equal(err.offset, 0);
+        return true;
+      },
+    );
   });
 
   test('a pattern compiling to more instructions than RE2 allows is rejected at offset 0', () => {
-    assert.throws(() => GoRegexp.compile('a{1000}'.repeat(4000)), (err: unknown) => {
-      assert.ok(err instanceof Re2SyntaxError);
-      assert.equal(err.message, 'expression too large at offset 0');
-      assert.equal(err.offset, 0);
-      return true;
-    });
+    assert.throws(
+      () => GoRegexp.compile('a{1000}'.repeat(4000)),
+      (err: unknown) => {
+        assert.ok(err instanceof Re2SyntaxError);
+        assert.equal(err.message, 'expression too large at offset 0');
+        assert.equal(err.offset, 0);
+        return true;
+      },
+    );
   });
 });
 

@@ -104,9 +104,7 @@ describe('readiness checks', () => {
   });
 
   test('discovery that never succeeded fails the check', () => {
-    const check = discoveryCheck(
-      state({ discoveryDone: false, discovery: { errors: ['series query queue_depth{namespace!=""}: timeout'], lastSuccess: undefined, lastAttempt: secondsAgo(3) } }),
-    );
+    const check = discoveryCheck(state({ discoveryDone: false, discovery: { errors: ['series query queue_depth{namespace!=""}: timeout'], lastSuccess: undefined, lastAttempt: secondsAgo(3) } }));
     assert.equal(check.failure, 'no metric discovery has succeeded yet; the last relist 3s ago: 1 of 2 series queries failed (rules at team-a.yaml:5, team-a.yaml:9): timeout');
   });
 

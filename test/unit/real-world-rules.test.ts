@@ -76,12 +76,18 @@ describe('configs broken on purpose', () => {
   test('a capitalised Rules key fails strict decoding', async () => {
     const result = await load('real-world/rules-06-codefresh-onprem.yaml');
     assert.equal(result.ruleSet, undefined);
-    assert.deepEqual(result.errors.map((e) => `${e.line}:${e.column} ${e.path}`), ['2:1 Rules']);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.line}:${e.column} ${e.path}`),
+      ['2:1 Rules'],
+    );
   });
 
   test('a metricsQuery indented under name fails strict decoding', async () => {
     const result = await load('real-world/rules-08-eks-gpu-dcgm-old-invalid.yaml');
     assert.equal(result.ruleSet, undefined);
-    assert.deepEqual(result.errors.map((e) => `${e.line}:${e.column} ${e.path}`), ['17:9 rules[1].name.metricsQuery']);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.line}:${e.column} ${e.path}`),
+      ['17:9 rules[1].name.metricsQuery'],
+    );
   });
 });

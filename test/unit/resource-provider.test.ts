@@ -243,6 +243,9 @@ describe('rules in force', () => {
     };
     const f = await failure(h.provider.podMetrics(podQuery()));
     assert.equal(f.code, 503);
-    assert.match(f.message, /^querying Prometheus for rule resourceRules\.cpu\.containerQuery \(rules\/prometheus-adapter-resource-rules\.yaml:\d+\) failed: cannot reach Prometheus: ECONNREFUSED; query: /);
+    assert.match(
+      f.message,
+      /^querying Prometheus for rule resourceRules\.cpu\.containerQuery \(rules\/prometheus-adapter-resource-rules\.yaml:\d+\) failed: cannot reach Prometheus: ECONNREFUSED; query: /,
+    );
   });
 });

@@ -33,11 +33,21 @@ const TEMPLATE = '{template: "<<.Resource>>"}';
 describe('container queries', () => {
   const table: [string, CompiledResourceRules, ContainerQueryRequest, string][] = [
     ['one pod', rulesOf(OVERRIDES), { namespace: 'default', names: ['web-1'] }, 'sum by (pod,namespace,container) (rate(cpu{namespace="default",pod="web-1"}[1m]))'],
-    ['several pods, regex-escaped', rulesOf(OVERRIDES), { namespace: 'default', names: ['web.1', 'web-2'] }, 'sum by (pod,namespace,container) (rate(cpu{namespace="default",pod=~"web\\\\.1|web-2"}[1m]))'],
+    [
+      'several pods, regex-escaped',
+      rulesOf(OVERRIDES),
+      { namespace: 'default', names: ['web.1', 'web-2'] },
+      'sum by (pod,namespace,container) (rate(cpu{namespace="default",pod=~"web\\\\.1|web-2"}[1m]))',
+    ],
     ['every pod of a namespace', rulesOf(OVERRIDES), { namespace: 'default', names: ['a'], allNames: true }, 'sum by (pod,namespace,container) (rate(cpu{namespace="default",pod!=""}[1m]))'],
     ['pods of every namespace', rulesOf(OVERRIDES), { names: ['a', 'b'] }, 'sum by (pod,namespace,container) (rate(cpu{pod=~"a|b"}[1m]))'],
     ['labels from a resource template', rulesOf(TEMPLATE), { namespace: 'default', names: ['web-1'] }, 'sum by (pod,namespace,container) (rate(cpu{namespace="default",pod="web-1"}[1m]))'],
-    ['another container label', rulesOf(OVERRIDES, 'container_name'), { namespace: 'default', names: ['web-1'] }, 'sum by (pod,namespace,container_name) (rate(cpu{namespace="default",pod="web-1"}[1m]))'],
+    [
+      'another container label',
+      rulesOf(OVERRIDES, 'container_name'),
+      { namespace: 'default', names: ['web-1'] },
+      'sum by (pod,namespace,container_name) (rate(cpu{namespace="default",pod="web-1"}[1m]))',
+    ],
   ];
   for (const [what, rules, req, query] of table) {
     test(what, () => assert.equal(renderContainerQuery(rules.cpu, req), query));

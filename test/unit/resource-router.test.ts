@@ -85,9 +85,15 @@ describe('discovery without resourceRules', () => {
 
   test('the group list and aggregated discovery leave metrics.k8s.io out', async () => {
     const plain = await json(a, '/apis');
-    assert.deepEqual((plain.body.groups as { name: string }[]).map((g) => g.name), ['custom.metrics.k8s.io', 'external.metrics.k8s.io']);
+    assert.deepEqual(
+      (plain.body.groups as { name: string }[]).map((g) => g.name),
+      ['custom.metrics.k8s.io', 'external.metrics.k8s.io'],
+    );
     const aggregated = await json(a, '/apis', V2);
-    assert.deepEqual((aggregated.body.items as { metadata: { name: string } }[]).map((g) => g.metadata.name), ['custom.metrics.k8s.io', 'external.metrics.k8s.io']);
+    assert.deepEqual(
+      (aggregated.body.items as { metadata: { name: string } }[]).map((g) => g.metadata.name),
+      ['custom.metrics.k8s.io', 'external.metrics.k8s.io'],
+    );
   });
 
   for (const path of ['/apis/metrics.k8s.io', R, `${R}/namespaces/default/pods`, `${R}/nodes/node-1`, '/apis/metrics.k8s.io/v9']) {
@@ -224,14 +230,16 @@ describe('PodMetrics and NodeMetrics documents', () => {
   test('label and field selectors reach the provider parsed', async () => {
     asked.length = 0;
     await json(a, `${R}/namespaces/default/pods?labelSelector=app%3Dweb&fieldSelector=metadata.name%21%3Dweb-2`);
-    assert.deepEqual(
-      [asked[0]?.labelSelector, asked[0]?.fieldSelector],
-      [[{ key: 'app', operator: '=', values: ['web'] }], [{ key: 'metadata.name', operator: '!=', value: 'web-2' }]],
-    );
+    assert.deepEqual([asked[0]?.labelSelector, asked[0]?.fieldSelector], [[{ key: 'app', operator: '=', values: ['web'] }], [{ key: 'metadata.name', operator: '!=', value: 'web-2' }]]);
   });
 
   const refusals: [string, string, number, RegExp][] = [
-    ['a field selector on another field', `${R}/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn1`, 400, /^"spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace"$/],
+    [
+      'a field selector on another field',
+      `${R}/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn1`,
+      400,
+      /^"spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace"$/,
+    ],
     ['a malformed field selector', `${R}/nodes?fieldSelector=nokey`, 400, /invalid fieldSelector "nokey": invalid selector: 'nokey'; can't understand 'nokey'/],
     ['a malformed label selector', `${R}/nodes?labelSelector=a%3D%3D%3Db`, 400, /^invalid labelSelector "a===b"/],
     ['a watch', `${R}/namespaces/default/pods?watch=true`, 405, /watch is not supported/],
@@ -259,7 +267,7 @@ describe('Table', () => {
   const { provider } = fixedProvider();
   const a = api(provider, 5);
 
-  test('kubectl get podmetrics gets metrics-server\'s columns, with container sums per pod and the metadata of each row', async () => {
+  test("kubectl get podmetrics gets metrics-server's columns, with container sums per pod and the metadata of each row", async () => {
     const r = await json(a, `${R}/namespaces/default/pods`, KUBECTL_GET);
     assert.deepEqual(withoutCreation(r.body), {
       kind: 'Table',
@@ -272,7 +280,10 @@ describe('Table', () => {
         { name: 'Window', type: 'string', format: 'duration', description: '', priority: 0 },
       ],
       rows: [
-        { cells: ['web-1', '262345678n', '128Mi', '4m0s'], object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'web-1', namespace: 'default', labels: { app: 'web' } } } },
+        {
+          cells: ['web-1', '262345678n', '128Mi', '4m0s'],
+          object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'web-1', namespace: 'default', labels: { app: 'web' } } },
+        },
         { cells: ['web-2', '1', '1Gi', '4m0s'], object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'web-2', namespace: 'default' } } },
       ],
     });

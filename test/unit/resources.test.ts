@@ -1,14 +1,7 @@
 // Group-resource normalisation and the label <-> resource mapping.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  compileResourceTemplate,
-  guessPlural,
-  normalizeGroupResource,
-  ResourceLabels,
-  ResourceTemplateError,
-  StaticResourceCatalog,
-} from '../../rules/resources.js';
+import { compileResourceTemplate, guessPlural, normalizeGroupResource, ResourceLabels, ResourceTemplateError, StaticResourceCatalog } from '../../rules/resources.js';
 
 const catalog = new StaticResourceCatalog();
 const gr = (group: string, resource: string) => ({ group, resource });

@@ -15,11 +15,7 @@ import { FakeMetricsSource, FakeObjectLister, RecordingLogger, seriesSummary } f
 import { NO_METRICS } from '../support/metric-listing.js';
 import { compileYaml } from '../support/rules.js';
 
-function apiWith(
-  ttl: number,
-  answer: (url: string) => ObjectMetricValue[] | Promise<ObjectMetricValue[]>,
-  deps: Partial<MetricsApiDeps> = {},
-): { api: MetricsApi; calls: () => number } {
+function apiWith(ttl: number, answer: (url: string) => ObjectMetricValue[] | Promise<ObjectMetricValue[]>, deps: Partial<MetricsApiDeps> = {}): { api: MetricsApi; calls: () => number } {
   let calls = 0;
   const catalog = new StaticResourceCatalog();
   const api = createMetricsApi({
@@ -108,7 +104,10 @@ describe('metrics API', () => {
 
   test('identical requests in flight share one answer even with a TTL of 0', async () => {
     const { answers, calls, callsAfterOneMore } = await askWhileHeld(5, async () => [item]);
-    assert.deepEqual(answers.map((a) => a.code), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((a) => a.code),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(new Set(answers.map((a) => a.body)).size, 1);
     assert.equal(calls, 1);
     assert.equal(callsAfterOneMore, 2);
@@ -215,7 +214,14 @@ describe('failed requests in the log', () => {
       const answer = await api.answer('GET', `/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/web-${i % 7}/http_requests_per_second`);
       assert.equal(answer.code, 503);
     }
-    assert.equal(log.entries.length, 1, log.entries.slice(0, 3).map((e) => e.message).join(' | '));
+    assert.equal(
+      log.entries.length,
+      1,
+      log.entries
+        .slice(0, 3)
+        .map((e) => e.message)
+        .join(' | '),
+    );
     endWindow();
     assert.deepEqual(
       log.entries.map((e) => [e.level, e.message, e.fields?.['code'], e.fields?.['repeated']]),

@@ -205,6 +205,9 @@ describe('PromQL of rules that cannot serve the example request', () => {
 `);
     assert.ok(result.ruleSet);
     assert.deepEqual(formatted(result).errors, []);
-    assert.deepEqual(result.warnings.map((w) => w.code), ['external-namespace']);
+    assert.deepEqual(
+      result.warnings.map((w) => w.code),
+      ['external-namespace'],
+    );
   });
 });

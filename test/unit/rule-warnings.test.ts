@@ -72,9 +72,7 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
   resources: {template: "<<.Resource>>", namespaced: false}
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 `,
-    warnings: [
-      'rules.yaml:3:54: warning: rules[0].resources.namespaced: resources.namespaced applies to externalRules only; custom metrics take their scope from the resource (ignored-field)',
-    ],
+    warnings: ['rules.yaml:3:54: warning: rules[0].resources.namespaced: resources.namespaced applies to externalRules only; custom metrics take their scope from the resource (ignored-field)'],
   },
   {
     name: 'a custom rule that maps no resource warns that it publishes nothing',

@@ -2,13 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 
-import {
-  SeriesStreamError,
-  SeriesSummarizer,
-  summarizeSeriesStream,
-  type SeriesSummarizerOptions,
-  type SeriesSummary,
-} from '../../adapter/series-stream.js';
+import { SeriesStreamError, SeriesSummarizer, summarizeSeriesStream, type SeriesSummarizerOptions, type SeriesSummary } from '../../adapter/series-stream.js';
 
 interface Plain {
   labelNames: Record<string, string[]>;
@@ -167,13 +161,7 @@ describe('SeriesSummarizer', () => {
   test('label names are unioned across the series of one metric and sorted', () => {
     const body = JSON.stringify({
       status: 'success',
-      data: [
-        { __name__: 'm', zeta: '1', alpha: '1' },
-        { __name__: 'other', beta: '1' },
-        { __name__: 'm', mid: '1', alpha: '2' },
-        { __name__: 'm' },
-        { __name__: 'm', Upper: '1', _under: '1' },
-      ],
+      data: [{ __name__: 'm', zeta: '1', alpha: '1' }, { __name__: 'other', beta: '1' }, { __name__: 'm', mid: '1', alpha: '2' }, { __name__: 'm' }, { __name__: 'm', Upper: '1', _under: '1' }],
     });
     assert.deepEqual(summarize(body).labelNames, { m: ['Upper', '_under', 'alpha', 'mid', 'zeta'], other: ['beta'] });
   });
@@ -216,11 +204,7 @@ describe('SeriesSummarizer', () => {
         '{"error":"invalid parameter \\"match[]\\": 1:1: parse error: unexpected end of input","errorType":"bad_data","status":"error"}',
         'Prometheus returned an error: bad_data: invalid parameter "match[]": 1:1: parse error: unexpected end of input',
       ],
-      [
-        'unavailable with warnings',
-        '{"status":"error","errorType":"unavailable","error":"TSDB not ready","warnings":["w"]}',
-        'Prometheus returned an error: unavailable: TSDB not ready',
-      ],
+      ['unavailable with warnings', '{"status":"error","errorType":"unavailable","error":"TSDB not ready","warnings":["w"]}', 'Prometheus returned an error: unavailable: TSDB not ready'],
       ['no errorType', '{"status":"error","error":"boom"}', 'Prometheus returned an error: boom'],
       ['no text at all', '{"status":"error"}', 'Prometheus returned an error: no error text'],
     ];
@@ -325,8 +309,14 @@ describe('SeriesSummarizer', () => {
       first = e;
     }
     assert.ok(first instanceof SeriesStreamError);
-    assert.throws(() => s.push('{}'), (e) => e === first);
-    assert.throws(() => s.finish(), (e) => e === first);
+    assert.throws(
+      () => s.push('{}'),
+      (e) => e === first,
+    );
+    assert.throws(
+      () => s.finish(),
+      (e) => e === first,
+    );
   });
 
   test('finish can be called twice and returns the same summary', () => {
@@ -474,17 +464,7 @@ describe('a large response', () => {
     assert.equal(summary.labelValues.size, METRICS);
     for (let m = 0; m < METRICS; m++) {
       const metric = `kube_metric_number_${m}_total`;
-      assert.deepEqual(summary.labelNames.get(metric), [
-        'container',
-        'endpoint',
-        `extra_${m % 5}`,
-        'instance',
-        'job',
-        'namespace',
-        'pod',
-        'service',
-        'uid',
-      ]);
+      assert.deepEqual(summary.labelNames.get(metric), ['container', 'endpoint', `extra_${m % 5}`, 'instance', 'job', 'namespace', 'pod', 'service', 'uid']);
       const ns = summary.labelValues.get(metric)?.get('namespace');
       assert.equal(ns?.values.length, NAMESPACES);
       assert.equal(ns?.complete, true);

@@ -88,7 +88,11 @@ describe('serve flags', () => {
       /--prometheus-client-tls-cert-file and --prometheus-client-cert are the same setting/,
     ],
     ['a verbosity that is not a number', [...base, '--v=high'], /--v needs a whole number \(klog verbosity\), not "high"/],
-    ['a kubeconfig and the in-cluster account for Prometheus', [...base, '--prometheus-auth-config=k', '--prometheus-auth-incluster'], /either --prometheus-auth-config or --prometheus-auth-incluster/],
+    [
+      'a kubeconfig and the in-cluster account for Prometheus',
+      [...base, '--prometheus-auth-config=k', '--prometheus-auth-incluster'],
+      /either --prometheus-auth-config or --prometheus-auth-incluster/,
+    ],
     ['a verb other than GET or POST', [...base, '--prometheus-verb=PUT'], /--prometheus-verb must be one of GET, POST, not "PUT"/],
     ['an unknown TLS version', [...base, '--tls-min-version=TLS12'], /--tls-min-version must be one of VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13, not "TLS12"/],
     ['an unknown cipher suite', [...base, '--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,ECDHE-RSA-AES128-GCM-SHA256'], /unknown cipher suite "ECDHE-RSA-AES128-GCM-SHA256"/],
@@ -97,7 +101,10 @@ describe('serve flags', () => {
   ];
   for (const [name, argv, message] of errors) {
     test(`${name} is a usage error`, () => {
-      assert.throws(() => parseServeArgs(argv, {}), (e: unknown) => e instanceof UsageError && message.test((e as Error).message));
+      assert.throws(
+        () => parseServeArgs(argv, {}),
+        (e: unknown) => e instanceof UsageError && message.test((e as Error).message),
+      );
     });
   }
 });
@@ -119,7 +126,10 @@ describe('serve flag table', () => {
       f.noEffect
         ? new RegExp(`--${f.name}(\\s|$)`).test(SERVE_USAGE) && SERVE_USAGE.includes(f.noEffect.split(' ').slice(0, 3).join(' '))
         : SERVE_USAGE.includes(`  --${f.name}${f.value ? ` ${f.value}` : ''}`);
-    assert.deepEqual(SERVE_FLAGS.filter((f) => !listed(f)).map((f) => f.name), []);
+    assert.deepEqual(
+      SERVE_FLAGS.filter((f) => !listed(f)).map((f) => f.name),
+      [],
+    );
   });
 
   test('every declared flag read from its HPA_BRIDGE_* variable gives what the command line gives', () => {
@@ -136,6 +146,9 @@ describe('serve flag table', () => {
       const value = values[f.kind] ?? '';
       return !isDeepStrictEqual(outcome([`--${f.name}=${value}`], base), outcome([], { ...base, [envName(f.name)]: value }));
     });
-    assert.deepEqual(differing.map((f) => f.name), []);
+    assert.deepEqual(
+      differing.map((f) => f.name),
+      [],
+    );
   });
 });

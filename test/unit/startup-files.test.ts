@@ -41,6 +41,9 @@ describe('the serving certificate and key', () => {
 
 describe('rule paths', () => {
   test('a missing path names --rules and the path', async () => {
-    await assert.rejects(checkRulePaths(['/no/such/rules']), (e: unknown) => e instanceof StartupError && e.message === '--rules /no/such/rules: no such file or directory; give a rule file or a directory of them');
+    await assert.rejects(
+      checkRulePaths(['/no/such/rules']),
+      (e: unknown) => e instanceof StartupError && e.message === '--rules /no/such/rules: no such file or directory; give a rule file or a directory of them',
+    );
   });
 });

@@ -134,8 +134,19 @@ function loadable(e: EntryShape): EntryShape {
 }
 
 function entryYaml(name: string, match: string, e: EntryShape): string {
-  const map = (m: Record<string, string>): string => `{${Object.entries(m).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')}}`;
-  return [`- name: ${JSON.stringify(name)}`, `  match: ${match}`, `  requests: ${map(e.requests)}`, `  limits: ${map(e.limits)}`, `  limitRatio: ${map(e.limitRatio)}`, `  initContainers: ${e.initContainers}`, `  off: ${e.off}`].join('\n');
+  const map = (m: Record<string, string>): string =>
+    `{${Object.entries(m)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join(', ')}}`;
+  return [
+    `- name: ${JSON.stringify(name)}`,
+    `  match: ${match}`,
+    `  requests: ${map(e.requests)}`,
+    `  limits: ${map(e.limits)}`,
+    `  limitRatio: ${map(e.limitRatio)}`,
+    `  initContainers: ${e.initContainers}`,
+    `  off: ${e.off}`,
+  ].join('\n');
 }
 
 interface PolicyCase {
@@ -144,9 +155,7 @@ interface PolicyCase {
 }
 
 function policyArb(options: { guaranteeCpuMemory: boolean }): fc.Arbitrary<PolicyCase> {
-  const base = options.guaranteeCpuMemory
-    ? entry(false).map((e) => ({ ...e, requests: { cpu: e.requests.cpu ?? '100m', memory: e.requests.memory ?? '128Mi', ...e.requests } }))
-    : entry(true);
+  const base = options.guaranteeCpuMemory ? entry(false).map((e) => ({ ...e, requests: { cpu: e.requests.cpu ?? '100m', memory: e.requests.memory ?? '128Mi', ...e.requests } })) : entry(true);
   return fc
     .record({
       fallback: fc.option(base, { nil: undefined }),
@@ -216,7 +225,11 @@ const entriesOf = (m: unknown): [string, unknown][] => (typeof m === 'object' &&
 const has = (m: unknown, k: string): boolean => typeof m === 'object' && m !== null && Object.prototype.hasOwnProperty.call(m, k);
 
 /** Splits a JSON Pointer back into segments. */
-const segments = (path: string): string[] => path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+const segments = (path: string): string[] =>
+  path
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 
 const RECORD_PATH = '/metadata/annotations/hpa-bridge.io~1defaults-added';
 
@@ -358,7 +371,10 @@ describe('webhook properties', () => {
         const replaced = { ...clone(obj), metadata: created.metadata };
         const response = responseOf(reviewAdmission(reviewOf(replaced, { operation: 'UPDATE', oldObject: created }), policy).review);
         const ops = decodePatch(response) ?? [];
-        assert.deepEqual(ops.filter((op) => op.path === RECORD_PATH), []);
+        assert.deepEqual(
+          ops.filter((op) => op.path === RECORD_PATH),
+          [],
+        );
         assert.deepStrictEqual(applyOps(replaced, ops), created);
       }),
       { ...RUNS, seed: 0x5eed0c },

@@ -162,7 +162,10 @@ describe('real-world AdmissionReviews', () => {
 
   test('07: a request without uid, kind or object is a ReviewError', () => {
     const review = readAdmissionFixture('admissionreview-07-connaisseur-broken-request');
-    assert.throws(() => reviewAdmission(review, FALLBACK_POLICY), (e: unknown) => e instanceof ReviewError && e.message === 'the AdmissionReview request has no uid');
+    assert.throws(
+      () => reviewAdmission(review, FALLBACK_POLICY),
+      (e: unknown) => e instanceof ReviewError && e.message === 'the AdmissionReview request has no uid',
+    );
   });
 });
 
@@ -178,8 +181,14 @@ describe('real-world workloads', () => {
       file: 'workload-02-hugepages-extended-resources',
       name: 'hugepages and extended resources with complete cpu and memory get no patch',
       containers: [
-        { requests: { cpu: '32', 'hugepages-1Gi': '10Gi', memory: '6Gi', 'power.amdepyc.com/cpuscalingprofile-sample': '32' }, limits: { cpu: '32', 'hugepages-1Gi': '10Gi', memory: '6Gi', 'power.amdepyc.com/cpuscalingprofile-sample': '32' } },
-        { requests: { cpu: '8', 'hugepages-1Gi': '5Gi', memory: '3Gi', 'power.amdepyc.com/performance': '8' }, limits: { cpu: '8', 'hugepages-1Gi': '5Gi', memory: '3Gi', 'power.amdepyc.com/performance': '8' } },
+        {
+          requests: { cpu: '32', 'hugepages-1Gi': '10Gi', memory: '6Gi', 'power.amdepyc.com/cpuscalingprofile-sample': '32' },
+          limits: { cpu: '32', 'hugepages-1Gi': '10Gi', memory: '6Gi', 'power.amdepyc.com/cpuscalingprofile-sample': '32' },
+        },
+        {
+          requests: { cpu: '8', 'hugepages-1Gi': '5Gi', memory: '3Gi', 'power.amdepyc.com/performance': '8' },
+          limits: { cpu: '8', 'hugepages-1Gi': '5Gi', memory: '3Gi', 'power.amdepyc.com/performance': '8' },
+        },
       ],
       record: undefined,
     },
@@ -205,7 +214,10 @@ describe('real-world workloads', () => {
   for (const c of cases) {
     test(`${c.file}: ${c.name}`, () => {
       const a = answer(reviewOf(readWorkloadFixture(c.file)));
-      assert.deepEqual((containersOf(a.after) as Json[]).map((x) => x.resources), c.containers);
+      assert.deepEqual(
+        (containersOf(a.after) as Json[]).map((x) => x.resources),
+        c.containers,
+      );
       assert.equal(dig(a.after, 'metadata', 'annotations', RECORD_ANNOTATION), c.record);
       if (c.record === undefined) unpatched(a);
     });
@@ -254,7 +266,12 @@ describe('operations and kinds', () => {
   });
 
   test('a CronJob UPDATE is patched, since its job template may change', () => {
-    const cron = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', annotations: {} }, spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'run' }] } } } } } };
+    const cron = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly', annotations: {} },
+      spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'run' }] } } } } },
+    };
     const a = answer(reviewOf(cron, { operation: 'UPDATE' }));
     assert.deepEqual(dig(a.after, 'spec', 'jobTemplate', 'spec', 'template', 'spec', 'containers', 0, 'resources'), { requests: DEFAULTS });
   });
@@ -304,7 +321,9 @@ describe('operations and kinds', () => {
   });
 
   test('a Deployment outside apps (extensions/v1beta1) is an unknown kind', () => {
-    assert.deepEqual(unpatched(answer(reviewOf({ ...plain(), apiVersion: 'extensions/v1beta1' }))), ['hpa-bridge: no defaults added: kind extensions/v1beta1/Deployment is not a workload this webhook defaults']);
+    assert.deepEqual(unpatched(answer(reviewOf({ ...plain(), apiVersion: 'extensions/v1beta1' }))), [
+      'hpa-bridge: no defaults added: kind extensions/v1beta1/Deployment is not a workload this webhook defaults',
+    ]);
   });
 
   test('a request without a kind is allowed unchanged with a warning', () => {
@@ -378,7 +397,12 @@ describe('a node of the wrong JSON type: allowed unchanged, with a warning namin
   });
 
   const cases: { review: () => Json; path: readonly (string | number)[]; value: unknown; reason: string }[] = [
-    { review: fixture01, path: ['metadata', 'annotations', 'io.kubewarden.policy.echo.create'], value: true, reason: 'metadata.annotations[io.kubewarden.policy.echo.create] is a boolean, not a string' },
+    {
+      review: fixture01,
+      path: ['metadata', 'annotations', 'io.kubewarden.policy.echo.create'],
+      value: true,
+      reason: 'metadata.annotations[io.kubewarden.policy.echo.create] is a boolean, not a string',
+    },
     { review: fixture01, path: ['metadata', 'labels'], value: ['app'], reason: 'metadata.labels is a list, not an object' },
     { review: fixture06, path: ['metadata', 'labels', 'app'], value: 1, reason: 'metadata.labels[app] is a number, not a string' },
     { review: fixture01, path: ['spec'], value: [], reason: 'spec is a list, not an object' },
@@ -402,7 +426,12 @@ describe('a node of the wrong JSON type: allowed unchanged, with a warning namin
     { review: fixture01, path: ['spec', 'template', 'spec', 'resources'], value: 'x', reason: 'spec.template.spec.resources is a string, not an object' },
     { review: fixture01, path: ['spec', 'template', 'spec', 'resources'], value: { requests: [] }, reason: 'spec.template.spec.resources.requests is a list, not an object' },
     { review: sidecarWorkload, path: ['spec', 'template', 'spec', 'initContainers'], value: 'logshipper', reason: 'spec.template.spec.initContainers is a string, not a list' },
-    { review: sidecarWorkload, path: ['spec', 'template', 'spec', 'initContainers', 0, 'restartPolicy'], value: true, reason: 'spec.template.spec.initContainers[0].restartPolicy is a boolean, not a string' },
+    {
+      review: sidecarWorkload,
+      path: ['spec', 'template', 'spec', 'initContainers', 0, 'restartPolicy'],
+      value: true,
+      reason: 'spec.template.spec.initContainers[0].restartPolicy is a boolean, not a string',
+    },
     { review: fixture06, path: ['spec'], value: 'x', reason: 'spec is a string, not an object' },
     // An ordinary init container is not defaulted, but a malformed one still makes the object malformed.
     { review: fixture06, path: ['spec', 'initContainers', 0, 'resources'], value: 'x', reason: 'spec.initContainers[0].resources is a string, not an object' },
@@ -432,7 +461,10 @@ describe('negative and unparsable quantities', () => {
     const a = answer(reviewOf(deployment({ containers: [{ name: 'bad', resources: { requests: { memory: '-1Gi' } } }, { name: 'good' }] })));
     assert.deepEqual(decodePatch(a.response)?.[0], { op: 'add', path: '/spec/template/spec/containers/1/resources', value: { requests: DEFAULTS } });
     assert.deepEqual(dig(a.after, 'spec', 'template', 'spec', 'containers', 0, 'resources'), { requests: { memory: '-1Gi' } });
-    assert.deepEqual(a.response.warnings, ['hpa-bridge: added to container good: cpu=100m, memory=128Mi', 'hpa-bridge: container bad: resources.requests[memory] "-1Gi" is negative; container left alone']);
+    assert.deepEqual(a.response.warnings, [
+      'hpa-bridge: added to container good: cpu=100m, memory=128Mi',
+      'hpa-bridge: container bad: resources.requests[memory] "-1Gi" is negative; container left alone',
+    ]);
   });
 
   test('a limit that is not a quantity leaves its container alone', () => {
@@ -582,7 +614,10 @@ describe('the record annotation', () => {
   test('a container name with ~ and / is recorded as written, while patch paths use indices', () => {
     const a = answer(reviewOf(deployment({ containers: [{ name: 'a~1/b' }] }, { annotations: {} })));
     const ops = decodePatch(a.response);
-    assert.deepEqual(ops?.map((o) => o.path), ['/spec/template/spec/containers/0/resources', RECORD_PATH]);
+    assert.deepEqual(
+      ops?.map((o) => o.path),
+      ['/spec/template/spec/containers/0/resources', RECORD_PATH],
+    );
     assert.equal(dig(a.after, 'metadata', 'annotations', RECORD_ANNOTATION), 'a~1/b: requests cpu=100m memory=128Mi');
   });
 
@@ -688,7 +723,10 @@ describe('unusable reviews are ReviewErrors', () => {
   ];
   for (const c of cases) {
     test(`${c.name}: ${c.message}`, () => {
-      assert.throws(() => reviewAdmission(c.input, FALLBACK_POLICY), (e: unknown) => e instanceof ReviewError && e.message === c.message);
+      assert.throws(
+        () => reviewAdmission(c.input, FALLBACK_POLICY),
+        (e: unknown) => e instanceof ReviewError && e.message === c.message,
+      );
     });
   }
 });
