@@ -15,6 +15,7 @@ import { startServer, type RunningServer, type ServeConfig } from '../../cli/ser
 import { approximateFloat64, formatBytes, parseQuantity } from '../../k8s/quantity.js';
 import { startExporter, type Exporter } from '../support/exporter.js';
 import { fixturePath } from '../support/fixtures.js';
+import { testServeConfig } from '../support/serve-config.js';
 import { KubeApiDouble } from '../support/kube-api-double.js';
 import { writeKubeconfig } from '../support/kubeconfig.js';
 import { startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
@@ -30,20 +31,7 @@ let ticking = true;
 let ticker: Promise<void> | undefined;
 
 function serverConfig(over: Partial<ServeConfig> = {}): ServeConfig {
-  return {
-    rules: [fixturePath('rules/prometheus-adapter-resource-rules.yaml')],
-    prometheusUrl: prom.url,
-    securePort: 0,
-    bindAddress: '127.0.0.1',
-    objectSource: 'prometheus',
-    authentication: 'none',
-    relistIntervalMs: 60_000,
-    maxAgeSeconds: 600,
-    cacheTtlSeconds: 5,
-    requestTimeoutMs: 5_000,
-    logLevel: 'silent',
-    ...over,
-  };
+  return testServeConfig(prom.url, [fixturePath('rules/prometheus-adapter-resource-rules.yaml')], over);
 }
 
 const get = (path: string, base = server.url) => request(base).get(path).disableTLSCerts();
