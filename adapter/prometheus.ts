@@ -1,6 +1,7 @@
 // The Prometheus side, behind a narrow interface. Instant queries go through
-// prometheus-query with POST, so a long name list never hits a URL length
-// limit; series discovery streams the response instead of buffering it.
+// prometheus-query, POSTed by default so a long name list never hits a URL
+// length limit (GET on request, for read-only proxies that refuse POST);
+// series discovery streams the response instead of buffering it.
 // Every call is aborted, its connection closed, at the request deadline or
 // when nobody waits for it any more, rather than left running until
 // Prometheus' own timeout.
@@ -66,6 +67,12 @@ interface PrometheusClientOptions {
    * HPAs ask for, halving its throughput on loopback.
    */
   readonly compression?: boolean;
+  /**
+   * POST (default) puts the parameters in the body; GET in the URL, for
+   * proxies that only pass GET, at the price of a URL length limit
+   * (commonly 8 KiB at a proxy, 1 MiB in Go's net/http) on long selectors.
+   */
+  readonly verb?: 'GET' | 'POST';
 }
 
 /** Prometheus' `timeout` parameter: its own evaluation deadline, just inside ours. */
@@ -103,7 +110,7 @@ export class PrometheusClient implements MetricsSource {
     this.driver = new PrometheusDriver({
       endpoint: this.base.toString().replace(/\/+$/, ''),
       baseURL: '/api/v1',
-      preferPost: true,
+      preferPost: options.verb !== 'GET',
       timeout: options.maxTimeoutMs ?? 30_000,
       requestInterceptor: {
         onFulfilled: (config) => {
@@ -147,27 +154,28 @@ export class PrometheusClient implements MetricsSource {
 
   async series(match: string, lookbackSeconds: number, options: QueryOptions): Promise<SeriesSummary> {
     const now = Date.now() / 1000;
-    const body = new URLSearchParams({ 'match[]': match, start: (now - lookbackSeconds).toFixed(3), end: now.toFixed(3) }).toString();
+    const params = new URLSearchParams({ 'match[]': match, start: (now - lookbackSeconds).toFixed(3), end: now.toFixed(3) }).toString();
     const atDeadline = AbortSignal.timeout(Math.max(1, options.deadline - Date.now()));
     const signal = options.signal ? AbortSignal.any([atDeadline, options.signal]) : atDeadline;
     const url = new URL(`${this.base.pathname.replace(/\/+$/, '')}/api/v1/series`, this.base);
+    const get = this.options.verb === 'GET';
+    if (get) url.search = params;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = (url.protocol === 'https:' ? https : http).request(
         url,
         {
-          method: 'POST',
+          method: get ? 'GET' : 'POST',
           agent: this.agent,
           signal,
           headers: {
-            'Content-Type': 'application/x-www-form-urlencoded',
-            'Content-Length': Buffer.byteLength(body),
+            ...(get ? {} : { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(params) }),
             ...(this.options.headers?.() ?? {}),
           },
         },
         resolve,
       );
       req.on('error', (e) => reject(signal.aborted ? seriesAbortReason(options.signal) : asPrometheusError(e)));
-      req.end(body);
+      req.end(get ? undefined : params);
     });
     const status = res.statusCode ?? 0;
     if (status >= 500 || status === 401 || status === 403 || status === 404) {

@@ -109,5 +109,6 @@ export function prometheusClientFor(config: ServeConfig, env: NodeJS.ProcessEnv 
     tls: credentials.tls,
     maxTimeoutMs: Math.max(config.requestTimeoutMs, c.timeoutMs ?? 30_000),
     compression: c.compression ?? false,
+    verb: c.verb ?? 'POST',
   });
 }

@@ -77,6 +77,8 @@ export interface PrometheusConnectionConfig {
   readonly timeoutMs?: number;
   /** Ask for gzip-compressed query answers. */
   readonly compression?: boolean;
+  /** How queries and series look-ups are sent; POST unless GET is asked for. */
+  readonly verb?: 'GET' | 'POST';
 }
 
 type FlagGroup = 'serving' | 'authentication' | 'prometheus' | 'no-effect';
@@ -256,10 +258,16 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     { value: 'FILE' },
   ),
   flag('prometheus-auth-incluster', 'boolean', 'prometheus', "reach Prometheus with the pod's service account token (re-read when it changes) and CA, as a kube-rbac-proxy in front of it expects"),
-  flag('prometheus-verb', 'string', 'prometheus', 'accepted for prometheus-adapter: queries are always POSTed here, so long selectors never hit URL length limits; GET logs a warning', {
-    value: 'GET|POST',
-    default: 'POST',
-  }),
+  flag(
+    'prometheus-verb',
+    'string',
+    'prometheus',
+    'how queries and series look-ups are sent: POST keeps long selectors clear of URL length limits; GET is for proxies in front of Prometheus that refuse POST',
+    {
+      value: 'GET|POST',
+      default: 'POST',
+    },
+  ),
   flag('prometheus-timeout', 'string', 'prometheus', 'upper bound for any one call to Prometheus', { value: 'DUR', default: '30s' }),
   flag(
     'prometheus-compression',
@@ -492,7 +500,6 @@ function noticesFor(raw: RawFlags, flags: Readonly<Record<string, unknown>>): st
     if (f.noEffect) notices.push(`--${f.name} has no effect here: ${f.noEffect}`);
   }
   if (flags['cert-dir'] && flags['tls-cert-file']) notices.push('--cert-dir has no effect here: --tls-cert-file is given');
-  if (flags['prometheus-verb'] === 'GET') notices.push('--prometheus-verb GET has no effect here: queries are always POSTed, so long selectors never hit URL length limits');
   return notices;
 }
 
@@ -628,7 +635,7 @@ function prometheusConnection(flags: Readonly<Record<string, FlagValue>>): Prome
   const authConfig = flags['prometheus-auth-config'] as string | undefined;
   const authInCluster = (flags['prometheus-auth-incluster'] as boolean | undefined) ?? false;
   if (authConfig && authInCluster) throw new UsageError('use either --prometheus-auth-config or --prometheus-auth-incluster, not both');
-  oneOf('prometheus-verb', flags['prometheus-verb'], ['GET', 'POST'] as const, 'POST');
+  const verb = oneOf('prometheus-verb', flags['prometheus-verb'], ['GET', 'POST'] as const, 'POST');
   const pick = (k: string): string | undefined => flags[k] as string | undefined;
   return {
     ...(Object.keys(headers).length ? { headers } : {}),
@@ -640,5 +647,6 @@ function prometheusConnection(flags: Readonly<Record<string, FlagValue>>): Prome
     ...(authInCluster ? { authInCluster } : {}),
     timeoutMs: duration('prometheus-timeout', flags['prometheus-timeout']) * 1000,
     ...(flags['prometheus-compression'] ? { compression: true } : {}),
+    ...(verb === 'GET' ? { verb } : {}),
   };
 }

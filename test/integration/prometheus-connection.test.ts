@@ -2,6 +2,8 @@
 // prefix, extra headers, a bearer token re-read when its file changes, and a
 // `timeout` parameter Prometheus accepts. The backend here only records
 // requests; it stands in for a multi-tenant gateway in front of Prometheus.
+// With --prometheus-verb GET, both go as GET with their parameters in the
+// URL, for read-only proxies that refuse POST.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -28,7 +30,7 @@ describe('the Prometheus connection', () => {
       req.on('end', () => {
         seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
         res.setHeader('Content-Type', 'application/json');
-        const url = req.url ?? '';
+        const url = new URL(req.url ?? '/', 'http://stand-in').pathname;
         if (!url.startsWith('/prometheus/tenant-a/')) {
           res.statusCode = 404;
           res.end('404 page not found');
@@ -100,5 +102,40 @@ describe('the Prometheus connection', () => {
     const samples = await client.query('up', { deadline: Date.now() + 2000 });
     assert.equal(seen.at(-1)?.headers['accept-encoding'], 'gzip');
     assert.deepEqual(samples, [{ labels: { pod: 'a' }, value: 1.5, timestampMs: 1700000000000 }]);
+  });
+
+  test('with the GET verb, a query goes as GET with its parameters in the URL and no body', async () => {
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a`, verb: 'GET' });
+    const samples = await client.query('sum(up{job="x"})', { deadline: Date.now() + 2000 });
+    assert.equal(samples[0]?.value, 1.5);
+    const q = seen.at(-1);
+    assert.equal(q?.method, 'GET');
+    assert.equal(q?.body, '');
+    const url = new URL(q?.url ?? '', 'http://stand-in');
+    assert.equal(url.pathname, '/prometheus/tenant-a/api/v1/query');
+    assert.equal(url.searchParams.get('query'), 'sum(up{job="x"})');
+    assert.match(url.searchParams.get('timeout') ?? '', /^\d+\.\d{3}$/);
+  });
+
+  test('with the GET verb, series discovery goes as GET with match[] and the window in the URL', async () => {
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a`, verb: 'GET', headers: () => ({ 'X-Scope-OrgID': 'team-a' }) });
+    const summary = await client.series('{job="x"}', 60, { deadline: Date.now() + 2000 });
+    assert.deepEqual([...summary.labelNames.entries()], [['up', ['job']]]);
+    const s = seen.at(-1);
+    assert.equal(s?.method, 'GET');
+    assert.equal(s?.body, '');
+    assert.equal(s?.headers['x-scope-orgid'], 'team-a');
+    const url = new URL(s?.url ?? '', 'http://stand-in');
+    assert.equal(url.pathname, '/prometheus/tenant-a/api/v1/series');
+    assert.equal(url.searchParams.get('match[]'), '{job="x"}');
+    const start = Number(url.searchParams.get('start'));
+    const end = Number(url.searchParams.get('end'));
+    assert.ok(Math.abs(end - start - 60) < 0.01, `window ${String(end - start)} s`);
+  });
+
+  test('series discovery is POSTed by default', async () => {
+    const client = new PrometheusClient({ url: `${base}/prometheus/tenant-a` });
+    await client.series('{job="x"}', 60, { deadline: Date.now() + 2000 });
+    assert.equal(seen.at(-1)?.method, 'POST');
   });
 });
