@@ -237,21 +237,21 @@ export async function runServe(argv: readonly string[], out: Output): Promise<nu
   const config = parseServeArgs(argv);
   const log = jsonLogger(config.logLevel);
   for (const notice of config.notices ?? []) log.warn(notice);
+  // Listened for before start-up: a SIGTERM that arrives while starting (a
+  // rollout that replaces a pod at once) stops the server as soon as it is
+  // up, rather than killing the process half way with the default action.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const server = await startServer(config, log);
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading rules');
     void server.rules.reload();
   });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info('shutting down: draining requests in flight', { signal, graceSeconds: (config.shutdownGraceMs ?? 25_000) / 1000 });
-      void server.close().then(() => {
-        log.info('stopped');
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopRequested;
+  log.info('shutting down: draining requests in flight', { signal, graceSeconds: (config.shutdownGraceMs ?? 25_000) / 1000 });
+  await server.close();
+  log.info('stopped');
   return 0;
 }

@@ -1,8 +1,9 @@
 // The real `hpa-bridge serve` process: SIGTERM drains a request in flight,
-// then the process exits 0.
+// then the process exits 0; a SIGTERM during start-up stops it cleanly too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { readFixture } from '../support/fixtures.js';
@@ -10,8 +11,8 @@ import { readFixture } from '../support/fixtures.js';
 const BIN = fileURLToPath(new URL('../../../bin/hpa-bridge.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../rules/examples', import.meta.url));
 
-test('SIGTERM lets a request in flight finish, then the process exits 0', async () => {
-  const child = spawn(
+function startServe(): ChildProcessByStdio<null, null, Readable> {
+  return spawn(
     process.execPath,
     [
       BIN,
@@ -33,6 +34,10 @@ test('SIGTERM lets a request in flight finish, then the process exits 0', async 
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+}
+
+test('SIGTERM lets a request in flight finish, then the process exits 0', async () => {
+  const child = startServe();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -67,6 +72,30 @@ test('SIGTERM lets a request in flight finish, then the process exits 0', async 
     assert.equal(await status, 200);
     assert.equal(await exited, 0);
     assert.match(log, /"msg":"shutting down: draining requests in flight"/);
+    assert.match(log, /"msg":"stopped"/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a SIGTERM while the server is still starting stops it once it is up, and the process exits 0', { timeout: 30_000 }, async () => {
+  const child = startServe();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let log = '';
+  let signalled = false;
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    log += chunk;
+    // The self-signed certificate notice comes before the listeners are up.
+    if (!signalled && log.includes('no --tls-cert-file given') && !log.includes('"msg":"serving"')) {
+      signalled = true;
+      child.kill('SIGTERM');
+    }
+  });
+  try {
+    assert.deepEqual(await exited, { code: 0, signal: null }, log);
+    assert.ok(signalled, `no start-up notice before "serving":\n${log}`);
+    assert.match(log, /"signal":"SIGTERM".*"msg":"shutting down: draining requests in flight"/);
     assert.match(log, /"msg":"stopped"/);
   } finally {
     child.kill('SIGKILL');
