@@ -236,6 +236,7 @@ export async function runServe(argv: readonly string[], out: Output): Promise<nu
   }
   const config = parseServeArgs(argv);
   const log = jsonLogger(config.logLevel);
+  process.on('uncaughtException', reportCrash(log, (code) => process.exit(code)));
   for (const notice of config.notices ?? []) log.warn(notice);
   // Listened for before start-up: a SIGTERM that arrives while starting (a
   // rollout that replaces a pod at once) stops the server as soon as it is
@@ -254,4 +255,20 @@ export async function runServe(argv: readonly string[], out: Output): Promise<nu
   await server.close();
   log.info('stopped');
   return 0;
+}
+
+/**
+ * What an error nothing caught does to a running server: one JSON log line,
+ * like every other line it writes (Node's default is a multi-line stack on
+ * stderr, which log collectors split into unrelated records), then exit 1 so
+ * the kubelet restarts the pod. The stack stays, as a field, for the bug
+ * report. Unhandled promise rejections arrive here too (Node's default
+ * --unhandled-rejections=throw).
+ */
+export function reportCrash(log: Logger, exit: (code: number) => void): (error: unknown) => void {
+  return (error) => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    log.error('crashed on an error nothing handled; exiting so the pod is restarted', { error: e.message, stack: e.stack });
+    exit(1);
+  };
 }
