@@ -236,7 +236,10 @@ export async function runServe(argv: readonly string[], out: Output): Promise<nu
   }
   const config = parseServeArgs(argv);
   const log = jsonLogger(config.logLevel);
-  process.on('uncaughtException', reportCrash(log, (code) => process.exit(code)));
+  process.on(
+    'uncaughtException',
+    reportCrash(log, (code) => process.exit(code)),
+  );
   for (const notice of config.notices ?? []) log.warn(notice);
   // Listened for before start-up: a SIGTERM that arrives while starting (a
   // rollout that replaces a pod at once) stops the server as soon as it is
