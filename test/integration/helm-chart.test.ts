@@ -193,7 +193,7 @@ describe('the Helm chart rendered by helm', { skip: helmSkip() }, () => {
       assertSound(objects(), 'prometheus-adapter defaults');
     });
 
-    test("renders the rules that chart renders, plus the webhook defaults, and none of the example rule files", () => {
+    test('renders the rules that chart renders, plus the webhook defaults, and none of the example rule files', () => {
       const data = rulesData(objects());
       assert.deepEqual(Object.keys(data).sort(), ['config.yaml', 'defaults.yaml']);
       assert.deepEqual(parseYaml(data['config.yaml'] as string), adapterChartConfig([ADAPTER_DEFAULTS]));
@@ -234,7 +234,7 @@ describe('the Helm chart rendered by helm', { skip: helmSkip() }, () => {
           const values = parseYaml(readFileSync(path, 'utf8')) as JsonObject;
           const wantExternal = Array.isArray(at(values, 'rules.external')) && (at(values, 'rules.external') as unknown[]).length > 0;
           assert.deepEqual(apiServices(objects), (wantExternal ? [...CUSTOM, ...EXTERNAL] : CUSTOM).sort(), v.file);
-          const url = `${at(values, 'prometheus.url') as string}:${String(at(values, 'prometheus.port'))}`;
+          const url = `${at(values, 'prometheus.url') as string}:${at(values, 'prometheus.port') as number}`;
           assert.deepEqual(flagValues(argsOf(objects), '--prometheus-url'), [url], v.file);
         });
       });
@@ -276,7 +276,7 @@ describe('the Helm chart rendered by helm', { skip: helmSkip() }, () => {
       assert.deepEqual(find(objects, 'ClusterRole', 'hpa-bridge-metrics-reader'), []);
     });
 
-    test('in prometheus-adapter\'s layout the external APIService comes with rules.external, and the custom ones with default or custom rules', () => {
+    test("in prometheus-adapter's layout the external APIService comes with rules.external, and the custom ones with default or custom rules", () => {
       const external = render({ rules: { default: false, external: [{ seriesQuery: 'q{namespace!=""}', metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})' }] } });
       assertSound(external, 'external only');
       assert.deepEqual(apiServices(external), EXTERNAL);

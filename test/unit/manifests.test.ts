@@ -882,16 +882,28 @@ test('Chart.yaml describes a v2 application chart whose appVersion is the packag
 });
 
 /** prometheus-adapter's keys the templates read that values.yaml leaves out (rules: the layouts do not mix; the rest: nothing to default). */
-const VALUES_ONLY_IN_SCHEMA = new Set(['rules.default', 'rules.custom', 'rules.external', 'rules.resource', 'rules.existing', 'tls.ca', 'tls.certificate', 'tls.key', 'certManager.caCertRevisionHistoryLimit', 'certManager.certRevisionHistoryLimit', 'service.clusterIP']);
+const VALUES_ONLY_IN_SCHEMA = new Set([
+  'rules.default',
+  'rules.custom',
+  'rules.external',
+  'rules.resource',
+  'rules.existing',
+  'tls.ca',
+  'tls.certificate',
+  'tls.key',
+  'certManager.caCertRevisionHistoryLimit',
+  'certManager.certRevisionHistoryLimit',
+  'service.clusterIP',
+]);
 
-test('every .Values path the templates read exists in values.yaml, or is one of prometheus-adapter\'s that values.yaml leaves out', () => {
+test("every .Values path the templates read exists in values.yaml, or is one of prometheus-adapter's that values.yaml leaves out", () => {
   const used = new Set(templates.flatMap((t) => valuesReferences(t.text)));
   assert.ok(used.size >= 10, `only ${used.size} values used`);
   const missing = [...used].filter((p) => !hasValuesPath(values, p) && !VALUES_ONLY_IN_SCHEMA.has(p));
   assert.deepEqual(missing, []);
 });
 
-test('values.schema.json describes every top-level key of values.yaml and of prometheus-adapter\'s values.yaml', () => {
+test("values.schema.json describes every top-level key of values.yaml and of prometheus-adapter's values.yaml", () => {
   const schema = JSON.parse(readFileSync(join(HELM, 'values.schema.json'), 'utf8')) as { properties: JsonObject };
   const adapter = parseYaml(readFileSync(join(REPO, 'test', 'fixtures', 'helm', 'prometheus-adapter-5.3.0.values.yaml'), 'utf8')) as JsonObject;
   const described = Object.keys(schema.properties);
