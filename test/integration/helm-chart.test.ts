@@ -9,7 +9,6 @@
 // values is the oracle for the rules.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,10 +73,7 @@ function withTempDir<T>(body: (dir: string) => T): T {
 
 /** The parsed config.yaml prometheus-adapter's chart renders for these values files. */
 function adapterChartConfig(files: readonly string[]): unknown {
-  const args = ['template', 'pa', ADAPTER_CHART, '--show-only', 'templates/configmap.yaml', ...files.flatMap((f) => ['-f', f])];
-  const run = spawnSync(requireHelm(), args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } });
-  assert.equal(run.status, 0, run.stderr);
-  const cm = parseYaml(run.stdout) as JsonObject;
+  const cm = one(renderChart({ chart: ADAPTER_CHART, release: 'pa', files, showOnly: 'templates/configmap.yaml' }), 'ConfigMap');
   return parseYaml((cm['data'] as Record<string, string>)['config.yaml'] as string) as unknown;
 }
 

@@ -56,11 +56,23 @@ export interface HelmRun {
  * `helm template RELEASE CHART -n NAMESPACE -f FILE... -f VALUES`: each file,
  * then `values` (written to a temporary file), as helm merges them.
  */
-export function helmTemplate(options: { readonly values?: JsonObject; readonly files?: readonly string[]; readonly release?: string; readonly namespace?: string } = {}): HelmRun {
+export interface TemplateOptions {
+  /** The chart directory; hpa-bridge's by default. */
+  readonly chart?: string;
+  readonly values?: JsonObject;
+  readonly files?: readonly string[];
+  readonly release?: string;
+  readonly namespace?: string;
+  /** Render only this template (`--show-only`), e.g. templates/configmap.yaml. */
+  readonly showOnly?: string;
+}
+
+export function helmTemplate(options: TemplateOptions = {}): HelmRun {
   const helm = requireHelm();
   const dir = mkdtempSync(join(tmpdir(), 'hpa-bridge-helm-'));
   try {
-    const args = ['template', options.release ?? 'hpa-bridge', CHART, '-n', options.namespace ?? 'hpa-bridge'];
+    const args = ['template', options.release ?? 'hpa-bridge', options.chart ?? CHART, '-n', options.namespace ?? 'hpa-bridge'];
+    if (options.showOnly) args.push('--show-only', options.showOnly);
     for (const f of options.files ?? []) args.push('-f', f);
     if (options.values) {
       // JSON is YAML that helm's YAML 1.1 parser cannot misread (an unquoted no is false there).
@@ -79,7 +91,7 @@ export function helmTemplate(options: { readonly values?: JsonObject; readonly f
 }
 
 /** The objects `helm template` renders, each with its template file; throws with helm's message when it fails. */
-export function renderChart(options: Parameters<typeof helmTemplate>[0] = {}): Sourced[] {
+export function renderChart(options: TemplateOptions = {}): Sourced[] {
   const run = helmTemplate(options);
   if (run.code !== 0) throw new Error(`helm template failed (${run.code}): ${run.stderr}`);
   const out: Sourced[] = [];
