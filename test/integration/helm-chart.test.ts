@@ -424,6 +424,26 @@ describe('the Helm chart rendered by helm', { skip: helmSkip() }, () => {
     });
   });
 
+  test('customLabels and customAnnotations reach every object; podLabels, podAnnotations and image.pullSecrets the pod', () => {
+    const objects = render({
+      resourceMetrics: { enabled: true },
+      customLabels: { team: 'platform' },
+      customAnnotations: { owner: 'sre' },
+      podLabels: { tier: 'metrics' },
+      podAnnotations: { scrape: 'yes' },
+      image: { pullSecrets: ['regcred', { name: 'other' }] },
+    });
+    assertSound(objects, 'labels and annotations');
+    for (const { object } of objects) {
+      assert.equal((object.metadata['labels'] as JsonObject)['team'], 'platform', idOf(object));
+      assert.equal((object.metadata['annotations'] as JsonObject | undefined)?.['owner'], 'sre', idOf(object));
+    }
+    const pod = at(deploymentOf(objects), 'spec.template') as JsonObject;
+    assert.equal(at(pod, 'metadata.labels.tier'), 'metrics');
+    assert.deepEqual(at(pod, 'metadata.annotations'), { owner: 'sre', scrape: 'yes' });
+    assert.deepEqual(at(pod, 'spec.imagePullSecrets'), [{ name: 'regcred' }, { name: 'other' }]);
+  });
+
   test('fullnameOverride and namespaceOverride rename every object and every reference to one', () => {
     const objects = render({ fullnameOverride: 'metrics', namespaceOverride: 'monitoring' });
     assertSound(objects, 'overrides');
