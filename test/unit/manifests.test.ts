@@ -29,7 +29,6 @@ import {
   isObject,
   listFiles,
   one,
-  parseManifests,
   readManifests,
   schemaProblems,
   valuesReferences,
@@ -39,7 +38,6 @@ import {
   type KubeObject,
   type Sourced,
 } from '../support/manifests.js';
-import { renderChart } from '../support/helm.js';
 
 const KUSTOMIZE = join(DEPLOY, 'kustomize');
 const HELM = join(DEPLOY, 'helm', 'hpa-bridge');
@@ -883,11 +881,37 @@ test('Chart.yaml describes a v2 application chart whose appVersion is the packag
   assert.equal(chart['appVersion'], pkg.version);
 });
 
-test('every .Values path the templates read exists in values.yaml', () => {
+/** prometheus-adapter's keys the templates read that values.yaml leaves out (rules: the layouts do not mix; the rest: nothing to default). */
+const VALUES_ONLY_IN_SCHEMA = new Set([
+  'rules.default',
+  'rules.custom',
+  'rules.external',
+  'rules.resource',
+  'rules.existing',
+  'tls.ca',
+  'tls.certificate',
+  'tls.key',
+  'certManager.caCertRevisionHistoryLimit',
+  'certManager.certRevisionHistoryLimit',
+  'service.clusterIP',
+]);
+
+test("every .Values path the templates read exists in values.yaml, or is one of prometheus-adapter's that values.yaml leaves out", () => {
   const used = new Set(templates.flatMap((t) => valuesReferences(t.text)));
   assert.ok(used.size >= 10, `only ${used.size} values used`);
-  const missing = [...used].filter((p) => !hasValuesPath(values, p));
+  const missing = [...used].filter((p) => !hasValuesPath(values, p) && !VALUES_ONLY_IN_SCHEMA.has(p));
   assert.deepEqual(missing, []);
+});
+
+test("values.schema.json describes every top-level key of values.yaml and of prometheus-adapter's values.yaml", () => {
+  const schema = JSON.parse(readFileSync(join(HELM, 'values.schema.json'), 'utf8')) as { properties: JsonObject };
+  const adapter = parseYaml(readFileSync(join(REPO, 'test', 'fixtures', 'helm', 'prometheus-adapter-5.3.0.values.yaml'), 'utf8')) as JsonObject;
+  const described = Object.keys(schema.properties);
+  assert.deepEqual(
+    [...Object.keys(values), ...Object.keys(adapter)].filter((k) => !described.includes(k)),
+    [],
+  );
+  for (const key of ['serviceMonitor', 'prometheusRule', 'grafanaDashboard']) assert.ok(described.includes(key), key);
 });
 
 test('every template action is closed and every block has its end', () => {
@@ -910,93 +934,25 @@ test('the chart has a template for every kind of the kustomize build, and its va
     if (kind === 'Namespace') continue; // helm install --create-namespace
     assert.match(all, new RegExp(`^kind: ${kind}$`, 'm'), `no ${kind} template`);
   }
-  const examples = readExamples();
-  assert.deepEqual(values['rules'], Object.fromEntries(examples), 'copy rules/examples/*.yaml into values.yaml rules');
   assert.deepEqual(values['resources'], container['resources']);
   assert.equal(values['replicas'], at(deployment, 'spec.replicas'));
-  assert.equal(at(values, 'prometheus.url'), flagValues(containerArgs, '--prometheus-url')[0]);
+  assert.equal(`${at(values, 'prometheus.url') as string}:${at(values, 'prometheus.port') as number}${at(values, 'prometheus.path') as string}`, flagValues(containerArgs, '--prometheus-url')[0]);
+  assert.deepEqual(values['securityContext'], container['securityContext']);
+  assert.deepEqual(values['podSecurityContext'], podSpec['securityContext']);
   assert.ok(['certManager', 'secret'].includes(at(values, 'tls.mode') as string));
   assert.equal(at(values, 'tls.secretName'), 'hpa-bridge-tls');
 });
 
-/** `helm template hpa-bridge deploy/helm/hpa-bridge -n hpa-bridge` with these values, as objects. */
-function renderHelm(overrides: JsonObject = {}): Sourced[] {
-  return renderChart(HELM, { releaseName: 'hpa-bridge', namespace: 'hpa-bridge', values: overrides }).flatMap(({ file, text }) => parseManifests(text, file).map((object) => ({ object, file })));
-}
-
-const helmDefault = renderHelm();
-const helmResourceMetrics = renderHelm({ resourceMetrics: { enabled: true } });
-
-test('values.yaml carries rules/examples/resource-metrics.yaml for resourceMetrics, off by default', () => {
+test('values.yaml carries rules/examples: the webhook defaults, the resource rules (off by default) and the other files as rules', () => {
+  const examples = readExamples();
+  const { 'defaults.yaml': defaults, ...others } = Object.fromEntries(examples);
+  assert.deepEqual(values['rules'], others, 'copy rules/examples/*.yaml (but defaults.yaml) into values.yaml rules');
+  assert.equal(at(values, 'webhook.defaults'), defaults, 'copy rules/examples/defaults.yaml into values.yaml webhook.defaults');
   assert.equal(at(values, 'resourceMetrics.enabled'), false);
   assert.equal(at(values, 'resourceMetrics.rules'), readExamples(true).get(RESOURCE_RULES_FILE), `copy rules/examples/${RESOURCE_RULES_FILE} into values.yaml resourceMetrics.rules`);
 });
 
-test('the chart renders, with default values and with resourceMetrics enabled, objects that validate against their Kubernetes schemas', () => {
-  assert.deepEqual(problemsOf(helmDefault), []);
-  assert.deepEqual(problemsOf(helmResourceMetrics), []);
-});
-
-test('the chart renders the objects of the cert-manager overlays, without the Namespace, under the same names', () => {
-  const ids = (objects: readonly Sourced[]): string[] =>
-    objects
-      .map(({ object }) => idOf(object))
-      .filter((id) => !id.includes(' Namespace '))
-      .sort();
-  assert.deepEqual(ids(helmDefault), ids(certManager));
-  assert.deepEqual(ids(helmResourceMetrics), ids(resourceMetricsCertManager));
-});
-
-test('by default the chart registers no metrics.k8s.io APIService, grants no reading of it and ships no resource rules', () => {
-  assert.deepEqual(
-    find(helmDefault, 'APIService')
-      .filter((a) => groupOfApiService(a) === 'metrics.k8s.io')
-      .map(idOf),
-    [],
-  );
-  assert.deepEqual(metricsK8sIoGrants(helmDefault), []);
-  const data = one(helmDefault, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
-  assert.deepEqual(Object.keys(data).sort(), [...readExamples().keys()]);
-});
-
-test('with resourceMetrics.enabled the chart registers metrics.k8s.io v1beta1 and v1 on its Service with v1beta1 preferred, grants the aggregated reader and adds the resource rules', () => {
-  assertResourceMetricsApiServices(helmResourceMetrics, 'helm');
-  const serving = one(helmResourceMetrics, 'Certificate', 'hpa-bridge-serving');
-  for (const a of find(helmResourceMetrics, 'APIService')) {
-    assert.equal((a.metadata['annotations'] as JsonObject | undefined)?.['cert-manager.io/inject-ca-from'], `${serving.metadata.namespace as string}/${serving.metadata.name}`, a.metadata.name);
-  }
-  const role = one(helmResourceMetrics, 'ClusterRole', 'hpa-bridge:aggregated-metrics-reader');
-  assert.deepEqual(role['rules'], one(resourceMetricsCertManager, 'ClusterRole', role.metadata.name)['rules']);
-  for (const to of ['view', 'edit', 'admin']) assert.equal((role.metadata['labels'] as JsonObject)[`rbac.authorization.k8s.io/aggregate-to-${to}`], 'true', to);
-  const binding = one(helmResourceMetrics, 'ClusterRoleBinding', 'hpa-bridge:aggregated-metrics-reader');
-  assert.deepEqual(binding['subjects'], one(resourceMetricsCertManager, 'ClusterRoleBinding', binding.metadata.name)['subjects']);
-  const data = one(helmResourceMetrics, 'ConfigMap', 'hpa-bridge-rules')['data'] as Record<string, string>;
-  assert.deepEqual(data, Object.fromEntries(readExamples(true)));
-});
-
-test('resourceMetrics.createAPIServices false renders the resource rules and the reader role but leaves metrics.k8s.io unregistered', () => {
-  const staged = renderHelm({ resourceMetrics: { enabled: true, createAPIServices: false } });
-  assert.deepEqual(
-    find(staged, 'APIService')
-      .filter((a) => groupOfApiService(a) === 'metrics.k8s.io')
-      .map(idOf),
-    [],
-  );
-  assert.deepEqual(metricsK8sIoGrants(staged), ['hpa-bridge:aggregated-metrics-reader']);
-  assert.deepEqual(one(staged, 'ConfigMap', 'hpa-bridge-rules')['data'], Object.fromEntries(readExamples(true)));
-});
-
-test('with tls.mode secret every APIService, metrics.k8s.io included, carries the given caBundle and no injection annotation', () => {
-  const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\n').toString('base64');
-  const rendered = renderHelm({ resourceMetrics: { enabled: true }, tls: { mode: 'secret', caBundle } });
-  const apiServices = find(rendered, 'APIService');
-  assert.equal(apiServices.length, APISERVICES.length + RESOURCE_METRICS_APISERVICES.length);
-  for (const a of apiServices) {
-    assert.equal(at(a, 'spec.caBundle'), caBundle, a.metadata.name);
-    assert.equal(a.metadata['annotations'], undefined, a.metadata.name);
-  }
-  assert.deepEqual(find(rendered, 'Certificate'), []);
-});
+// The chart rendered by helm: test/integration/helm-chart.test.ts.
 
 // ---------------------------------------------------------------------------
 // Knative
