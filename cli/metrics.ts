@@ -32,7 +32,10 @@ export function createMetrics(sources: { rules: RuleStore; discovery: MetricDisc
   // exporter uses, so shared dashboards and alerts apply unchanged.
   collectDefaultMetrics({ register: registry });
   const build = sources.build ?? readBuildInfo();
-  new Gauge({ name: 'hpa_bridge_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'revision', 'nodejs_version'], registers: [registry] }).set({ ...build }, 1);
+  new Gauge({ name: 'hpa_bridge_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'revision', 'nodejs_version'], registers: [registry] }).set(
+    { ...build },
+    1,
+  );
   const requests = new Counter({ name: 'hpa_bridge_requests_total', help: 'API requests by API, version and HTTP code.', labelNames: ['api', 'version', 'code'], registers: [registry] });
   const duration = new Histogram({ name: 'hpa_bridge_request_duration_seconds', help: 'API request duration.', labelNames: ['api', 'version'], buckets: LATENCY_BUCKETS, registers: [registry] });
   const queryDuration = new Histogram({
