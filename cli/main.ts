@@ -7,6 +7,7 @@ import { runLint } from './lint.js';
 import { runServe } from './serve.js';
 import { UsageError, type Output } from './args.js';
 import { debugRequested, oneLine, StartupError, unexpectedFailure } from './errors.js';
+import { packageVersion } from './build-info.js';
 
 const USAGE = `Usage: hpa-bridge COMMAND [options]
 
@@ -64,7 +65,7 @@ export async function main(argv: readonly string[], out: Output, program?: strin
         return await runDemo(rest, out);
       case 'version':
       case '--version':
-        out.stdout(`${await readVersion()}\n`);
+        out.stdout(`${packageVersion()}\n`);
         return 0;
       case undefined:
       case 'help':
@@ -96,10 +97,4 @@ export function reportFailure(e: unknown, argv: readonly string[], out: Output, 
   }
   out.stderr(unexpectedFailure(e, debugRequested(argv)));
   return 1;
-}
-
-async function readVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }

@@ -14,6 +14,7 @@ import type { CachingMetricsSource } from '../adapter/query-cache.js';
 import { ruleLocation } from '../rules/location.js';
 import type { RuleStore } from '../rules/watch.js';
 import type { ReviewOutcome } from '../webhook/review.js';
+import { readBuildInfo, type BuildInfo } from './build-info.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -25,9 +26,16 @@ export interface BridgeMetrics {
   observeReview(outcome: ReviewOutcome | undefined, seconds: number, error?: string): void;
 }
 
-export function createMetrics(sources: { rules: RuleStore; discovery: MetricDiscovery; cache: CachingMetricsSource; cacheStore?: CacheStore }): BridgeMetrics {
+export function createMetrics(sources: { rules: RuleStore; discovery: MetricDiscovery; cache: CachingMetricsSource; cacheStore?: CacheStore; build?: BuildInfo }): BridgeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hpa_bridge_' });
+  // No prefix: process_* and nodejs_* keep the names every Node.js and Go
+  // exporter uses, so shared dashboards and alerts apply unchanged.
+  collectDefaultMetrics({ register: registry });
+  const build = sources.build ?? readBuildInfo();
+  new Gauge({ name: 'hpa_bridge_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'revision', 'nodejs_version'], registers: [registry] }).set(
+    { ...build },
+    1,
+  );
   const requests = new Counter({ name: 'hpa_bridge_requests_total', help: 'API requests by API, version and HTTP code.', labelNames: ['api', 'version', 'code'], registers: [registry] });
   const duration = new Histogram({ name: 'hpa_bridge_request_duration_seconds', help: 'API request duration.', labelNames: ['api', 'version'], buckets: LATENCY_BUCKETS, registers: [registry] });
   const queryDuration = new Histogram({

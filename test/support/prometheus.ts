@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 export const INSTALL_COMMAND = 'apt-get install -y prometheus';
 
@@ -191,6 +191,22 @@ async function resolveBinary(binary: string): Promise<string> {
     if (await isExecutableFile(candidate)) return candidate;
   }
   throw missingBinaryError(binary);
+}
+
+/**
+ * promtool, from the same package as prometheus (Debian's prometheus ships
+ * both): PROMTOOL_BIN, else the promtool beside PROMETHEUS_BIN, else the one
+ * on PATH.
+ */
+export async function findPromtool(): Promise<string> {
+  const named = process.env.PROMTOOL_BIN;
+  const beside = process.env.PROMETHEUS_BIN?.includes('/') ? join(dirname(process.env.PROMETHEUS_BIN), 'promtool') : undefined;
+  const candidate = named ?? (beside !== undefined && (await isExecutableFile(beside)) ? beside : 'promtool');
+  try {
+    return await resolveBinary(candidate);
+  } catch {
+    throw new Error(`promtool "${candidate}" not found or not executable: install it with \`${INSTALL_COMMAND}\` or point PROMTOOL_BIN at it.`);
+  }
 }
 
 // The port is released before Prometheus binds it, so another process can

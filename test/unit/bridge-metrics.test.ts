@@ -8,6 +8,7 @@ import { RuleStore } from '../../rules/watch.js';
 import { PrometheusError } from '../../adapter/prometheus.js';
 import type { MetricDiscovery } from '../../adapter/discovery.js';
 import type { CachingMetricsSource } from '../../adapter/query-cache.js';
+import { readBuildInfo, REVISION_ENV } from '../../cli/build-info.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../rules/examples', import.meta.url));
 
@@ -50,4 +51,20 @@ test('requests are counted by API and version, metrics.k8s.io included', () => {
     ['/apis', { api: 'discovery', version: '' }],
   ];
   for (const [path, want] of table) assert.deepEqual(classifyPath(path), want, path);
+});
+
+test('build info takes the revision from the environment, trimmed, and is empty without it', () => {
+  assert.equal(readBuildInfo({ [REVISION_ENV]: ' 0123abc\n' }).revision, '0123abc');
+  assert.equal(readBuildInfo({}).revision, '');
+  assert.equal(readBuildInfo({}).nodejs_version, process.version);
+  assert.match(readBuildInfo({}).version, /^\d+\.\d+\.\d+/);
+});
+
+test('hpa_bridge_build_info is 1, labelled with the build it is given', async () => {
+  const rules = new RuleStore([EXAMPLES]);
+  const discovery = { status: { lastSuccess: undefined, customMetrics: 0, externalMetrics: 0, failedRelists: 0, lastDurationSeconds: undefined } } as unknown as MetricDiscovery;
+  const cache = { stats: { hits: 0, misses: 0, coalesced: 0 } } as unknown as CachingMetricsSource;
+  const build = { version: '9.8.7', revision: 'abc', nodejs_version: 'v22.0.0' };
+  const text = await createMetrics({ rules, discovery, cache, build }).registry.metrics();
+  assert.match(text, /^hpa_bridge_build_info\{version="9\.8\.7",revision="abc",nodejs_version="v22\.0\.0"\} 1$/m);
 });
