@@ -414,3 +414,27 @@ function strayName(query: string, names: readonly string[], filters: readonly [n
   }
   return undefined;
 }
+
+export interface EvaluationMode {
+  /** True: one query for every object of the namespace, filtered per request. */
+  readonly shared: boolean;
+  readonly reason: string;
+}
+
+/**
+ * How wildcard requests for `resource` are evaluated under a rule: shared
+ * when the serve flag and the rule allow it and the query is separable.
+ * Root-scoped resources keep one query per request: their wildcards span
+ * the cluster, where the shared answer would be largest and least reused.
+ */
+export function evaluationModeOf(
+  rule: QueryTemplate & { readonly sharedEvaluation: boolean },
+  resource: GroupResource,
+  options: { readonly sharedEvaluation: boolean; readonly namespaced: boolean },
+): EvaluationMode {
+  if (!options.sharedEvaluation) return { shared: false, reason: 'shared evaluation is off (--shared-evaluation=false)' };
+  if (!rule.sharedEvaluation) return { shared: false, reason: 'the rule sets sharedEvaluation: false' };
+  if (!options.namespaced) return { shared: false, reason: `${resource.resource} are not namespaced` };
+  const verdict = ruleSeparability(rule, resource);
+  return verdict.separable ? { shared: true, reason: `object-separable: ${verdict.reason}` } : { shared: false, reason: `not object-separable: ${verdict.reason}` };
+}

@@ -2,7 +2,7 @@
 // every wildcard request of a rule; each verdict comes with its reason.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyQuery, ruleSeparability } from '../../rules/separability.js';
+import { classifyQuery, evaluationModeOf, ruleSeparability } from '../../rules/separability.js';
 import { onlyRule } from '../support/rules.js';
 
 const NAMES = 'pod=~"hpa_bridge_object_1|hpa_bridge_object_2"';
@@ -140,4 +140,29 @@ describe('ruleSeparability renders the template before deciding', () => {
     assert.equal(ruleSeparability(rule, PODS).separable, true);
     assert.equal(ruleSeparability(rule, { group: 'apps', resource: 'deployments' }).separable, true);
   });
+});
+
+describe('evaluationModeOf', () => {
+  const separable = podRule('sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)');
+  const on = { sharedEvaluation: true, namespaced: true };
+  const modes: { what: string; rule: typeof separable; options: typeof on; shared: boolean; because: RegExp }[] = [
+    { what: 'a separable rule with the flag on is shared', rule: separable, options: on, shared: true, because: /^object-separable: / },
+    { what: 'the flag off turns it off', rule: separable, options: { ...on, sharedEvaluation: false }, shared: false, because: /--shared-evaluation=false/ },
+    { what: 'the rule field turns it off', rule: { ...separable, sharedEvaluation: false }, options: on, shared: false, because: /sets sharedEvaluation: false/ },
+    { what: 'a root-scoped resource is per request', rule: separable, options: { ...on, namespaced: false }, shared: false, because: /not namespaced/ },
+    {
+      what: 'a query that is not separable is per request',
+      rule: podRule('sum(<<.Series>>{<<.LabelMatchers>>})'),
+      options: on,
+      shared: false,
+      because: /^not object-separable: sum aggregates every object/,
+    },
+  ];
+  for (const m of modes) {
+    test(m.what, () => {
+      const mode = evaluationModeOf(m.rule, PODS, m.options);
+      assert.equal(mode.shared, m.shared, mode.reason);
+      assert.match(mode.reason, m.because);
+    });
+  }
 });
