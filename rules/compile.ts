@@ -430,6 +430,9 @@ interface ExampleRequest {
   readonly description: string;
   /** The series name used for <<.Series>>. */
   readonly series: string;
+  /** Custom rules: the resource asked for, and the namespace when the request has one. */
+  readonly resource?: GroupResource;
+  readonly namespace?: string;
   readonly render: () => string;
 }
 
@@ -456,6 +459,7 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
     return {
       description: `the namespace ${EXAMPLE_NAMESPACE} itself, ${seriesNote}`,
       series,
+      resource,
       render: () => renderMetricsQuery(rule, { series, resource, names: [EXAMPLE_NAMESPACE], metricSelector: [] }),
     };
   }
@@ -465,6 +469,8 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
   return {
     description: `${what} wildcard${namespace ? ` in namespace ${namespace}` : ''} matching ${names.join(' and ')}, ${seriesNote}`,
     series,
+    resource,
+    ...(namespace !== undefined ? { namespace } : {}),
     render: () => renderMetricsQuery(rule, { series, resource, namespace, names, metricSelector: [] }),
   };
 }
