@@ -94,6 +94,8 @@ export class MetricsProvider implements MetricsApiProvider {
   private readonly windows = new WeakMap<CompiledRule, number | undefined>();
   /** Per rule, the evaluation mode of each resource it was asked for, by `formatGroupResource`. */
   private readonly modes = new WeakMap<CompiledRule, Map<string, EvaluationMode>>();
+  /** Shared results by object name, for as long as the result itself is held (by the query cache). */
+  private readonly sharedIndexes = new WeakMap<readonly Sample[], { readonly label: string; readonly byObject: ReadonlyMap<string, Sample[]> }>();
   /** The listing of the registry last listed; a new registry gets the next version. */
   private listed: { readonly registry: MetricRegistry | undefined; readonly listing: MetricListing } = {
     registry: undefined,
@@ -144,13 +146,15 @@ export class MetricsProvider implements MetricsApiProvider {
     }
     const names = await this.objectNames(q, what);
     const kind = await this.resourceKind(q.resource);
-    const { query, samples } = await this.evaluate(rule, q, entry.series, entry.namespaced, names);
+    const { query, samples, shared } = await this.evaluate(rule, q, entry.series, entry.namespaced, names);
     const label = rule.resources.labelFor(q.resource);
     const wanted = new Set(names);
     const window = this.windowOf(rule);
     const byName = new Map<string, ObjectMetricValue>();
     let nonFinite = 0;
-    for (const s of samples) {
+    // A shared result holds the whole namespace; its index keeps the work per request to the objects asked for.
+    const candidates = shared && label !== undefined ? this.samplesOf(samples, label, names) : samples;
+    for (const s of candidates) {
       let name = label !== undefined ? s.labels[label] : undefined;
       // A query that aggregates the resource label away (e.g. `avg(...)`) still
       // answers a request for one named object.
@@ -248,7 +252,7 @@ export class MetricsProvider implements MetricsApiProvider {
    * object's series can cause for the whole namespace), the request's own
    * query is sent instead, so it gets what the per-request mode would give.
    */
-  private async evaluate(rule: CompiledRule, q: ObjectMetricsQuery, series: string, namespaced: boolean, names: readonly string[]): Promise<{ query: string; samples: Sample[] }> {
+  private async evaluate(rule: CompiledRule, q: ObjectMetricsQuery, series: string, namespaced: boolean, names: readonly string[]): Promise<{ query: string; samples: Sample[]; shared: boolean }> {
     if (q.name === '*' && q.namespace && this.evaluationMode(rule, q.resource, namespaced).shared) {
       let query: string;
       try {
@@ -257,14 +261,37 @@ export class MetricsProvider implements MetricsApiProvider {
         throw this.queryBuildError(e, rule, 'metricLabelSelector');
       }
       try {
-        return { query, samples: await runRuleQuery(this.deps.metrics, rule, query, q, this.deps.onQuery, true) };
+        return { query, samples: await runRuleQuery(this.deps.metrics, rule, query, q, this.deps.onQuery, true), shared: true };
       } catch (e) {
         if (!(e instanceof PrometheusError)) throw e;
         this.deps.log.debug('Prometheus rejected the shared query; sending the request its own', { rule: rule.origin.path, query, error: e.message });
       }
     }
     const query = this.renderObjectQuery(rule, q, series, names);
-    return { query, samples: await this.runQuery(rule, query, q) };
+    return { query, samples: await this.runQuery(rule, query, q), shared: false };
+  }
+
+  /**
+   * The samples of `names` in a shared result, in the result's order for
+   * each object. The index is built once per result: the query cache hands
+   * every request the same array.
+   */
+  private samplesOf(samples: readonly Sample[], label: string, names: readonly string[]): Sample[] {
+    let index = this.sharedIndexes.get(samples);
+    if (index?.label !== label) {
+      const byObject = new Map<string, Sample[]>();
+      for (const s of samples) {
+        const name = s.labels[label];
+        if (name === undefined) continue;
+        const list = byObject.get(name);
+        if (list) list.push(s);
+        else byObject.set(name, [s]);
+      }
+      index = { label, byObject };
+      this.sharedIndexes.set(samples, index);
+    }
+    const { byObject } = index;
+    return names.flatMap((n) => byObject.get(n) ?? []);
   }
 
   /** How wildcards for `resource` are evaluated under `rule`; decided once per rule and resource. */

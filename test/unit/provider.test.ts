@@ -849,6 +849,14 @@ describe('MetricsProvider: shared evaluation of wildcards', () => {
     }
   });
 
+  test('of several samples for one object in a shared result the first is kept, as per request', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, [pod('web-2', 2), pod('web-1', 1, { instance: 'a' }), pod('batch-1', 5), pod('web-1', 9, { instance: 'b' })]);
+    const items = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web') }));
+    assert.deepEqual(items, [podItem('web-1', '1'), podItem('web-2', '2')]);
+    assert.equal(h.log.entries.filter((e) => e.message.startsWith('query returned several samples')).length, 1);
+  });
+
   test('the metric selector is part of the shared query', async () => {
     const h = harness({ sharedEvaluation: true });
     h.metrics.answerQuery('sum(memory_used_bytes{area="heap",namespace="default",pod!=""}) by (pod)', [pod('web-1', 1)]);
