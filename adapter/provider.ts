@@ -4,6 +4,7 @@
 import { exampleRequest, type CompiledRule, type RuleOrigin } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
 import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
+import { evaluationModeOf, type EvaluationMode } from '../rules/separability.js';
 import { formatLabelSelector } from '../k8s/label-selector.js';
 import { formatMilli, NonFiniteValueError, toMilli } from '../k8s/quantity.js';
 import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
@@ -26,6 +27,12 @@ export interface ProviderDeps {
   readonly maxQueryBytes?: number;
   /** Called after every Prometheus query, for metrics. */
   readonly onQuery?: QueryObserver;
+  /**
+   * Answer wildcard requests of object-separable rules from one query per
+   * (namespace, metric, rule, metric selector), shared through the query
+   * cache and filtered to each request's objects (default true).
+   */
+  readonly sharedEvaluation?: boolean;
 }
 
 /** Told of every Prometheus query a rule sent: how long it took, and how it failed. */
@@ -60,7 +67,15 @@ export function renderForNames(render: (allNames: boolean) => string, count: num
  * Runs one rule's query, timed for `onQuery`. A Prometheus failure becomes
  * an UnavailableError naming the rule (path and file:line) and the query.
  */
-export async function runRuleQuery(metrics: MetricsSource, rule: { readonly origin: RuleOrigin }, query: string, { deadline, signal }: QueryOptions, onQuery?: QueryObserver): Promise<Sample[]> {
+export async function runRuleQuery(
+  metrics: MetricsSource,
+  rule: { readonly origin: RuleOrigin },
+  query: string,
+  { deadline, signal }: QueryOptions,
+  onQuery?: QueryObserver,
+  /** Rethrow Prometheus' rejection of the query as the PrometheusError itself, for a caller with another query to try. */
+  passRejection = false,
+): Promise<Sample[]> {
   const started = performance.now();
   try {
     const samples = await metrics.query(query, { deadline, ...(signal ? { signal } : {}) });
@@ -69,6 +84,7 @@ export async function runRuleQuery(metrics: MetricsSource, rule: { readonly orig
   } catch (e) {
     if (!(e instanceof PrometheusError)) throw e;
     onQuery?.(rule, (performance.now() - started) / 1000, e);
+    if (passRejection && e.kind === 'rejected') throw e;
     // Logged once, by the router, with every other failed request.
     throw new UnavailableError(`querying Prometheus for rule ${ruleName(rule)} failed: ${e.message}; query: ${query}`);
   }
@@ -76,6 +92,10 @@ export async function runRuleQuery(metrics: MetricsSource, rule: { readonly orig
 
 export class MetricsProvider implements MetricsApiProvider {
   private readonly windows = new WeakMap<CompiledRule, number | undefined>();
+  /** Per rule, the evaluation mode of each resource it was asked for, by `formatGroupResource`. */
+  private readonly modes = new WeakMap<CompiledRule, Map<string, EvaluationMode>>();
+  /** Shared results by object name, for as long as the result itself is held (by the query cache). */
+  private readonly sharedIndexes = new WeakMap<readonly Sample[], { readonly label: string; readonly byObject: ReadonlyMap<string, Sample[]> }>();
   /** The listing of the registry last listed; a new registry gets the next version. */
   private listed: { readonly registry: MetricRegistry | undefined; readonly listing: MetricListing } = {
     registry: undefined,
@@ -126,14 +146,15 @@ export class MetricsProvider implements MetricsApiProvider {
     }
     const names = await this.objectNames(q, what);
     const kind = await this.resourceKind(q.resource);
-    const query = this.renderObjectQuery(rule, q, entry.series, names);
-    const samples = await this.runQuery(rule, query, q);
+    const { query, samples, shared } = await this.evaluate(rule, q, entry.series, entry.namespaced, names);
     const label = rule.resources.labelFor(q.resource);
     const wanted = new Set(names);
     const window = this.windowOf(rule);
     const byName = new Map<string, ObjectMetricValue>();
     let nonFinite = 0;
-    for (const s of samples) {
+    // A shared result holds the whole namespace; its index keeps the work per request to the objects asked for.
+    const candidates = shared && label !== undefined ? this.samplesOf(samples, label, names) : samples;
+    for (const s of candidates) {
       let name = label !== undefined ? s.labels[label] : undefined;
       // A query that aggregates the resource label away (e.g. `avg(...)`) still
       // answers a request for one named object.
@@ -220,6 +241,73 @@ export class MetricsProvider implements MetricsApiProvider {
       });
     }
     return objects.map((o) => o.name);
+  }
+
+  /**
+   * The samples for a request's objects. A wildcard under a rule evaluated
+   * in shared mode sends the query for every object of the namespace, the
+   * same text for every request with the same metric and metric selector, so
+   * the query cache serves them all from one call; the caller keeps the
+   * objects it asked for. When Prometheus rejects that query (an error one
+   * object's series can cause for the whole namespace), the request's own
+   * query is sent instead, so it gets what the per-request mode would give.
+   */
+  private async evaluate(rule: CompiledRule, q: ObjectMetricsQuery, series: string, namespaced: boolean, names: readonly string[]): Promise<{ query: string; samples: Sample[]; shared: boolean }> {
+    if (q.name === '*' && q.namespace && this.evaluationMode(rule, q.resource, namespaced).shared) {
+      let query: string;
+      try {
+        query = renderMetricsQuery(rule, { series, resource: q.resource, namespace: q.namespace, names: [], allNames: true, metricSelector: q.metricSelector });
+      } catch (e) {
+        throw this.queryBuildError(e, rule, 'metricLabelSelector');
+      }
+      try {
+        return { query, samples: await runRuleQuery(this.deps.metrics, rule, query, q, this.deps.onQuery, true), shared: true };
+      } catch (e) {
+        if (!(e instanceof PrometheusError)) throw e;
+        this.deps.log.debug('Prometheus rejected the shared query; sending the request its own', { rule: rule.origin.path, query, error: e.message });
+      }
+    }
+    const query = this.renderObjectQuery(rule, q, series, names);
+    return { query, samples: await this.runQuery(rule, query, q), shared: false };
+  }
+
+  /**
+   * The samples of `names` in a shared result, in the result's order for
+   * each object. The index is built once per result: the query cache hands
+   * every request the same array.
+   */
+  private samplesOf(samples: readonly Sample[], label: string, names: readonly string[]): Sample[] {
+    let index = this.sharedIndexes.get(samples);
+    if (index?.label !== label) {
+      const byObject = new Map<string, Sample[]>();
+      for (const s of samples) {
+        const name = s.labels[label];
+        if (name === undefined) continue;
+        const list = byObject.get(name);
+        if (list) list.push(s);
+        else byObject.set(name, [s]);
+      }
+      index = { label, byObject };
+      this.sharedIndexes.set(samples, index);
+    }
+    const { byObject } = index;
+    return names.flatMap((n) => byObject.get(n) ?? []);
+  }
+
+  /** How wildcards for `resource` are evaluated under `rule`; decided once per rule and resource. */
+  evaluationMode(rule: CompiledRule, resource: GroupResource, namespaced: boolean): EvaluationMode {
+    let byResource = this.modes.get(rule);
+    if (!byResource) {
+      byResource = new Map();
+      this.modes.set(rule, byResource);
+    }
+    const key = `${formatGroupResource(resource)}\u0000${String(namespaced)}`;
+    let mode = byResource.get(key);
+    if (!mode) {
+      mode = evaluationModeOf(rule, resource, { sharedEvaluation: this.deps.sharedEvaluation ?? true, namespaced });
+      byResource.set(key, mode);
+    }
+    return mode;
   }
 
   private renderObjectQuery(rule: CompiledRule, q: ObjectMetricsQuery, series: string, names: readonly string[]): string {

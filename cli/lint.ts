@@ -5,7 +5,8 @@ import { RESOURCE_METRICS_SERVED_GROUP } from '../adapter/documents.js';
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
-import { QueryBuildError } from '../rules/query.js';
+import { QueryBuildError, renderMetricsQuery } from '../rules/query.js';
+import { evaluationModeOf } from '../rules/separability.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 
 const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
@@ -17,7 +18,9 @@ Exit status: 0 when clean or only warnings, 1 on errors, 2 on usage errors.
   --format json      machine-readable output
   --print-queries    show the PromQL each rule sends for an example request:
                      a pods wildcard with two pods in namespace "${EXAMPLE_NAMESPACE}",
-                     and an external request with selector a=b
+                     and an external request with selector a=b; for custom
+                     rules, whether wildcards share one query per namespace
+                     (shared evaluation) or send their own, and why
 `;
 
 interface ExampleQuery {
@@ -27,6 +30,11 @@ interface ExampleQuery {
   readonly request: string;
   readonly query?: string;
   readonly error?: string;
+  /** Custom rules: how wildcard requests are evaluated (with --shared-evaluation left on), and why. */
+  readonly evaluation?: 'shared' | 'per-request';
+  readonly evaluationReason?: string;
+  /** In shared evaluation, the query every wildcard in the namespace sends. */
+  readonly sharedQuery?: string;
 }
 
 export async function runLint(argv: readonly string[], out: Output): Promise<number> {
@@ -68,6 +76,8 @@ export async function runLint(argv: readonly string[], out: Output): Promise<num
       for (const q of queries) {
         out.stdout(`\n${q.file}:${q.line}: ${q.rule}: ${q.request}\n`);
         out.stdout(q.query !== undefined ? `  ${q.query.trim().replace(/\n/g, '\n  ')}\n` : `  (no query: ${q.error ?? ''})\n`);
+        if (q.evaluation) out.stdout(`  evaluation: ${q.evaluation === 'shared' ? 'shared' : 'per request'}: ${q.evaluationReason ?? ''}\n`);
+        if (q.sharedQuery !== undefined) out.stdout(`  shared query: ${q.sharedQuery.trim().replace(/\n/g, '\n  ')}\n`);
       }
     }
     const e = result.errors.length;
@@ -85,9 +95,19 @@ function exampleQueryFor(rule: CompiledRule): ExampleQuery {
   const example = exampleRequest(rule);
   const base = { rule: rule.origin.path, file: rule.origin.file, line: rule.origin.line, request: example.description };
   try {
-    return { ...base, query: example.render() };
+    return { ...base, query: example.render(), ...evaluationOf(rule, example) };
   } catch (e) {
     if (e instanceof QueryBuildError) return { ...base, error: e.message };
     throw e;
   }
+}
+
+/** How a custom rule's wildcards are evaluated under the default flags, and the shared query when they share one. */
+function evaluationOf(rule: CompiledRule, example: ReturnType<typeof exampleRequest>): Pick<ExampleQuery, 'evaluation' | 'evaluationReason' | 'sharedQuery'> {
+  const { resource, namespace, series } = example;
+  if (rule.kind !== 'custom' || !resource) return {};
+  const mode = evaluationModeOf(rule, resource, { sharedEvaluation: true, namespaced: namespace !== undefined });
+  if (!mode.shared) return { evaluation: 'per-request', evaluationReason: mode.reason };
+  const sharedQuery = renderMetricsQuery(rule, { series, resource, namespace, names: [], allNames: true, metricSelector: [] });
+  return { evaluation: 'shared', evaluationReason: mode.reason, sharedQuery };
 }

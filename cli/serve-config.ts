@@ -45,6 +45,8 @@ export interface ServeConfig {
   /** Upper bound of the bytes cached query results and answers hold together (default 64 MiB). */
   readonly cacheMaxBytes?: number;
   readonly requestTimeoutMs: number;
+  /** Answer wildcards of object-separable rules from one query per namespace, metric and metric selector (default true). */
+  readonly sharedEvaluation?: boolean;
   readonly logLevel: LogLevel;
   /** undefined disables /metrics; 0 picks a free port. */
   readonly metricsPort?: number;
@@ -188,6 +190,12 @@ export const SERVE_FLAGS: readonly FlagDeclaration[] = [
     default: '64Mi',
   }),
   flag('request-timeout', 'string', 'serving', 'deadline of each request', { value: 'DUR', default: '10s' }),
+  flag(
+    'shared-evaluation',
+    'boolean',
+    'serving',
+    'answer wildcard requests of rules whose query is object-separable from one query per namespace, metric and metric selector, shared through the cache and filtered to the objects of each request; false sends one query per request (default true)',
+  ),
   flag(
     'metrics-port',
     'number',
@@ -549,6 +557,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     cacheTtlSeconds: duration('cache-ttl', flags['cache-ttl']),
     cacheMaxBytes: byteSize('cache-max-bytes', flags['cache-max-bytes'], DEFAULT_CACHE_MAX_BYTES),
     requestTimeoutMs: duration('request-timeout', flags['request-timeout']) * 1000,
+    sharedEvaluation: (flags['shared-evaluation'] as boolean | undefined) ?? true,
     logLevel: logLevelOf(flags),
     ...metricsPortOf(flags['metrics-port'] as number | undefined),
     ...httpPortOf(flags['http-port'] as number | undefined),

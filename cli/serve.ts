@@ -142,7 +142,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
 
     const metrics = createMetrics({ rules, discovery, cache, cacheStore });
     const onQuery = metrics.observeQuery.bind(metrics);
-    const provider = new MetricsProvider({ registry: () => discovery.registry, metrics: cache, objects, catalog, log, onQuery });
+    const provider = new MetricsProvider({ registry: () => discovery.registry, metrics: cache, objects, catalog, log, onQuery, sharedEvaluation: config.sharedEvaluation ?? true });
     // Reads the rule set in force on every request, so reloads apply at once.
     const resourceMetrics = new ResourceMetricsFromRules({ rules: () => rules.rules?.resourceRules, metrics: cache, objects, log, onQuery });
     let draining = false;

@@ -43,6 +43,8 @@ export interface CompiledRule extends QueryTemplate {
   readonly metricsQuerySource: string;
   /** The metric name when it does not depend on discovery (a fixed `as`). */
   readonly fixedName?: string;
+  /** False when the rule opts out of namespace-wide evaluation of wildcard requests (`sharedEvaluation: false`). */
+  readonly sharedEvaluation: boolean;
 }
 
 export interface CompiledResourceRule {
@@ -290,6 +292,11 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
     if (hasResources) ok = false;
   }
 
+  const sharedEvaluationField = booleanField(rule, 'sharedEvaluation');
+  if (kind === 'external' && sharedEvaluationField) {
+    d.warning(sharedEvaluationField.at, `${path}.sharedEvaluation`, 'ignored-field', 'sharedEvaluation applies to custom rules only; external requests name no objects to share a query across');
+  }
+
   const metricsQueryText = stringField(rule, 'metricsQuery');
   let metricsQuery: ParsedTemplate | undefined;
   if (!metricsQueryText || metricsQueryText.value.trim() === '') {
@@ -325,6 +332,7 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
     metricsQuerySource: metricsQueryText.value,
     resources: resources.labels,
     namespaced: kind === 'external' ? namespaced : true,
+    sharedEvaluation: sharedEvaluationField?.value ?? true,
     ...fixedNameOf(nameAs, matches?.value ?? '', seriesQuery.value),
   };
   if (!checkRenderedQuery(ctx, compiled, metricsQueryText, `${path}.metricsQuery`)) return undefined;
@@ -422,6 +430,9 @@ interface ExampleRequest {
   readonly description: string;
   /** The series name used for <<.Series>>. */
   readonly series: string;
+  /** Custom rules: the resource asked for, and the namespace when the request has one. */
+  readonly resource?: GroupResource;
+  readonly namespace?: string;
   readonly render: () => string;
 }
 
@@ -448,6 +459,7 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
     return {
       description: `the namespace ${EXAMPLE_NAMESPACE} itself, ${seriesNote}`,
       series,
+      resource,
       render: () => renderMetricsQuery(rule, { series, resource, names: [EXAMPLE_NAMESPACE], metricSelector: [] }),
     };
   }
@@ -457,6 +469,8 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
   return {
     description: `${what} wildcard${namespace ? ` in namespace ${namespace}` : ''} matching ${names.join(' and ')}, ${seriesNote}`,
     series,
+    resource,
+    ...(namespace !== undefined ? { namespace } : {}),
     render: () => renderMetricsQuery(rule, { series, resource, namespace, names, metricSelector: [] }),
   };
 }

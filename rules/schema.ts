@@ -59,6 +59,10 @@ const discoveryRuleSpec: FieldSpec = {
       },
     },
     metricsQuery: str('Go template (`<<` `>>`) for the PromQL query.'),
+    sharedEvaluation: {
+      kind: 'boolean',
+      doc: 'Custom rules only (an hpa-bridge addition): answer wildcard requests from one query per namespace when the query is object-separable (default true); false sends one query per request.',
+    },
   },
 };
 

@@ -66,6 +66,30 @@ describe('hpa-bridge lint', () => {
     assert.ok(r.stdout.includes('max(example_series{a="b",namespace="default"})'), r.stdout);
   });
 
+  test('--print-queries says which custom rules share one query per namespace, and gives it', () => {
+    const r = lint('--print-queries', fixturePath('rules/real-world/rules-01-k8s-prom-hpa.yaml'));
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /evaluation: shared: object-separable: every value is computed from the series of one pod and keeps pod\n/);
+    assert.ok(r.stdout.includes('shared query: sum(rate(example_series{namespace="default",pod!=""}[1m])) by (pod)'), r.stdout);
+  });
+
+  test('--print-queries says why a rule keeps one query per request', () => {
+    const r = lint('--print-queries', '--format', 'json', fixturePath('rules/real-world/rules-08-eks-gpu-dcgm-old-invalid.yaml'));
+    const out = JSON.parse(r.stdout) as { queries: { rule: string; evaluation?: string; evaluationReason?: string; sharedQuery?: string }[] };
+    const first = out.queries.find((q) => q.rule === 'rules[0]');
+    assert.equal(first?.evaluation, 'per-request');
+    assert.equal(first.evaluationReason, 'not object-separable: avg aggregates every object into one value (no by (exported_container))');
+    assert.equal(first.sharedQuery, undefined);
+  });
+
+  test('--print-queries gives external rules no evaluation mode', () => {
+    const r = lint('--print-queries', '--format', 'json', helm);
+    const out = JSON.parse(r.stdout) as { queries: { rule: string; evaluation?: string }[] };
+    const external = out.queries.filter((q) => q.rule.startsWith('externalRules'));
+    assert.ok(external.length > 0);
+    for (const q of external) assert.equal(q.evaluation, undefined);
+  });
+
   test('a missing path is an error, not a crash', () => {
     const r = lint('/nonexistent/rules.yaml');
     assert.equal(r.code, 1);

@@ -111,7 +111,11 @@ interface Harness {
   readonly log: RecordingLogger;
 }
 
-function harness(options: Partial<Pick<ProviderDeps, 'maxNamesPerQuery' | 'maxQueryBytes'>> & { registry?: MetricRegistry | undefined } = {}): Harness {
+/**
+ * The per-request mode unless `sharedEvaluation` is set: most tests here pin
+ * the query each request sends on its own; the shared mode has its own tests.
+ */
+function harness(options: Partial<Pick<ProviderDeps, 'maxNamesPerQuery' | 'maxQueryBytes' | 'sharedEvaluation'>> & { registry?: MetricRegistry | undefined } = {}): Harness {
   const metrics = new FakeMetricsSource();
   const objects = new FakeObjectLister()
     .setKind(PODS, { kind: 'Pod', apiVersion: 'v1', namespaced: true })
@@ -133,6 +137,7 @@ function harness(options: Partial<Pick<ProviderDeps, 'maxNamesPerQuery' | 'maxQu
     log,
     ...(options.maxNamesPerQuery !== undefined ? { maxNamesPerQuery: options.maxNamesPerQuery } : {}),
     ...(options.maxQueryBytes !== undefined ? { maxQueryBytes: options.maxQueryBytes } : {}),
+    sharedEvaluation: options.sharedEvaluation ?? false,
   });
   return { provider, metrics, objects, log };
 }
@@ -812,6 +817,116 @@ describe('MetricsProvider: .LabelValuesByName matches object names exactly', () 
       [['web.1', '1']],
     );
     assert.deepEqual(h.metrics.queries, ['max(lvbn_max{namespace="default",pod=~"web\\\\.1"})']);
+  });
+});
+
+describe('MetricsProvider: shared evaluation of wildcards', () => {
+  const SHARED = 'sum(memory_used_bytes{namespace="default",pod!=""}) by (pod)';
+  const namespaceAnswer = [pod('web-2', 20), pod('batch-1', 5), pod('web-1', 10)];
+
+  test('wildcards with different label selectors send the same namespace-wide query and keep their own objects', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, namespaceAnswer);
+    const web = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web') }));
+    const batch = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=batch') }));
+    assert.deepEqual(web, [podItem('web-1', '10'), podItem('web-2', '20')]);
+    assert.deepEqual(batch, [podItem('batch-1', '5')]);
+    assert.deepEqual(h.metrics.queries, [SHARED, SHARED]);
+  });
+
+  test('behind the query cache, wildcards with different label selectors cost one Prometheus query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, namespaceAnswer);
+    const cache = new CachingMetricsSource(h.metrics, 30);
+    try {
+      const provider = new MetricsProvider({ registry: () => REGISTRY, metrics: cache, objects: h.objects, catalog: () => catalog, log: h.log });
+      await Promise.all(
+        ['app=web', 'app=batch', 'app in (web,batch)'].map((s) => provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector(s) }))),
+      );
+      assert.deepEqual(h.metrics.queries, [SHARED]);
+    } finally {
+      cache.close();
+    }
+  });
+
+  test('of several samples for one object in a shared result the first is kept, as per request', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, [pod('web-2', 2), pod('web-1', 1, { instance: 'a' }), pod('batch-1', 5), pod('web-1', 9, { instance: 'b' })]);
+    const items = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web') }));
+    assert.deepEqual(items, [podItem('web-1', '1'), podItem('web-2', '2')]);
+    assert.equal(h.log.entries.filter((e) => e.message.startsWith('query returned several samples')).length, 1);
+  });
+
+  test('the metric selector is part of the shared query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery('sum(memory_used_bytes{area="heap",namespace="default",pod!=""}) by (pod)', [pod('web-1', 1)]);
+    const items = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', metricSelector: parseLabelSelector('area=heap') }));
+    assert.deepEqual(items, [podItem('web-1', '1')]);
+  });
+
+  test('a rule whose query aggregates across objects keeps the per-request query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    const query = 'avg(latency_seconds{namespace="default",pod=~"web-1|web-2"})';
+    h.metrics.answerQuery(query, []);
+    await failure(h.provider.objectMetrics(objectQuery({ name: '*', metric: 'latency_seconds', labelSelector: parseLabelSelector('app=web') })));
+    assert.deepEqual(h.metrics.queries, [query]);
+  });
+
+  test('a named object keeps the per-request query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery('sum(memory_used_bytes{namespace="default",pod="web-1"}) by (pod)', [pod('web-1', 1)]);
+    assert.deepEqual(await h.provider.objectMetrics(objectQuery({ name: 'web-1', metric: 'memory_used_bytes' })), [podItem('web-1', '1')]);
+  });
+
+  test('a root-scoped resource keeps the per-request query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery('sum(node_load{node=~"node-1|node-2"}) by (node)', [sample({ node: 'node-1' }, 1, TS)]);
+    const items = await h.provider.objectMetrics(objectQuery({ resource: NODES, namespace: undefined, name: '*', metric: 'node_load' }));
+    assert.deepEqual(
+      items.map((i) => i.describedObject.name),
+      ['node-1'],
+    );
+  });
+
+  test('sharedEvaluation: false on the rule keeps the per-request query', async () => {
+    const registry = registryOf(
+      `rules:
+- seriesQuery: '{__name__=~"^memory_.*",namespace!="",pod!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
+  sharedEvaluation: false
+`,
+      { '{__name__=~"^memory_.*",namespace!="",pod!=""}': seriesSummary({ memory_used_bytes: ['namespace', 'pod'] }) },
+    );
+    const h = harness({ sharedEvaluation: true, registry });
+    h.metrics.answerQuery('sum(memory_used_bytes{namespace="default",pod=~"web-1|web-2"}) by (pod)', [pod('web-1', 1)]);
+    assert.deepEqual(await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web') })), [podItem('web-1', '1')]);
+  });
+
+  test('when Prometheus rejects the shared query the request sends its own', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, new PrometheusError('rejected', 'execution: vector cannot contain metrics with the same labelset'));
+    h.metrics.answerQuery('sum(memory_used_bytes{namespace="default",pod=~"web-1|web-2"}) by (pod)', [pod('web-1', 1)]);
+    const items = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', labelSelector: parseLabelSelector('app=web') }));
+    assert.deepEqual(items, [podItem('web-1', '1')]);
+    assert.equal(h.metrics.queries.length, 2);
+  });
+
+  test('when Prometheus is unavailable the shared query fails the request without a second query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, new PrometheusError('unavailable', 'connect ECONNREFUSED'));
+    const f = await failure(h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes' })));
+    assert.equal(f.code, 503);
+    assert.deepEqual(h.metrics.queries, [SHARED]);
+  });
+
+  test('the evaluation mode names its reason', () => {
+    const h = harness({ sharedEvaluation: true });
+    const rule = REGISTRY.custom.get('pods/latency_seconds')?.rule;
+    assert.ok(rule);
+    const mode = h.provider.evaluationMode(rule, PODS, true);
+    assert.equal(mode.shared, false);
+    assert.match(mode.reason, /not object-separable: avg aggregates every object into one value/);
   });
 });
 

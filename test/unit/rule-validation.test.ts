@@ -121,6 +121,10 @@ const cases: Record<string, Case> = {
     files: ['24-namespaced-not-boolean.yaml'],
     errors: ['24-namespaced-not-boolean.yaml:3:27: error: externalRules[0].resources.namespaced: expected true or false, found the scalar "sometimes" (wrong-type)'],
   },
+  'sharedEvaluation must be a boolean': {
+    files: ['26-shared-evaluation-not-boolean.yaml'],
+    errors: ['26-shared-evaluation-not-boolean.yaml:5:21: error: rules[0].sharedEvaluation: expected true or false, found the scalar "no" (wrong-type)'],
+  },
   'two files publishing the same metric for the same resource name both places': {
     files: ['25-duplicate-metric-across-files/team-a.yaml', '25-duplicate-metric-across-files/team-b.yaml'],
     errors: [

@@ -75,6 +75,16 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
     warnings: ['rules.yaml:3:54: warning: rules[0].resources.namespaced: resources.namespaced applies to externalRules only; custom metrics take their scope from the resource (ignored-field)'],
   },
   {
+    name: 'sharedEvaluation on an external rule warns that it is ignored',
+    yaml: `externalRules:
+- seriesQuery: '{__name__="queue_depth"}'
+  resources: {namespaced: false}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+  sharedEvaluation: false
+`,
+    warnings: ['rules.yaml:5:21: warning: externalRules[0].sharedEvaluation: sharedEvaluation applies to custom rules only; external requests name no objects to share a query across (ignored-field)'],
+  },
+  {
     name: 'a custom rule that maps no resource warns that it publishes nothing',
     yaml: `rules:
 - seriesQuery: 'up'

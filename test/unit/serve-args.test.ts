@@ -47,6 +47,12 @@ describe('serve flags', () => {
     assert.equal(parseServeArgs([...base, '--prometheus-compression'], {}).prometheus?.compression, true);
   });
 
+  test('wildcards are evaluated once per namespace unless --shared-evaluation=false is given', () => {
+    assert.equal(parseServeArgs(base, {}).sharedEvaluation, true);
+    assert.equal(parseServeArgs([...base, '--shared-evaluation=false'], {}).sharedEvaluation, false);
+    assert.equal(parseServeArgs(base, { HPA_BRIDGE_SHARED_EVALUATION: 'false' }).sharedEvaluation, false);
+  });
+
   test('--rules repeats', () => {
     assert.deepEqual(parseServeArgs([...base, '--rules', 'team-b/'], {}).rules, ['r.yaml', 'team-b/']);
   });
