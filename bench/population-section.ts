@@ -264,9 +264,7 @@ export function populationBounds(raw: PopulationSectionResult['raw'] | undefined
       const parts: string[] = [];
       const d = main.driver;
       if (d.all.p99Ms > 50) {
-        parts.push(
-          `p99 ${f(d.all.p99Ms, 1)} ms: the 2 cores ran hpa-bridge (${f(main.serverCores, 2)} core), Prometheus (${f(main.prometheusCores, 2)} core) and the HPA driver at once; syncs started up to ${f(d.lateP99Ms, 0)} ms late (p99), so the ${WORKERS} workers were ${d.lateP99Ms > 100 ? 'behind' : 'keeping up'}`,
-        );
+        parts.push(`p99 ${f(d.all.p99Ms, 1)} ms: the 2 cores ran hpa-bridge (${f(main.serverCores, 2)} core), Prometheus (${f(main.prometheusCores, 2)} core) and the HPA driver at once`);
       }
       const cores = main.serverCores / p.population.speedup;
       if (cores > 0.5)
@@ -277,15 +275,25 @@ export function populationBounds(raw: PopulationSectionResult['raw'] | undefined
         parts.push(
           `peak RSS ${f(main.rssAfter.hwm, 0)} MB, of which ${f(main.rssIdle.rss, 0)} MB before the load (the watch cache of ${(p.shape.hpas * PODS_PER_HPA).toLocaleString('en-US')} pods and discovery)`,
         );
+      if (d.syncsPerSecond < 0.95 * d.offeredSyncsPerSecond) {
+        const syncMs = (WORKERS * 1000) / d.syncsPerSecond;
+        parts.push(
+          `the ${WORKERS} workers fell behind: ${f(d.syncsPerSecond, 0)} syncs/s of ${f(d.offeredSyncsPerSecond, 0)} asked for, a sync taking ${f(syncMs, 1)} ms where ${f((WORKERS * 1000) / d.offeredSyncsPerSecond, 1)} ms keeps up, so syncs started up to ${f(d.lateP99Ms / 1000, 1)} s late (p99); the HPA controller would lag the same way`,
+        );
+      }
       if (d.failed || d.unexpected) parts.push(`${d.failed} failed calls, ${d.unexpected} wrong item counts: ${d.firstProblem ?? ''}`);
       lines.push(`- **${id} (HPA population, ${p.population.hpas.toLocaleString('en-US')}).** ${parts.join('; ')}.`);
     }
     if (missed.has(`${id}b`) && shared && perRequest) {
-      const hpasPerNamespace = p.shape.hpas / p.shape.namespaces;
+      const h = p.shape.hpas / p.shape.namespaces;
+      const ttl = p.cacheTtlMs / 1000;
+      const period = p.periodMs / 1000;
       const ext = perSecond(shared.promQueriesByKind.external, shared);
-      const perRequestRate = perSecond(perRequest.promQueries, perRequest);
+      const pods = perSecond(shared.promQueriesByKind.pods, shared);
+      const podsPerRequest = perSecond(perRequest.promQueriesByKind.pods, perRequest);
       lines.push(
-        `- **${id}b (Prometheus queries).** Shared evaluation answers pods wildcards from one query per namespace and cache TTL: at most namespaces ÷ TTL = ${p.shape.namespaces} ÷ ${f(p.cacheTtlMs / 1000, 2)} s = ${f(p.shape.namespaces / (p.cacheTtlMs / 1000), 0)}/s for the pods metric, against HPAs ÷ period = ${f(p.shape.hpas / (p.periodMs / 1000), 0)}/s per request, a bound of ${f(hpasPerNamespace, 0)} HPAs per namespace × TTL ${f(p.cacheTtlMs / 1000, 2)} s ÷ period ${f(p.periodMs / 1000, 2)} s = ${f((hpasPerNamespace * p.cacheTtlMs) / p.periodMs, 1)}× on that metric. The external metric has a selector per HPA, so each of its calls stays one query in either mode: ${f(ext, 0)}/s of the shared mode's ${f(perSecond(shared.promQueries, shared), 0)}/s, which alone caps the ratio at ${f(perRequestRate / ext, 1)}×.`,
+        `- **${id}b (Prometheus queries).** For the pods metric, shared evaluation sends at most one query per namespace and cache TTL (${p.shape.namespaces} ÷ ${f(ttl, 2)} s = ${f(p.shape.namespaces / ttl, 0)}/s) against one per HPA and period per request (${p.shape.hpas} ÷ ${f(period, 2)} s = ${f(p.shape.hpas / period, 0)}/s); with ${f(h, 0)} HPAs per namespace the model of docs/metrics-api.md (Horizontal scale) expects 1 + h × TTL ÷ period = ${f(1 + (h * ttl) / period, 1)}× fewer, and the run measured ${f(pods, 0)}/s against ${f(podsPerRequest, 0)}/s (${f(podsPerRequest / pods, 1)}×). ` +
+          `The external metric has a selector per HPA, so each of its calls is one query in either mode: ${f(ext, 0)}/s of the shared mode's ${f(perSecond(shared.promQueries, shared), 0)}/s, which alone caps the ratio at ${f(perSecond(perRequest.promQueries, perRequest) / ext, 1)}×.`,
       );
     }
   }

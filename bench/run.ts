@@ -490,6 +490,22 @@ async function slowScalar(promUrl: string, promql: string): Promise<number> {
   return Number(value);
 }
 
+/** Waits, up to two minutes, until Prometheus uses under a tenth of a core: done loading and compacting the backfilled blocks. */
+async function settled(prom: PrometheusInstance): Promise<void> {
+  const started = performance.now();
+  let quiet = 0;
+  let last = procCpuSeconds(prom.pid ?? 0) ?? NaN;
+  while (quiet < 3 && performance.now() - started < 120_000) {
+    await sleep(1_000);
+    const now = procCpuSeconds(prom.pid ?? 0) ?? NaN;
+    quiet = now - last < 0.1 ? quiet + 1 : 0;
+    last = now;
+  }
+  log(`Prometheus settled after ${f((performance.now() - started) / 1000, 0)} s`);
+}
+
+type DiscoveryRun = DiscoveryResult & { seriesApiSeconds: number; seriesApiMB: number };
+
 async function discoverySection(results: Results, work: string): Promise<void> {
   const sets: SeriesSet[] = [
     { prefix: '', count: 200_000 },
@@ -527,6 +543,7 @@ async function discoverySection(results: Results, work: string): Promise<void> {
     }
     total += await slowScalar(prom.url, `count(count_over_time({__name__=~"${DISTINCT_PREFIX}.+"}[3h]))`);
     log(`Prometheus holds ${total} series, RSS ${f(prom.pid ? (procStatusMB(prom.pid, 'VmRSS') ?? NaN) : NaN, 0)} MB`);
+    await settled(prom);
 
     const exampleText = await readFile(join(EXAMPLE_RULES, 'workload.yaml'), 'utf8');
     // The example rules, reading the series of one set.
@@ -552,7 +569,7 @@ async function discoverySection(results: Results, work: string): Promise<void> {
       `${prefix}http_requests_total{namespace!="",pod!=""}`,
       `${prefix}container_cpu_usage_seconds_total{namespace!="",pod!="",container!=""}`,
     ];
-    const runs: Record<string, DiscoveryResult & { seriesApiSeconds: number; seriesApiMB: number }> = {};
+    const runs: Record<string, DiscoveryRun> = {};
     for (const [label, rules, matchers] of [
       ['20k', [small], matchersOf('small_')],
       ['200k', [join(EXAMPLE_RULES, 'workload.yaml')], matchersOf('')],
@@ -1070,6 +1087,20 @@ function bounds(r: Results): string {
     lines.push(
       '- **2b (coalescing, kube-state-metrics objects).** Each answer costs two queries in a row (the object list, then the metric query). Requests that arrive after an answer is built start the next one, because with the cache off nothing built earlier is reused; the 500 requests reach the server over a longer time than one answer takes, so a burst costs two queries per round.',
     );
+  }
+  const d = r.raw.discovery as { idle?: DiscoveryResult; runs?: Record<string, DiscoveryRun> } | undefined;
+  const large = d?.runs?.['1M'];
+  if (missed.has('3d') && large && d.idle) {
+    const parts: string[] = [];
+    if (large.relistSeconds > 5) {
+      parts.push(
+        `The relist took ${f(large.relistSeconds, 2)} s, while Prometheus's /api/v1/series, called alone with the same matchers and its ${f(large.seriesApiMB, 0)} MB body discarded, takes ${f(large.seriesApiSeconds, 2)} s: ${large.seriesApiSeconds > 5 ? 'more than the target on its own' : `the rest, ${f(large.relistSeconds - large.seriesApiSeconds, 2)} s, is reading that stream`}`,
+      );
+    }
+    const above = large.maxRssMB - d.idle.maxRssMB;
+    if (above > 150) parts.push(`Peak RSS ${f(large.maxRssMB, 0)} MB is ${f(above, 0)} MB above the idle peak (${f(d.idle.maxRssMB, 0)} MB)`);
+    if (large.errors.length) parts.push(`errors: ${large.errors.join('; ')}`);
+    lines.push(`- **3d (discovery, 1,000,000 series).** ${parts.join('; ')}.`);
   }
   lines.push(...populationBounds(r.raw.population as PopulationSectionResult['raw'] | undefined, missed));
   return lines.length ? `\n## What bounds the missed targets\n\n${lines.join('\n')}\n` : '';
