@@ -1193,7 +1193,7 @@ ${POPULATION_METHOD}
 ## Reproduce
 
 \`\`\`sh
-npm ci && npm run bench            # all sections, about 5–6 minutes on 2 cores
+npm ci && npm run bench            # all sections, about 8–9 minutes on 2 quiet cores
 node dist/bench/run.js --only webhook,idle   # after a build; sections: ${SECTIONS.join(', ')}
 \`\`\`
 
