@@ -282,7 +282,9 @@ export function populationBounds(raw: PopulationSectionResult['raw'] | undefined
         );
       }
       if (d.failed || d.unexpected) parts.push(`${d.failed} failed calls, ${d.unexpected} wrong item counts: ${d.firstProblem ?? ''}`);
-      lines.push(`- **${id} (HPA population, ${p.population.hpas.toLocaleString('en-US')}).** ${parts.join('; ')}.`);
+      const only =
+        main.mode === 'per-request' ? `Per-request mode only (this server has no \`${SHARED_FLAG}\`), where every metric call is a Prometheus query whose answer is read and turned into items: ` : '';
+      lines.push(`- **${id} (HPA population, ${p.population.hpas.toLocaleString('en-US')}).** ${only}${parts.join('; ')}.`);
     }
     if (missed.has(`${id}b`) && shared && perRequest) {
       const h = p.shape.hpas / p.shape.namespaces;
