@@ -1,5 +1,5 @@
 // Shared helpers of the benchmark driver: child processes, machine facts, HTTPS GETs.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { cpus, totalmem } from 'node:os';
@@ -128,3 +128,124 @@ export function procCpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+export const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+export const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
+
+/** One line of BENCHMARKS.md's table. */
+export interface Row {
+  readonly id: string;
+  readonly measurement: string;
+  readonly value: string;
+  readonly baseline: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+
+export interface SeriesChild {
+  readonly address: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+/** Starts a compiled bench script that serves series to Prometheus (series-child.js, population-series.js) and waits for its address. */
+export async function startSeriesChild(script: string, spec: unknown): Promise<SeriesChild> {
+  const child = spawn(process.execPath, [join(BENCH_DIR, script), JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} printed no address: ${err.slice(-2000)}`));
+    }, 60_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = /^(127\.0\.0\.1:\d+)\n/.exec(out)?.[1];
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${String(code)}: ${err.slice(-2000)}`));
+    });
+  });
+  const post = async (path: string): Promise<void> => {
+    const res = await fetch(`http://${address}${path}`, { method: 'POST' });
+    if (res.status !== 204) throw new Error(`series child answered ${res.status} to ${path}`);
+  };
+  return { address, start: () => post('/start'), stop: () => post('/stop'), kill: () => void child.kill('SIGTERM') };
+}
+
+export interface ServeChild {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** `hpa-bridge serve --help`, for flags a server may or may not have yet. */
+export function serveHelp(): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/hpa-bridge.js', 'serve', '--help'], { cwd: ROOT, timeout: 30_000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`));
+  });
+}
+
+/** Starts `hpa-bridge serve` with these rule paths as a child and waits for /readyz. */
+export async function startServeChild(rules: readonly string[], extraArgs: readonly string[], promUrl: string): Promise<ServeChild> {
+  const args = [
+    'bin/hpa-bridge.js',
+    'serve',
+    ...rules.flatMap((r) => ['--rules', r]),
+    '--prometheus-url',
+    promUrl,
+    '--secure-port',
+    '0',
+    '--bind-address',
+    '127.0.0.1',
+    '--authentication',
+    'none',
+    '--metrics-port',
+    '-1',
+    '--log-level',
+    'info',
+    ...extraArgs,
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let logText = '';
+  child.stdout?.on('data', (d: Buffer) => (logText += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (logText += d.toString()));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+  };
+  try {
+    let url: string | undefined;
+    for (let i = 0; i < 300 && !url; i++) {
+      url = /"url":"(https:\/\/[^"]+)"/.exec(logText)?.[1];
+      if (!url) await sleep(100);
+    }
+    if (!url) throw new Error(`serve never logged its URL: ${logText.slice(-1000)}`);
+    let ready = false;
+    for (let i = 0; i < 300 && !ready; i++) {
+      ready = (await httpsGet(`${url}/readyz`).catch(() => ({ status: 0 }))).status === 200;
+      if (!ready) await sleep(100);
+    }
+    if (!ready) throw new Error(`serve never became ready: ${logText.slice(-1000)}`);
+    return { url, pid: child.pid ?? 0, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export interface Rss {
+  readonly rss: number;
+  /** VmHWM: the most the process has held so far. */
+  readonly hwm: number;
+}
+
+export const rssOf = (pid: number): Rss => ({ rss: procStatusMB(pid, 'VmRSS') ?? NaN, hwm: procStatusMB(pid, 'VmHWM') ?? NaN });
