@@ -129,6 +129,8 @@ export interface MetricExplanation {
   readonly replicas?: number;
   /** Why the controller cannot use the metric (its ScalingActive message). */
   readonly error?: string;
+  /** What the metrics API answered instead of values, when it failed. */
+  readonly fetchError?: string;
   readonly cause?: FetchFailureCause | 'no-request' | 'no-pods' | 'calculation';
 }
 
@@ -348,7 +350,7 @@ function explainMetric(input: ExplainInput, ctx: MetricContext, spec: MetricSpec
   const proposal = computeReplicasForMetric({ ...ctx, metricsSource: sourceOf(fetched.answer) }, spec);
   if (!proposal.ok) {
     const cause = !fetched.answer.ok ? fetched.answer.cause : base.pods.some((p) => p.state === 'no-request') ? 'no-request' : input.pods.length === 0 ? 'no-pods' : 'calculation';
-    return { ...base, error: proposal.condition.message, cause };
+    return { ...base, error: proposal.condition.message, cause, ...(fetched.answer.ok ? {} : { fetchError: fetched.answer.message }) };
   }
   return { ...base, ...currentOf(proposal.status, target, ctx.statusReplicas, spec), replicas: proposal.replicas };
 }
@@ -475,7 +477,7 @@ function judge(input: ExplainInput, metrics: readonly MetricExplanation[], d: De
     const unknown = `<unknown>: ${first.title}`;
     switch (first.cause) {
       case 'unavailable':
-        return { verdict: 'cannot-evaluate', summary: `${unknown} cannot be read: ${firstLine(inputMessage(input, first))}` };
+        return { verdict: 'cannot-evaluate', summary: `${unknown} cannot be read: ${firstLine(first.fetchError ?? first.error ?? '')}` };
       case 'no-rule':
         return { verdict: 'not-scaling', summary: `${unknown}: no loaded rule serves it${first.rule === undefined ? '' : ` (${first.rule})`}` };
       case 'no-values':
@@ -486,7 +488,7 @@ function judge(input: ExplainInput, metrics: readonly MetricExplanation[], d: De
       case 'no-request':
         return { verdict: 'not-scaling', summary: `not scaling: ${missingRequestSentence(input, first)}` };
       case 'no-pods':
-        return { verdict: 'not-scaling', summary: `not scaling: the target's selector matches no pod` };
+        return { verdict: 'not-scaling', summary: `not scaling: no pod matches the target's selector${input.scale.selector ? ` ${input.scale.selector}` : ''}` };
       default:
         return { verdict: 'not-scaling', summary: `${unknown}: ${first.error ?? ''}` };
     }
@@ -531,10 +533,6 @@ function judge(input: ExplainInput, metrics: readonly MetricExplanation[], d: De
     }
   }
   return { verdict: 'holding', summary: `holding: the metrics recommend the current ${d.currentReplicas} replicas` };
-}
-
-function inputMessage(_input: ExplainInput, m: MetricExplanation): string {
-  return m.error ?? '';
 }
 
 function firstLine(text: string): string {

@@ -17,7 +17,7 @@ export function renderText(e: Explanation): string {
   e.metrics.forEach((m, i) => {
     out.push(`metric ${i + 1}: ${m.title}`);
     out.push(`  asks:    GET ${m.path}`);
-    out.push(`  rule:    ${m.rule ?? 'none serves it'}`);
+    out.push(`  rule:    ${m.rule ?? (m.cause === 'unavailable' ? 'unknown: Prometheus could not be asked' : 'none serves it')}`);
     for (const q of m.queries) out.push(`  promql:  ${q}`);
     for (const v of m.values.slice(0, 20)) out.push(`  value:   ${v.object} = ${v.value}`);
     if (m.values.length > 20) out.push(`  value:   … and ${m.values.length - 20} more`);
