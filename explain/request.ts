@@ -35,6 +35,13 @@ export type MetricRequest =
 
 const PODS: GroupResource = { group: '', resource: 'pods' };
 
+/** The resource of an Object metric's describedObject: its kind in its apiVersion's group, as the controller's RESTMapper finds it. */
+export function describedObjectResource(described: { readonly kind: string; readonly apiVersion?: string }, catalog: ResourceCatalog): GroupResource {
+  const apiVersion = described.apiVersion ?? '';
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  return normalizeGroupResource(catalog, group, described.kind).groupResource;
+}
+
 /**
  * The request for one metric spec. `podSelector` is the scale target's
  * selector, which the controller puts on per-pod requests. An Object
@@ -58,9 +65,8 @@ export function metricRequestFor(spec: MetricSpec, namespace: string, podSelecto
         metricSelector: labelSelectorAsRequirements(spec.pods.metric.selector),
       };
     case 'Object': {
+      const resource = describedObjectResource(spec.object.describedObject, catalog);
       const described = spec.object.describedObject;
-      const group = (described.apiVersion ?? '').includes('/') ? (described.apiVersion ?? '').split('/')[0] : '';
-      const resource = normalizeGroupResource(catalog, group, described.kind).groupResource;
       const rootNamespace = resource.group === NAMESPACES.group && resource.resource === NAMESPACES.resource;
       return {
         api: 'custom.metrics.k8s.io/v1beta2',

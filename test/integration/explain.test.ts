@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { startExporter, type Exporter } from '../support/exporter.js';
 import { startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
 import { fixturePath } from '../support/fixtures.js';
+import request from 'supertest';
 import { main } from '../../cli/main.js';
+import { startServer } from '../../cli/serve.js';
+import { silentLogger } from '../../adapter/log.js';
+import { testServeConfig } from '../support/serve-config.js';
+import { responseOf, reviewOf, type Json as ReviewJson } from '../support/admission.js';
 
 let exporter: Exporter;
 let prom: PrometheusInstance;
@@ -205,6 +210,35 @@ describe('hpa-bridge explain against a real Prometheus', () => {
     const run = await explain(['-f', join(dir, 'nope.yaml'), '--workload', hpa('workload-03-httpserver.yaml'), '--rules', fixturePath('hpa/rules-03-qps.yaml'), '--prometheus-url', prom.url]);
     assert.equal(run.code, 3);
     assert.equal(run.stderr, `hpa-bridge explain: -f ${join(dir, 'nope.yaml')}: no such file or directory\n`);
+  });
+
+  test("serve's webhook answers an HPA naming a metric no rule serves with a warning, and one naming a served metric with none", async () => {
+    const server = await startServer(testServeConfig(prom.url, [fixturePath('hpa/rules-03-qps.yaml')]), silentLogger);
+    try {
+      await server.discovery.relist();
+      const review = async (metric: string): Promise<ReviewJson> => {
+        const hpaObject = {
+          apiVersion: 'autoscaling/v2',
+          kind: 'HorizontalPodAutoscaler',
+          metadata: { name: 'sample', namespace: 'default' },
+          spec: {
+            scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'sample-httpserver' },
+            maxReplicas: 5,
+            metrics: [{ type: 'Pods', pods: { metric: { name: metric }, target: { type: 'AverageValue', averageValue: '1' } } }],
+          },
+        };
+        const res = await request(server.url).post('/mutate').disableTLSCerts().set('Content-Type', 'application/json').send(reviewOf(hpaObject));
+        assert.equal(res.status, 200);
+        return responseOf(res.body as ReviewJson);
+      };
+      const unserved = await review('http_latency_p99');
+      assert.equal(unserved.allowed, true);
+      assert.equal(unserved.patch, undefined);
+      assert.deepEqual(unserved.warnings, ['hpa-bridge: spec.metrics[0]: no loaded rule serves pods metric http_latency_p99; the HPA will show <unknown>']);
+      assert.equal((await review('http_requests_qps')).warnings, undefined);
+    } finally {
+      await server.close();
+    }
   });
 
   test('a missing flag is a usage error, exit 2', async () => {
