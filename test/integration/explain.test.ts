@@ -15,6 +15,8 @@ import { main } from '../../cli/main.js';
 import { startServer } from '../../cli/serve.js';
 import { silentLogger } from '../../adapter/log.js';
 import { testServeConfig } from '../support/serve-config.js';
+import { KubeApiDouble } from '../support/kube-api-double.js';
+import { writeKubeconfig } from '../support/kubeconfig.js';
 import { responseOf, reviewOf, type Json as ReviewJson } from '../support/admission.js';
 
 let exporter: Exporter;
@@ -189,6 +191,39 @@ describe('hpa-bridge explain against a real Prometheus', () => {
     assert.equal(r.verdict, 'not-scaling');
     assert.equal(r.decision.desiredReplicas, 2);
     assert.equal(r.summary, 'not scaling: 1 of 2 pods have no cpu request (the defaults webhook would add 100m when the workload is next applied)');
+  });
+
+  test('from a cluster (the Kubernetes API double): the HPA, its Deployment, its pods and the namespace opt-out are read, and the sentence names the namespace', async () => {
+    const api = await KubeApiDouble.start();
+    try {
+      api.addObject('namespaces', { name: 'shop', labels: { 'hpa-bridge.io/defaults': 'off' } });
+      api.addObject('deployments.apps', {
+        name: 'web',
+        namespace: 'shop',
+        labels: { app: 'web' },
+        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web' }] } } },
+        status: { replicas: 2 },
+      });
+      const running = { phase: 'Running', startTime: '2020-01-01T00:00:00Z', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2020-01-01T00:00:00Z' }] };
+      api.addObject('pods', { name: 'web-1', namespace: 'shop', labels: { app: 'web' }, spec: { containers: [{ name: 'app', resources: { requests: { cpu: '200m' } } }] }, status: running });
+      api.addObject('pods', { name: 'web-2', namespace: 'shop', labels: { app: 'web' }, spec: { containers: [{ name: 'app' }] }, status: running });
+      api.addObject('horizontalpodautoscalers.autoscaling', {
+        name: 'web',
+        namespace: 'shop',
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+          maxReplicas: 10,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
+        },
+      });
+      const kubeconfig = await writeKubeconfig(dir, api.url);
+      const r = await explainJson(['--kubeconfig', kubeconfig, '-n', 'shop', 'web', '--rules', 'rules/examples']);
+      assert.equal(r.verdict, 'not-scaling');
+      assert.equal(r.decision.desiredReplicas, 2);
+      assert.equal(r.summary, 'not scaling: 1 of 2 pods have no cpu request (the defaults webhook is off in namespace shop)');
+    } finally {
+      await api.close();
+    }
   });
 
   test('Prometheus down: <unknown>, and explain exits 3 (cannot evaluate)', async () => {
