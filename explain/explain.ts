@@ -85,7 +85,7 @@ export interface WebhookView {
 
 export interface ExplainInput {
   readonly hpa: HorizontalPodAutoscaler;
-  /** The scale target: spec.replicas, status.replicas and the selector; or why it could not be read. */
+  /** The scale target's scale: spec.replicas, status.replicas and the selector. */
   readonly scale: ScaleInfo;
   readonly targetKind: string;
   readonly targetName: string;
@@ -112,6 +112,9 @@ export interface PodNote {
 export interface MetricExplanation {
   /** `Resource cpu`, `Pods http_requests_qps`, `External queue_depth`… */
   readonly title: string;
+  /** The resource of a Resource or ContainerResource metric, and the container of the latter. */
+  readonly resource?: string;
+  readonly container?: string;
   readonly api: MetricRequest['api'];
   readonly path: string;
   readonly rule?: string;
@@ -339,6 +342,8 @@ function explainMetric(input: ExplainInput, ctx: MetricContext, spec: MetricSpec
   const target = targetOf(spec);
   const base = {
     title: titleOf(spec),
+    ...(spec.type === 'Resource' ? { resource: spec.resource.name } : {}),
+    ...(spec.type === 'ContainerResource' ? { resource: spec.containerResource.name, container: spec.containerResource.container } : {}),
     api: fetched.request.api,
     path: metricRequestPath(fetched.request),
     ...(fetched.rule === undefined ? {} : { rule: fetched.rule }),
@@ -398,6 +403,7 @@ export function explainHpa(input: ExplainInput): Explanation {
     objectMetric: (metric, described) => answerFor(metric).objectMetric?.(metric, described) ?? unavailable('no answer'),
     externalMetric: (metric) => answerFor(metric).externalMetric?.(metric) ?? unavailable('no answer'),
   };
+  // The conditions are this sync's own: those in the HPA's status are the controller's last word, not an input.
   const hpaForSync: HorizontalPodAutoscaler = { ...input.hpa, status: { ...(input.hpa.status ?? {}), conditions: [] } };
   const result = reconcile({
     hpa: hpaForSync,
@@ -483,7 +489,7 @@ function judge(input: ExplainInput, metrics: readonly MetricExplanation[], d: De
       case 'no-values':
         return {
           verdict: 'not-scaling',
-          summary: `${unknown}: the rule ${first.rule ?? ''} answers no value for it (no matching series or objects; check the metric selector and labels)`.replace('rule  answers', 'rule answers'),
+          summary: `${unknown}: ${first.rule === undefined ? 'the provider' : `the rule ${first.rule}`} answers no value for it (no matching series or objects; check the metric selector and labels)`,
         };
       case 'no-request':
         return { verdict: 'not-scaling', summary: `not scaling: ${missingRequestSentence(input, first)}` };
@@ -560,10 +566,10 @@ function limitText(reason: string, d: Decision): string {
 
 function missingRequestSentence(input: ExplainInput, m: MetricExplanation): string {
   const without = m.pods.filter((p) => p.state === 'no-request');
-  const resource = m.title.replace(/^(Resource|ContainerResource) (\S+).*$/, '$2');
+  const resource = m.resource ?? '';
   const namespace = input.hpa.namespace ?? 'default';
   const first = input.pods.find((p) => p.name === without[0]?.pod);
-  const container = m.title.startsWith('ContainerResource') ? m.title.replace(/^.* of container /, '') : '';
+  const container = m.container ?? '';
   const adds = first ? missingRequests(first, resource, container, namespace, input.webhook)[0]?.webhookAdds : undefined;
   const fix =
     input.webhook === undefined
