@@ -507,6 +507,8 @@ function judge(input: ExplainInput, metrics: readonly MetricExplanation[], d: De
     const how = limited?.status === 'True' ? ` (the metrics want ${wanted}; ${limitText(limited.reason, d)})` : '';
     return { verdict: 'scaling', summary: `scaling: from ${d.currentReplicas} to ${desired} replicas on ${d.metricName ?? 'the metrics'}${how}` };
   }
+  if (wanted < d.currentReplicas && d.currentReplicas <= d.minReplicas) return { verdict: 'holding', summary: `holding at minReplicas ${d.minReplicas}: the metrics want ${wanted}` };
+  if (wanted > d.currentReplicas && d.currentReplicas >= d.maxReplicas) return { verdict: 'not-scaling', summary: `not scaling: at maxReplicas ${d.maxReplicas}, and the metrics want ${wanted}` };
   if (wanted !== d.currentReplicas) {
     if (able?.reason === 'ScaleDownStabilized' || able?.reason === 'ScaleUpStabilized') {
       const window = able.reason === 'ScaleDownStabilized' ? d.scaleDownWindowSeconds : d.scaleUpWindowSeconds;

@@ -190,6 +190,24 @@ describe('explain: why an HPA does or does not scale', () => {
     assert.match(e.summary, /^<unknown>: Resource cpu cannot be read: .*ECONNREFUSED/);
   });
 
+  test('no load at minReplicas holds there', () => {
+    const list = pods(1);
+    const e = explainHpa(input(hpa([QPS_500M]), list, [fetched(QPS_500M, podValues(list, '0'))], { history: { recommendations: [{ recommendation: 1, timestamp: NOW - 60_000 }] } }));
+    assert.equal(e.metrics[0]?.replicas, Math.ceil(1 * (0 / 500)));
+    assert.equal(e.decision.desiredReplicas, 1);
+    assert.equal(e.verdict, 'holding');
+    assert.equal(e.summary, 'holding at minReplicas 1: the metrics want 0');
+  });
+
+  test('at maxReplicas with the metrics above target is not scaling, and says so', () => {
+    const list = pods(4);
+    const e = explainHpa(input(hpa([QPS_500M], { maxReplicas: 4 }), list, [fetched(QPS_500M, podValues(list, '1'))]));
+    const wanted = Math.ceil(4 * (1000 / 500));
+    assert.equal(e.decision.desiredReplicas, 4);
+    assert.equal(e.verdict, 'not-scaling');
+    assert.equal(e.summary, `not scaling: at maxReplicas 4, and the metrics want ${wanted}`);
+  });
+
   test('a metric well above target scales to ceil(current × ratio)', () => {
     const list = pods(3);
     const e = explainHpa(input(hpa([QPS_500M]), list, [fetched(QPS_500M, podValues(list, '1'))]));
