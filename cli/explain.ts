@@ -60,7 +60,6 @@ const FLAGS = {
   rules: 'list',
   'prometheus-url': 'string',
   format: 'string',
-  'request-timeout': 'string',
   help: 'boolean',
   ...Object.fromEntries(PROMETHEUS_FLAGS.map((f) => [f.name, f.kind])),
 } as const;
