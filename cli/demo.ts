@@ -12,6 +12,12 @@ import { metricsClient, type MetricsClient } from './demo/metrics-client.js';
 import { aptInstallPrometheus, findOnPath, startPrometheus, type DemoPrometheus } from './demo/prometheus.js';
 import { eventLine, header, hpaRow, screen, topPods, type History } from './demo/render.js';
 import { demoHpas, SYNC_PERIOD_MS, type ScaleEvent, type SimulatedHpa } from './demo/simulator.js';
+import { explainFrom } from './explain.js';
+import { loadRules } from './explain-sources.js';
+import { prometheusClientFor } from './prometheus-connection.js';
+import { renderText } from '../explain/render.js';
+import { StaticResourceCatalog } from '../rules/resources.js';
+import { NAMESPACE } from './demo/cluster.js';
 
 const DEMO_USAGE = `Usage: hpa-bridge demo [--fast] [--no-tty]
 
@@ -63,6 +69,31 @@ interface Track {
 
 function topTitle(h: SimulatedHpa): string {
   return `$ kubectl top pods -l app=${h.target.app}`;
+}
+
+/** `hpa-bridge explain` of one simulated HPA, with the simulation's own history, on the same code paths as the command. */
+async function explainDemoHpa(h: SimulatedHpa, rulesDir: string, prometheusUrl: string, simNow: number): Promise<string> {
+  const rules = await loadRules([rulesDir], new StaticResourceCatalog());
+  const labels = { app: h.target.app };
+  const explanation = await explainFrom({
+    hpa: { name: h.name, namespace: NAMESPACE, spec: h.spec, ...(h.status ? { status: h.status } : {}) },
+    workload: {
+      kind: 'Deployment',
+      name: h.target.name,
+      specReplicas: h.target.replicas,
+      selector: `app=${h.target.app}`,
+      templateLabels: labels,
+      containers: h.pods()[0]?.containers ?? [],
+      initContainers: [],
+    },
+    pods: h.pods().map((info) => ({ info, labels })),
+    rules,
+    prometheus: prometheusClientFor({ prometheusUrl, requestTimeoutMs: 5_000 }),
+    now: simNow,
+    timeoutMs: 5_000,
+    ...(h.history ? { history: h.history } : {}),
+  });
+  return renderText(explanation);
 }
 
 export async function runDemo(argv: readonly string[], out: Output): Promise<number> {
@@ -161,10 +192,11 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
     if (!tty) say(header());
 
     let settledSyncs = 0;
+    let simNow = simStart;
     for (let k = 0; !interrupted(); k++) {
       await sleep(cluster.startedAt + k * timing.syncMs - Date.now(), abort.signal);
       if (interrupted()) break;
-      const simNow = simStart + k * SYNC_PERIOD_MS;
+      simNow = simStart + k * SYNC_PERIOD_MS;
       const t = cluster.elapsed();
       const sources = await Promise.all(hpas.map((h) => h.fetch(client as MetricsClient, simNow)));
       const changed: SimulatedHpa[] = [];
@@ -242,6 +274,13 @@ export async function runDemo(argv: readonly string[], out: Output): Promise<num
       say(`SUMMARY ${h.name} min=${min} peak=${tr.peak} final=${h.target.replicas} ` + `scale-out=${outText} scale-in=${inText} ${ok ? 'OK' : 'FAILED'}`);
     }
     say(`  scale-out: from load start to the first scale-up; scale-in: from load stop to back at minReplicas`);
+    const explained = hpas.find((h) => h.kind === 'http');
+    if (explained) {
+      say('');
+      say(`$ hpa-bridge explain -n ${NAMESPACE} ${explained.name} --rules rules/examples --prometheus-url ${prometheus.url}`);
+      const text = await explainDemoHpa(explained, rulesDir, prometheus.url, simNow).catch((e: unknown) => `explain failed: ${(e as Error).message}\n`);
+      for (const line of text.trimEnd().split('\n')) say(`  ${line}`);
+    }
     if (problems.length > 0) {
       out.stderr(`hpa-bridge demo: ${problems.join('; ')}\n`);
       return 1;

@@ -3,6 +3,7 @@
 // own behalf.
 import { basename } from 'node:path';
 import { runDemo } from './demo.js';
+import { runExplain } from './explain.js';
 import { runLint } from './lint.js';
 import { runServe } from './serve.js';
 import { UsageError, type Output } from './args.js';
@@ -16,6 +17,7 @@ Commands:
                   line that starts with a flag or with /adapter is a serve command
                   line, as prometheus-adapter's
   lint PATH...    check rule files; see 'hpa-bridge lint --help'
+  explain         why an HPA scales or does not; see 'hpa-bridge explain --help'
   demo            the scale-up/scale-down story on one machine
   version         print the version
 
@@ -63,6 +65,8 @@ export async function main(argv: readonly string[], out: Output, program?: strin
         return await runServe(rest, out);
       case 'demo':
         return await runDemo(rest, out);
+      case 'explain':
+        return await runExplain(rest, out);
       case 'version':
       case '--version':
         out.stdout(`${packageVersion()}\n`);
@@ -81,7 +85,7 @@ export async function main(argv: readonly string[], out: Output, program?: strin
   }
 }
 
-const COMMANDS = new Set(['serve', 'lint', 'demo']);
+const COMMANDS = new Set(['serve', 'lint', 'demo', 'explain']);
 
 /** Writes one line about `e` (the stack too at --log-level debug) and returns the exit code. */
 export function reportFailure(e: unknown, argv: readonly string[], out: Output, program?: string): number {

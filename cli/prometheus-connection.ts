@@ -96,7 +96,11 @@ export function prometheusCredentials(c: PrometheusConnectionConfig, env: NodeJS
   return { authorization, tls: { ...(ca !== undefined ? { ca } : {}), ...(pair ?? {}) } };
 }
 
-export function prometheusClientFor(config: ServeConfig, env: NodeJS.ProcessEnv = process.env, serviceAccountDir: string = SERVICE_ACCOUNT_DIR): PrometheusClient {
+export function prometheusClientFor(
+  config: Pick<ServeConfig, 'prometheusUrl' | 'requestTimeoutMs' | 'prometheus'>,
+  env: NodeJS.ProcessEnv = process.env,
+  serviceAccountDir: string = SERVICE_ACCOUNT_DIR,
+): PrometheusClient {
   const c = config.prometheus ?? {};
   const credentials = prometheusCredentials(c, env, serviceAccountDir);
   const headers = (): Record<string, string> => {

@@ -408,7 +408,7 @@ export const SERVE_USAGE = usage();
 
 const FLAG_KINDS: Readonly<Record<string, FlagKind>> = Object.fromEntries(SERVE_FLAGS.map((f) => [f.name, f.kind]));
 
-type RawFlags = Readonly<Record<string, string | boolean | number | string[] | undefined>>;
+export type RawFlags = Readonly<Record<string, string | boolean | number | string[] | undefined>>;
 
 /**
  * Whether a flag may also come from its HPA_BRIDGE_* variable: ours may;
@@ -437,7 +437,7 @@ function envArgs(env: NodeJS.ProcessEnv, given: ReadonlySet<string>): string[] {
 }
 
 /** The flags under our names: an alias's values join its target's; two different single values are a usage error. */
-function foldAliases(raw: RawFlags): Record<string, FlagValue> {
+export function foldAliases(raw: RawFlags): Record<string, FlagValue> {
   const flags: Record<string, FlagValue> = { ...raw };
   for (const f of SERVE_FLAGS) {
     if (!f.aliasOf || raw[f.name] === undefined) continue;
@@ -519,14 +519,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const flags = foldAliases(raw);
   const rules = (flags.rules as string[] | undefined) ?? [];
   if (rules.length === 0) throw new UsageError('serve needs --rules PATH (or --config FILE)');
-  const prometheusUrl = flags['prometheus-url'] as string | undefined;
-  if (!prometheusUrl) throw new UsageError('serve needs --prometheus-url URL');
-  try {
-    const u = new URL(prometheusUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
-  } catch {
-    throw new UsageError(`--prometheus-url must be an http or https URL, not ${JSON.stringify(prometheusUrl)}`);
-  }
+  const prometheusUrl = prometheusUrlOf(flags['prometheus-url'], 'serve');
   const securePort = (flags['secure-port'] as number | undefined) ?? Number(defaultOf('secure-port'));
   if (!Number.isInteger(securePort) || securePort < 0 || securePort > 65535) throw new UsageError(`--secure-port must be a port number, not ${securePort}`);
   const cert = flags['tls-cert-file'] as string | undefined;
@@ -627,7 +620,21 @@ function httpPortOf(value: number | undefined): { httpPort?: number } {
   return { httpPort: value };
 }
 
-function prometheusConnection(flags: Readonly<Record<string, FlagValue>>): PrometheusConnectionConfig {
+/** --prometheus-url, required by `command`: an http or https URL. */
+export function prometheusUrlOf(value: FlagValue, command: string): string {
+  const prometheusUrl = value as string | undefined;
+  if (!prometheusUrl) throw new UsageError(`${command} needs --prometheus-url URL`);
+  try {
+    const u = new URL(prometheusUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`--prometheus-url must be an http or https URL, not ${JSON.stringify(prometheusUrl)}`);
+  }
+  return prometheusUrl;
+}
+
+/** The Prometheus connection flags (the `prometheus` group of SERVE_FLAGS, aliases folded), as serve and explain read them. */
+export function prometheusConnection(flags: Readonly<Record<string, FlagValue>>): PrometheusConnectionConfig {
   const headers: Record<string, string> = {};
   for (const h of (flags['prometheus-header'] as string[] | undefined) ?? []) {
     const eq = h.indexOf('=');

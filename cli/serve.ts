@@ -2,7 +2,7 @@
 // discovery, Prometheus, the object source, authentication, the HTTP
 // surface, the listeners) once, starts them in order through a Lifecycle
 // and stops them in reverse.
-import { MetricDiscovery } from '../adapter/discovery.js';
+import { customMetricKey, MetricDiscovery, type MetricRegistry } from '../adapter/discovery.js';
 import { CacheStore, DEFAULT_CACHE_MAX_BYTES } from '../adapter/cache.js';
 import { jsonLogger, RepeatLimitedLog, type Logger } from '../adapter/log.js';
 import { PrometheusObjectSource } from '../adapter/objects/prometheus.js';
@@ -14,8 +14,10 @@ import { createMetricsApi } from '../adapter/router.js';
 import type { KubeConnection } from '../adapter/kube/client.js';
 import { formatDiagnostic } from '../rules/diagnostics.js';
 import { StaticResourceCatalog, type ResourceCatalog } from '../rules/resources.js';
+import { describedObjectResource } from '../explain/request.js';
 import { RuleStore, RuleWatcher } from '../rules/watch.js';
 import { createWebhookHandler } from '../webhook/handler.js';
+import { TemplateMemory, type NamedMetric } from '../webhook/hpa-review.js';
 // Only types and flag tables here: the Kubernetes client library costs about
 // 110 MB of memory, so it is loaded only when a mode that talks to the API runs.
 import { AuthConfigError } from '../adapter/auth/config.js';
@@ -94,6 +96,18 @@ function liveCatalog(current: () => ResourceCatalog): ResourceCatalog {
   return { find: (group, name) => current().find(group, name), all: () => current().all() };
 }
 
+/**
+ * Whether the discovered metrics include one an HPA names (undefined before
+ * the first discovery), for the webhook's HPA warnings. An Object metric's
+ * kind is mapped to its resource as the HPA controller's RESTMapper does.
+ */
+export function metricServed(registry: MetricRegistry | undefined, catalog: ResourceCatalog, m: NamedMetric): boolean | undefined {
+  if (registry === undefined) return undefined;
+  if (m.source === 'External') return registry.external.has(m.metric);
+  if (m.source === 'Pods') return registry.custom.has(customMetricKey({ group: '', resource: 'pods' }, m.metric));
+  return registry.custom.has(customMetricKey(describedObjectResource(m.describedObject, catalog), m.metric));
+}
+
 /** Starts everything; resolves once the ports are listening. */
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   // Mistakes in files the flags name fail start-up at once, before anything runs.
@@ -151,7 +165,13 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       metrics,
       // Failed requests, from the guard or the API, are logged with repeats counted (adapter/log.ts).
       failureLog: new RepeatLimitedLog(log),
-      mutate: createWebhookHandler({ policy: () => rules.rules?.defaults, log, onReview: (o, s, e) => metrics.observeReview(o, s, e) }),
+      mutate: createWebhookHandler({
+        policy: () => rules.rules?.defaults,
+        log,
+        onReview: (o, s, e) => metrics.observeReview(o, s, e),
+        metricServed: (m) => metricServed(discovery.registry, catalog(), m),
+        templates: new TemplateMemory(),
+      }),
       readiness: () =>
         readinessChecks({
           now: Date.now(),

@@ -614,3 +614,17 @@ function requirementMatches(r: Requirement, labels: Readonly<Record<string, stri
 export function matchesLabels(reqs: readonly Requirement[], labels: Readonly<Record<string, string>>): boolean {
   return reqs.every((r) => requirementMatches(r, labels));
 }
+
+const REQUIREMENT_OPERATOR: Readonly<Record<LabelSelectorOperator, SelectorOperator>> = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' };
+
+/**
+ * metav1.LabelSelectorAsSelector: matchLabels as `key=value`, then the
+ * expressions, sorted by key as labels.NewSelector().Add sorts them. This is
+ * the form a controller sends in a labelSelector query parameter.
+ */
+export function labelSelectorAsRequirements(selector: LabelSelector | undefined): Requirement[] {
+  if (selector === undefined) return [];
+  const reqs: Requirement[] = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({ key, operator: '=', values: [value] }));
+  for (const e of selector.matchExpressions ?? []) reqs.push({ key: e.key, operator: REQUIREMENT_OPERATOR[e.operator], values: [...(e.values ?? [])].sort(compareGoStrings) });
+  return reqs.sort((a, b) => compareGoStrings(a.key, b.key));
+}

@@ -3,6 +3,7 @@
 // is allowed unchanged with a warning, and a malformed review is a 400.
 import { isDeepStrictEqual } from 'node:util';
 import type { DefaultsPolicy } from '../rules/defaults.js';
+import { hpaWarnings, type HpaReviewOptions } from './hpa-review.js';
 import { computeDefaultsPatch, pointer, type AddedValue, type JsonPatchOp } from './patch.js';
 import { isObject, locateWorkload, type KindRef, type Workload } from './workloads.js';
 
@@ -18,7 +19,7 @@ const MAX_WARNINGS = 10;
 
 export class ReviewError extends Error {}
 
-export interface ReviewOptions {
+export interface ReviewOptions extends HpaReviewOptions {
   /** Labels and annotations of a namespace, for namespace opt-outs; undefined when unknown. */
   readonly namespaceMeta?: (namespace: string) => { labels: Record<string, string>; annotations: Record<string, string> } | undefined;
 }
@@ -95,6 +96,12 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
   if (operation !== 'CREATE' && operation !== 'UPDATE') return allowWith(`operation ${String(operation)} is not defaulted`, false);
   if (!kind) return allowWith('the request has no kind', true);
   if (kind.kind === 'Pod' && operation === 'UPDATE') return allowWith('pod updates cannot change resources', false);
+  if (kind.group === 'autoscaling' && kind.kind === 'HorizontalPodAutoscaler') {
+    // autoscaling/v1 has no metrics list, only a cpu target: nothing to check.
+    if (kind.version !== 'v2' && kind.version !== 'v2beta2') return allowWith(`autoscaling/${kind.version} HorizontalPodAutoscaler has no metrics to check`, false);
+    const warnings = capWarnings(hpaWarnings(object, namespace, options).map((w) => warningText(`hpa-bridge: ${w}`)));
+    return respond(warnings.length ? { warnings } : {}, { skipped: 'HorizontalPodAutoscalers get warnings only' });
+  }
 
   const located = locateWorkload(kind, object);
   if (!located.ok) return allowWith(located.reason, true);
@@ -106,6 +113,7 @@ export function reviewAdmission(input: unknown, policy: DefaultsPolicy, options:
   if (namespace && optedOut(options.namespaceMeta?.(namespace))) return allowWith(`${OPT_OUT_KEY}=off on namespace ${namespace}`, false);
 
   const patch = computeDefaultsPatch({ workload, namespace, policy });
+  options.templates?.remember(namespace, name, workload, patch.added);
   if (patch.ops.length === 0) {
     // Notes say what was malformed and left alone; the caller must hear of it even when nothing else changed.
     const warnings = warningsFor([], patch.notes);
@@ -172,6 +180,10 @@ function warningsFor(added: readonly AddedValue[], notes: readonly string[]): st
   for (const a of added) byContainer.set(a.container, [...(byContainer.get(a.container) ?? []), `${a.field === 'limits' ? 'limit ' : ''}${a.resource}=${a.value}`]);
   const warnings = [...byContainer.entries()].map(([c, v]) => warningText(`hpa-bridge: added to container ${c}: ${v.join(', ')}`));
   for (const n of notes) warnings.push(warningText(`hpa-bridge: ${n}`));
+  return capWarnings(warnings);
+}
+
+function capWarnings(warnings: string[]): string[] {
   if (warnings.length > MAX_WARNINGS) return [...warnings.slice(0, MAX_WARNINGS - 1), `hpa-bridge: and ${warnings.length - MAX_WARNINGS + 1} more`];
   return warnings;
 }

@@ -82,13 +82,7 @@ export class SimulatedHpa {
 
   /** One sync; returns the new replica count when the controller rescaled. */
   sync(metrics: MetricsSource, simNow: number): { to: number; reason: string } | undefined {
-    const pods: PodInfo[] = this.target.pods.map((p) => ({
-      name: p.name,
-      phase: 'Running',
-      startTime: p.startedAt,
-      ready: { status: 'True', lastTransitionTime: p.startedAt },
-      containers: [{ name: this.target.app, resources: { requests: { cpu: CPU_REQUEST } } }],
-    }));
+    const pods = this.pods();
     const result = reconcile({
       hpa: { name: this.name, namespace: NAMESPACE, spec: this.spec, ...(this.status ? { status: this.status } : {}) },
       scale: { specReplicas: this.target.replicas },
@@ -104,6 +98,22 @@ export class SimulatedHpa {
       return { to: result.newReplicas, reason: result.rescaleReason ?? 'rescaled' };
     }
     return undefined;
+  }
+
+  /** The target's pods as the controller's informer shows them. */
+  pods(): PodInfo[] {
+    return this.target.pods.map((p) => ({
+      name: p.name,
+      phase: 'Running',
+      startTime: p.startedAt,
+      ready: { status: 'True', lastTransitionTime: p.startedAt },
+      containers: [{ name: this.target.app, resources: { requests: { cpu: CPU_REQUEST } } }],
+    }));
+  }
+
+  /** The controller's recommendations and scale events so far. */
+  get history(): ControllerState | undefined {
+    return this.controller;
   }
 
   /** The TARGETS column of `kubectl get hpa`. */

@@ -70,3 +70,16 @@ test('the fast demo shows `kubectl top pods` from metrics.k8s.io for the pods of
   }
   assert.ok(most > 1, 'kubectl top never showed more than one php-apache pod');
 });
+
+test('the fast demo ends with `hpa-bridge explain` of the scaled frontend HPA: its request, rule, PromQL and verdict', { timeout: 150_000 }, async () => {
+  const r = await runFastDemo();
+  assert.equal(r.code, 0, `exit ${r.code} (${r.signal})\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+  const at = r.stdout.indexOf('$ hpa-bridge explain -n default frontend');
+  assert.ok(at > r.stdout.indexOf('SUMMARY frontend'), 'the explanation comes after the summary');
+  const text = r.stdout.slice(at);
+  assert.match(text, /asks: {4}GET \/apis\/custom\.metrics\.k8s\.io\/v1beta2\/namespaces\/default\/pods\/%2A\/http_requests_per_second\?labelSelector=app%3Dfrontend/);
+  assert.match(text, /rule: {4}rules\[\d+\] \(.*workload\.yaml:\d+\)/);
+  assert.match(text, /promql: {2}.*http_requests_total/);
+  // Back at minReplicas with no load, the metrics want no more: the HPA holds.
+  assert.match(text, /^ {2}(holding|held by the stabilization window)\b.*$/m);
+});

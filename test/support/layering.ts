@@ -40,6 +40,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   adapter: { mayImport: ['rules', 'k8s'], rule: 'adapter/ imports only rules/ and k8s/ (never webhook/ or cli/)' },
   webhook: { mayImport: ['rules', 'k8s'], rule: 'webhook/ imports only rules/ and k8s/ (never adapter/ or cli/)' },
   hpa: { mayImport: ['k8s'], rule: 'hpa/ imports only k8s/' },
+  explain: { mayImport: ['hpa', 'rules', 'k8s'], rule: 'explain/ imports only hpa/, rules/ and k8s/ (never adapter/, webhook/ or cli/)' },
   cli: { rule: 'cli/ may import anything' },
   // The benchmarks drive the product with the harness the integration tests
   // use (a real Prometheus, the exporter, the Kubernetes API double).

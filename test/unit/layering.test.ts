@@ -54,6 +54,12 @@ describe('the layering checker', () => {
       want: "hpa/quantity.ts:1: imports '../adapter/quantity.js' (adapter/), but hpa/ imports only k8s/",
     },
     {
+      name: 'explain/ importing adapter/ is reported',
+      path: 'explain/explain.ts',
+      text: "import { MetricsProvider } from '../adapter/provider.js';",
+      want: "explain/explain.ts:1: imports '../adapter/provider.js' (adapter/), but explain/ imports only hpa/, rules/ and k8s/ (never adapter/, webhook/ or cli/)",
+    },
+    {
       name: 'bench/ importing a test is reported',
       path: 'bench/run.ts',
       text: "import '../test/unit/router.test.js';",
@@ -82,6 +88,7 @@ describe('the layering checker', () => {
     { name: 'adapter/ may import rules/ and k8s/', path: 'adapter/auth/x.ts', text: "import '../../rules/query.js';\nimport '../../k8s/quantity.js';" },
     { name: 'webhook/ may import rules/ and k8s/', path: 'webhook/patch.ts', text: "import '../rules/defaults.js';\nimport '../k8s/quantity.js';" },
     { name: 'hpa/ may import k8s/', path: 'hpa/quantity.ts', text: "import * as resource from '../k8s/quantity.js';" },
+    { name: 'explain/ may import hpa/, rules/ and k8s/', path: 'explain/explain.ts', text: "import '../hpa/index.js';\nimport '../rules/defaults.js';\nimport '../k8s/quantity.js';" },
     { name: 'cli/ may import anything', path: 'cli/serve.ts', text: "import '../adapter/router.js';\nimport '../webhook/handler.js';\nimport '../hpa/index.js';" },
     { name: 'bench/ may import the product', path: 'bench/run.ts', text: "import '../cli/serve.js';\nimport '../adapter/router.js';" },
     { name: 'bench/ may import the test harness in test/support', path: 'bench/run.ts', text: "import { KubeApiDouble } from '../test/support/kube-api-double.js';" },
