@@ -444,6 +444,11 @@ describe('the Helm chart rendered by helm', { skip: helmSkip() }, () => {
     assert.deepEqual(at(pod, 'spec.imagePullSecrets'), [{ name: 'regcred' }, { name: 'other' }]);
   });
 
+  test("the webhook's rules are the kustomize base's: every kind the handler reviews, HPAs included", () => {
+    const rulesOf = (objects: readonly Sourced[]): unknown => at(one(objects, 'MutatingWebhookConfiguration'), 'webhooks.0.rules');
+    assert.deepEqual(rulesOf(renderChart()), rulesOf(buildKustomization(join(DEPLOY, 'kustomize', 'base'))));
+  });
+
   test('fullnameOverride and namespaceOverride rename every object and every reference to one', () => {
     const objects = render({ fullnameOverride: 'metrics', namespaceOverride: 'monitoring' });
     assertSound(objects, 'overrides');

@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { kubectlKustomizeSkip, requireKubectl } from '../support/kubectl.js';
 import { DEPLOY, REPO, at, hasCoreSchema, idOf, isObject, parseManifests, schemaProblems, type Json, type JsonObject, type KubeObject, type Sourced } from '../support/manifests.js';
-import { renderChart } from '../support/helm.js';
+import { helmSkip, renderChart } from '../support/helm.js';
 
 const MONITORING = join(DEPLOY, 'monitoring');
 const COMPONENT = join(DEPLOY, 'kustomize', 'components', 'monitoring');
@@ -334,18 +334,23 @@ test('with the cert-manager overlay, the ServiceMonitor selects the Service in i
 // The Helm chart's copies
 
 function renderHelm(values: JsonObject = {}): Sourced[] {
-  return renderChart(HELM, { releaseName: 'metrics', namespace: 'autoscaling', values }).flatMap(({ file, text }) => parseManifests(text, file).map((object) => ({ object, file })));
+  return renderChart({ chart: HELM, release: 'metrics', namespace: 'autoscaling', values });
 }
 
 const MONITORING_KINDS = new Set(['ServiceMonitor', 'PrometheusRule']);
-const enabled = renderHelm({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } });
+// Rendered by the real helm, once, on first use (the tests below skip when helm is missing outside CI).
+let enabledRender: Sourced[] | undefined;
+const enabledObjects = (): Sourced[] => (enabledRender ??= renderHelm({ serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } }));
+const HELM_TEST = { skip: helmSkip() };
 const helmObject = (kind: string): KubeObject => {
-  const found = enabled.map((s) => s.object).filter((o) => o.kind === kind && (kind !== 'ConfigMap' || labelsOf(o)['grafana_dashboard'] === '1'));
+  const found = enabledObjects()
+    .map((s) => s.object)
+    .filter((o) => o.kind === kind && (kind !== 'ConfigMap' || labelsOf(o)['grafana_dashboard'] === '1'));
   assert.equal(found.length, 1, kind);
   return found[0] as KubeObject;
 };
 
-test('by default the chart renders no ServiceMonitor, PrometheusRule or dashboard', () => {
+test('by default the chart renders no ServiceMonitor, PrometheusRule or dashboard', HELM_TEST, () => {
   const objects = renderHelm().map((s) => s.object);
   assert.deepEqual(
     objects.filter((o) => MONITORING_KINDS.has(o.kind) || labelsOf(o)['grafana_dashboard'] !== undefined),
@@ -353,23 +358,25 @@ test('by default the chart renders no ServiceMonitor, PrometheusRule or dashboar
   );
 });
 
-test("the chart's PrometheusRule carries the groups of deploy/monitoring/prometheusrule.yaml unchanged (run `node scripts/sync-monitoring.mjs` after editing it)", () => {
+test("the chart's PrometheusRule carries the groups of deploy/monitoring/prometheusrule.yaml unchanged (run `node scripts/sync-monitoring.mjs` after editing it)", HELM_TEST, () => {
   const rule = helmObject('PrometheusRule');
   assert.deepEqual(rule['spec'], prometheusRule['spec']);
   assert.deepEqual(prometheusRuleProblems(rule), []);
 });
 
-test("the chart's dashboard ConfigMap holds deploy/monitoring/grafana-dashboard.json byte for byte (run `node scripts/sync-monitoring.mjs` after editing it)", () => {
+test("the chart's dashboard ConfigMap holds deploy/monitoring/grafana-dashboard.json byte for byte (run `node scripts/sync-monitoring.mjs` after editing it)", HELM_TEST, () => {
   const configMap = helmObject('ConfigMap');
   assert.equal((configMap['data'] as JsonObject)['hpa-bridge.json'], dashboardText);
   assert.equal(labelsOf(configMap)['grafana_dashboard'], '1');
   assert.deepEqual(schemaProblems(configMap), []);
 });
 
-test("the chart's ServiceMonitor selects only the release's Service, on its metrics port, with the job name the alerts use", () => {
+test("the chart's ServiceMonitor selects only the release's Service, on its metrics port, with the job name the alerts use", HELM_TEST, () => {
   const monitor = helmObject('ServiceMonitor');
   assert.deepEqual(serviceMonitorProblems(monitor), []);
-  const services = enabled.map((s) => s.object).filter((o) => o.kind === 'Service');
+  const services = enabledObjects()
+    .map((s) => s.object)
+    .filter((o) => o.kind === 'Service');
   const selected = services.filter(
     (s) => selects(at(monitor, 'spec.selector'), s.metadata.labels as Json) && (at(monitor, 'spec.namespaceSelector.matchNames') as string[]).includes(s.metadata.namespace ?? ''),
   );
@@ -383,7 +390,7 @@ test("the chart's ServiceMonitor selects only the release's Service, on its metr
   assert.equal(at(monitor, 'spec.endpoints.0.scrapeTimeout'), '10s');
 });
 
-test('labels, annotations and namespace from values reach the three objects', () => {
+test('labels, annotations and namespace from values reach the three objects', HELM_TEST, () => {
   const objects = renderHelm({
     serviceMonitor: { enabled: true, labels: { release: 'kps' }, namespace: 'monitoring', interval: '', scrapeTimeout: '' },
     prometheusRule: { enabled: true, labels: { release: 'kps' }, namespace: 'monitoring' },
