@@ -4,22 +4,14 @@
 // with the reason, except in CI (CI set), where they fail: .ci/run installs
 // it.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { executable, findOnPath } from './kubectl.js';
 import { REPO, parseManifests, type JsonObject, type Sourced } from './manifests.js';
 
 export const HELM_INSTALL_COMMAND = 'scripts/install-helm.sh';
 export const CHART = join(REPO, 'deploy', 'helm', 'hpa-bridge');
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The helm binary to run, or undefined when there is none. */
 export function findHelm(): string | undefined {
@@ -27,10 +19,7 @@ export function findHelm(): string | undefined {
   if (fromEnv) return executable(fromEnv) ? fromEnv : undefined;
   const tool = join(REPO, '.tools', 'helm');
   if (executable(tool)) return tool;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir !== '' && executable(join(dir, 'helm'))) return join(dir, 'helm');
-  }
-  return undefined;
+  return findOnPath('helm');
 }
 
 /** The `skip` option of a test that needs helm: false when it is there, and in CI (where requireHelm() then fails); a reason otherwise. */

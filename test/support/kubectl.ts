@@ -12,7 +12,7 @@ export const KUBECTL_INSTALL_COMMAND = 'apt-get install -y kubernetes-client';
 /** The minor versions looked for beside `kubectl`. */
 export const KUBECTL_MINORS: readonly number[] = [27, 28, 29, 30, 31, 32, 33];
 
-function executable(path: string): boolean {
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -21,14 +21,19 @@ function executable(path: string): boolean {
   }
 }
 
-/** The absolute path of `kubectl` on PATH, or undefined. */
-export function findKubectl(): string | undefined {
+/** The absolute path of an executable `name` on PATH, or undefined. */
+export function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
-    const candidate = join(dir, 'kubectl');
+    const candidate = join(dir, name);
     if (executable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** The absolute path of `kubectl` on PATH, or undefined. */
+export function findKubectl(): string | undefined {
+  return findOnPath('kubectl');
 }
 
 /** kubectl.1.<minor> beside the file `kubectl` links to, or undefined. */
