@@ -3,7 +3,7 @@
 // is a typed error whose message names what was asked and what was sent.
 import { exampleRequest, type CompiledRule, type RuleOrigin } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
-import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery } from '../rules/query.js';
+import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery, renderSharedQuery } from '../rules/query.js';
 import { evaluationModeOf, type EvaluationMode } from '../rules/separability.js';
 import { formatLabelSelector } from '../k8s/label-selector.js';
 import { formatMilli, NonFiniteValueError, toMilli } from '../k8s/quantity.js';
@@ -256,7 +256,7 @@ export class MetricsProvider implements MetricsApiProvider {
     if (q.name === '*' && q.namespace && this.evaluationMode(rule, q.resource, namespaced).shared) {
       let query: string;
       try {
-        query = renderMetricsQuery(rule, { series, resource: q.resource, namespace: q.namespace, names: [], allNames: true, metricSelector: q.metricSelector });
+        query = renderSharedQuery(rule, { series, resource: q.resource, namespace: q.namespace, metricSelector: q.metricSelector });
       } catch (e) {
         throw this.queryBuildError(e, rule, 'metricLabelSelector');
       }

@@ -214,7 +214,9 @@ export async function startServeChild(rules: readonly string[], extraArgs: reado
     'info',
     ...extraArgs,
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Node options for the server alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under load (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let logText = '';
   child.stdout?.on('data', (d: Buffer) => (logText += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (logText += d.toString()));

@@ -5,7 +5,11 @@
 // HPA goes back on the queue to be due one resync period later
 // (--horizontal-pod-autoscaler-sync-period, 15 s). A worker with nothing due
 // waits. First syncs are spread evenly over the first period, as they are in a
-// controller that has been running for a while.
+// controller that has been running for a while: in index order, so the HPAs of
+// a namespace come due together (`by-namespace`, as after the informer's
+// first LIST, which the API server returns sorted by namespace), or in a
+// seeded random order (`random`, HPAs created and changed over time), which
+// spreads each namespace's requests over the whole period.
 //
 // Reads a PopulationSpec (JSON) from argv[2]. Prints `measuring` when the
 // warm-up ends and `measured` when the timed window ends (the driver reads
@@ -20,7 +24,10 @@ export interface PopulationSpec {
   readonly periodMs: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
+  readonly order: PopulationOrder;
 }
+
+export type PopulationOrder = 'by-namespace' | 'random';
 
 export interface Latencies {
   readonly calls: number;
@@ -96,6 +103,23 @@ class DueQueue {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** 0 … n-1 in an order fixed by a constant seed (mulberry32, Fisher–Yates), so runs compare. */
+function shuffled(n: number): number[] {
+  let seed = 0x9e3779b9;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as number, out[i] as number];
+  }
+  return out;
+}
+
 function itemsIn(body: string): number | undefined {
   try {
     const items = (JSON.parse(body) as { items?: unknown }).items;
@@ -132,7 +156,8 @@ async function main(): Promise<void> {
   const measureFrom = started + spec.warmupSeconds * 1000;
   const measureUntil = measureFrom + spec.durationSeconds * 1000;
   const queue = new DueQueue();
-  calls.forEach((_, hpa) => queue.push({ hpa, at: started + (hpa * spec.periodMs) / calls.length }));
+  const slots = spec.order === 'random' ? shuffled(calls.length) : calls.map((_, i) => i);
+  calls.forEach((_, hpa) => queue.push({ hpa, at: started + ((slots[hpa] ?? hpa) * spec.periodMs) / calls.length }));
 
   const times: Record<MetricCall['kind'], number[]> = { pods: [], external: [] };
   const late: number[] = [];

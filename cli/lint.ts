@@ -5,7 +5,7 @@ import { RESOURCE_METRICS_SERVED_GROUP } from '../adapter/documents.js';
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
-import { QueryBuildError, renderMetricsQuery } from '../rules/query.js';
+import { QueryBuildError, renderSharedQuery } from '../rules/query.js';
 import { evaluationModeOf } from '../rules/separability.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 
@@ -108,6 +108,6 @@ function evaluationOf(rule: CompiledRule, example: ReturnType<typeof exampleRequ
   if (rule.kind !== 'custom' || !resource) return {};
   const mode = evaluationModeOf(rule, resource, { sharedEvaluation: true, namespaced: namespace !== undefined });
   if (!mode.shared) return { evaluation: 'per-request', evaluationReason: mode.reason };
-  const sharedQuery = renderMetricsQuery(rule, { series, resource, namespace, names: [], allNames: true, metricSelector: [] });
+  const sharedQuery = renderSharedQuery(rule, { series, resource, namespace, metricSelector: [] });
   return { evaluation: 'shared', evaluationReason: mode.reason, sharedQuery };
 }

@@ -52,6 +52,17 @@ interface ObjectMetricsRequest {
    * when the name list is long.
    */
   readonly allNames?: boolean;
+  /**
+   * With allNames: leave the object label out of .LabelMatchers rather than
+   * matching `label!=""`, for object-separable queries, whose series without
+   * the label form groups no requested name matches. Prometheus answers
+   * `label!=""` (and `=~".+"`, `=~".*"`) by merging the postings of every
+   * value of the label in the whole TSDB: for 100 of 50,000 pods, 24–37 ms
+   * against 2–3 ms for the namespace matcher alone (Prometheus 2.42).
+   * .LabelValuesByName keeps `.+`, since a template that writes it after
+   * `=~` has no way to say "any value or none".
+   */
+  readonly unfilteredNames?: boolean;
   readonly metricSelector: readonly Requirement[];
   readonly extraGroupBy?: readonly string[];
 }
@@ -173,13 +184,15 @@ export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsReques
   if (resourceLabel === undefined) {
     throw new QueryBuildError(`the rule maps no label to ${formatGroupResource(req.resource)}`, 'rule-cannot-serve');
   }
-  matchers.push(
-    req.allNames
-      ? renderMatcher(resourceLabel, '!=', '')
-      : req.names.length === 1
-        ? renderMatcher(resourceLabel, '=', req.names[0] as string)
-        : renderMatcher(resourceLabel, '=~', alternationOf(req.names)),
-  );
+  if (!(req.allNames && req.unfilteredNames)) {
+    matchers.push(
+      req.allNames
+        ? renderMatcher(resourceLabel, '!=', '')
+        : req.names.length === 1
+          ? renderMatcher(resourceLabel, '=', req.names[0] as string)
+          : renderMatcher(resourceLabel, '=~', alternationOf(req.names)),
+    );
+  }
   valuesByName[resourceLabel] = req.allNames ? '.+' : templateAlternation(req.names);
   const groupBy = [resourceLabel, ...(req.extraGroupBy ?? [])];
   return execute(rule.metricsQuery, {
@@ -189,6 +202,15 @@ export function renderMetricsQuery(rule: QueryTemplate, req: ObjectMetricsReques
     GroupBy: groupBy.join(','),
     GroupBySlice: groupBy,
   });
+}
+
+/**
+ * The one query that stands in for every wildcard over `resource` in a
+ * namespace under shared evaluation: the object label left unfiltered, so
+ * only for object-separable rules (rules/separability.ts).
+ */
+export function renderSharedQuery(rule: QueryTemplate, req: Omit<ObjectMetricsRequest, 'names' | 'allNames' | 'unfilteredNames'>): string {
+  return renderMetricsQuery(rule, { ...req, names: [], allNames: true, unfilteredNames: true });
 }
 
 /** The query for an external metric; the reference groups by nothing. */

@@ -8,8 +8,9 @@
 // Definition. Let L be the label the rule maps to the requested resource.
 // The query is object-separable for L when, for every object name n, the
 // sample the query returns for L=n is the same whether its selectors are
-// narrowed to the names asked for (L=~"a|b|…") or to every object (L!=""),
-// and every sample carries L. It is decided from the syntax tree of the
+// narrowed to the names asked for (L=~"a|b|…") or not filtered on L at all
+// (the shared query, rules/query.ts renderSharedQuery). Series without L
+// then form their own partition, whose samples lack L and answer no request. It is decided from the syntax tree of the
 // query rendered for placeholder object names, never from the template text,
 // since templates may spell one query in many ways.
 //

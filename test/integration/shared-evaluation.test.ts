@@ -177,10 +177,17 @@ function seriesOf(c: Case): { name: string; labels: Record<string, string> }[] {
       fixed[label] = v;
     }
     for (const ns of c.namespaces) {
-      for (const object of [...OBJECTS.filter((o) => o.series).map((o) => o.name), ORPHAN_SERIES]) {
+      // undefined: series without the object label, which the shared query reads and the per-request one does not.
+      for (const object of [...OBJECTS.filter((o) => o.series).map((o) => o.name), ORPHAN_SERIES, undefined]) {
         for (const variant of VARIANTS) {
           for (const le of histogram ? BUCKETS : [undefined]) {
-            const labels: Record<string, string> = { ...fixed, [objectLabel]: object, instance: variant, ...(namespaceLabel ? { [namespaceLabel]: ns } : {}), ...(le !== undefined ? { le } : {}) };
+            const labels: Record<string, string> = {
+              ...fixed,
+              ...(object !== undefined ? { [objectLabel]: object } : {}),
+              instance: variant,
+              ...(namespaceLabel ? { [namespaceLabel]: ns } : {}),
+              ...(le !== undefined ? { le } : {}),
+            };
             const key = `${name}${JSON.stringify(labels)}`;
             if (!seen.has(key)) {
               seen.add(key);

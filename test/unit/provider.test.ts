@@ -821,7 +821,7 @@ describe('MetricsProvider: .LabelValuesByName matches object names exactly', () 
 });
 
 describe('MetricsProvider: shared evaluation of wildcards', () => {
-  const SHARED = 'sum(memory_used_bytes{namespace="default",pod!=""}) by (pod)';
+  const SHARED = 'sum(memory_used_bytes{namespace="default"}) by (pod)';
   const namespaceAnswer = [pod('web-2', 20), pod('batch-1', 5), pod('web-1', 10)];
 
   test('wildcards with different label selectors send the same namespace-wide query and keep their own objects', async () => {
@@ -849,6 +849,16 @@ describe('MetricsProvider: shared evaluation of wildcards', () => {
     }
   });
 
+  test('a sample without the object label in a shared result answers no request', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(SHARED, [sample({ namespace: 'default' }, 7, TS), pod('web-1', 10)]);
+    const items = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes' }));
+    assert.deepEqual(
+      items.map((i) => [i.describedObject.name, i.value]),
+      [['web-1', '10']],
+    );
+  });
+
   test('of several samples for one object in a shared result the first is kept, as per request', async () => {
     const h = harness({ sharedEvaluation: true });
     h.metrics.answerQuery(SHARED, [pod('web-2', 2), pod('web-1', 1, { instance: 'a' }), pod('batch-1', 5), pod('web-1', 9, { instance: 'b' })]);
@@ -859,7 +869,7 @@ describe('MetricsProvider: shared evaluation of wildcards', () => {
 
   test('the metric selector is part of the shared query', async () => {
     const h = harness({ sharedEvaluation: true });
-    h.metrics.answerQuery('sum(memory_used_bytes{area="heap",namespace="default",pod!=""}) by (pod)', [pod('web-1', 1)]);
+    h.metrics.answerQuery('sum(memory_used_bytes{area="heap",namespace="default"}) by (pod)', [pod('web-1', 1)]);
     const items = await h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes', metricSelector: parseLabelSelector('area=heap') }));
     assert.deepEqual(items, [podItem('web-1', '1')]);
   });

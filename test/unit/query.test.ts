@@ -2,7 +2,7 @@
 // byte for byte, and values must be escaped where the reference does not.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderExternalQuery, renderMetricsQuery, selectorToMatchers, QueryBuildError } from '../../rules/query.js';
+import { renderExternalQuery, renderMetricsQuery, renderSharedQuery, selectorToMatchers, QueryBuildError } from '../../rules/query.js';
 import { checkPromQL } from '../../rules/promql.js';
 import type { Requirement } from '../../k8s/label-selector.js';
 import { onlyRule } from '../support/rules.js';
@@ -167,6 +167,22 @@ describe('object queries', () => {
 
   test('an empty name list is refused rather than matching every series', () => {
     assert.throws(() => renderMetricsQuery(podRule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'ns', names: [], metricSelector: [] }), /no object names/);
+  });
+
+  test('the namespace-wide query past the name limit still requires the object label', () => {
+    const q = renderMetricsQuery(podRule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'ns', names: [], allNames: true, metricSelector: [] });
+    assert.equal(q, 'sum(rate(s{namespace="ns",pod!="",container!="POD"}[1m])) by (pod)');
+  });
+
+  test('the shared query leaves the object label out of the matchers, since Prometheus reads every value of a label for label!=""', () => {
+    const q = renderSharedQuery(podRule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'ns', metricSelector: [eq('area', 'heap')] });
+    assert.equal(q, 'sum(rate(s{area="heap",namespace="ns",container!="POD"}[1m])) by (pod)');
+  });
+
+  test('the shared query still gives LabelValuesByName a regex for every object', () => {
+    const rule = kubeTemplateRule('sum(<<.Series>>{kube_pod=~"<<index .LabelValuesByName "kube_pod">>"}) by (kube_pod)');
+    const q = renderSharedQuery(rule, { series: 's', resource: { group: '', resource: 'pods' }, namespace: 'default', metricSelector: [] });
+    assert.equal(q, 'sum(s{kube_pod=~".+"}) by (kube_pod)');
   });
 });
 
