@@ -4,8 +4,8 @@
 import { exampleRequest, type CompiledRule, type RuleOrigin } from '../rules/compile.js';
 import { rangeSecondsOf } from '../rules/promql.js';
 import { checkMetricSelector, QueryBuildError, renderExternalQuery, renderMetricsQuery, renderSharedQuery } from '../rules/query.js';
-import { evaluationModeOf, type EvaluationMode } from '../rules/separability.js';
-import { formatLabelSelector } from '../k8s/label-selector.js';
+import { evaluationModeOf, externalEvaluationModeOf, type EvaluationMode } from '../rules/separability.js';
+import { formatLabelSelector, matchesLabels, type Requirement } from '../k8s/label-selector.js';
 import { formatMilli, NonFiniteValueError, toMilli } from '../k8s/quantity.js';
 import { apiVersionOf, formatGroupResource, type GroupResource, type ResourceCatalog } from '../rules/resources.js';
 import { customMetricKey, type MetricRegistry } from './discovery.js';
@@ -90,12 +90,17 @@ export async function runRuleQuery(
   }
 }
 
+/** Selector key sets whose external evaluation mode is kept per rule; HPAs of one metric use a handful. */
+const MAX_EXTERNAL_MODES = 256;
+
 export class MetricsProvider implements MetricsApiProvider {
   private readonly windows = new WeakMap<CompiledRule, number | undefined>();
   /** Per rule, the evaluation mode of each resource it was asked for, by `formatGroupResource`. */
   private readonly modes = new WeakMap<CompiledRule, Map<string, EvaluationMode>>();
-  /** Shared results by object name, for as long as the result itself is held (by the query cache). */
-  private readonly sharedIndexes = new WeakMap<readonly Sample[], { readonly label: string; readonly byObject: ReadonlyMap<string, Sample[]> }>();
+  /** Per external rule, the evaluation mode of each set of selector keys (sorted, joined by NUL), at most MAX_EXTERNAL_MODES. */
+  private readonly externalModes = new WeakMap<CompiledRule, Map<string, EvaluationMode>>();
+  /** Shared results by label and value, for as long as the result itself is held (by the query cache). */
+  private readonly sharedIndexes = new WeakMap<readonly Sample[], Map<string, ReadonlyMap<string, readonly number[]>>>();
   /** The listing of the registry last listed; a new registry gets the next version. */
   private listed: { readonly registry: MetricRegistry | undefined; readonly listing: MetricListing } = {
     registry: undefined,
@@ -202,13 +207,7 @@ export class MetricsProvider implements MetricsApiProvider {
         group: 'external.metrics.k8s.io',
       });
     }
-    let query: string;
-    try {
-      query = renderExternalQuery(entry.rule, { series: entry.series, namespace: q.namespace, metricSelector: q.metricSelector });
-    } catch (e) {
-      throw this.queryBuildError(e, entry.rule, 'labelSelector');
-    }
-    const samples = await this.runQuery(entry.rule, query, q);
+    const { query, samples } = await this.evaluateExternal(entry.rule, entry.series, q);
     const window = this.windowOf(entry.rule);
     const items: ExternalMetricValue[] = [];
     for (const s of samples) {
@@ -272,26 +271,96 @@ export class MetricsProvider implements MetricsApiProvider {
   }
 
   /**
-   * The samples of `names` in a shared result, in the result's order for
-   * each object. The index is built once per result: the query cache hands
-   * every request the same array.
+   * An external metric's samples: from the namespace's shared query, filtered
+   * by the metric selector, when the rule is separable by the selector's keys
+   * (rules/separability.ts); otherwise, or when Prometheus rejects the shared
+   * query, from the request's own query.
    */
-  private samplesOf(samples: readonly Sample[], label: string, names: readonly string[]): Sample[] {
-    let index = this.sharedIndexes.get(samples);
-    if (index?.label !== label) {
-      const byObject = new Map<string, Sample[]>();
-      for (const s of samples) {
-        const name = s.labels[label];
-        if (name === undefined) continue;
-        const list = byObject.get(name);
-        if (list) list.push(s);
-        else byObject.set(name, [s]);
+  private async evaluateExternal(rule: CompiledRule, series: string, q: ExternalMetricsQuery): Promise<{ query: string; samples: Sample[] }> {
+    if (this.externalEvaluationMode(rule, q.metricSelector, q.namespace).shared) {
+      let query: string;
+      try {
+        checkMetricSelector(q.metricSelector);
+        query = renderExternalQuery(rule, { series, namespace: q.namespace, metricSelector: [] });
+      } catch (e) {
+        throw this.queryBuildError(e, rule, 'labelSelector');
       }
-      index = { label, byObject };
-      this.sharedIndexes.set(samples, index);
+      try {
+        const all = await runRuleQuery(this.deps.metrics, rule, query, q, this.deps.onQuery, true);
+        return { query, samples: this.selectedSamples(all, q.metricSelector) };
+      } catch (e) {
+        if (!(e instanceof PrometheusError)) throw e;
+        this.deps.log.debug('Prometheus rejected the shared query; sending the request its own', { rule: rule.origin.path, query, error: e.message });
+      }
     }
-    const { byObject } = index;
-    return names.flatMap((n) => byObject.get(n) ?? []);
+    let query: string;
+    try {
+      query = renderExternalQuery(rule, { series, namespace: q.namespace, metricSelector: q.metricSelector });
+    } catch (e) {
+      throw this.queryBuildError(e, rule, 'labelSelector');
+    }
+    return { query, samples: await this.runQuery(rule, query, q) };
+  }
+
+  /**
+   * The samples of a shared result a metric selector matches. An equality or
+   * set requirement narrows through the result's index first, so a request
+   * costs what its own answer holds, not the whole namespace.
+   */
+  private selectedSamples(samples: readonly Sample[], selector: readonly Requirement[]): Sample[] {
+    const narrowing = selector.find((r) => r.operator === '=' || r.operator === '==' || r.operator === 'in');
+    const candidates = narrowing ? this.samplesOf(samples, narrowing.key, narrowing.values) : samples;
+    return candidates.filter((s) => matchesLabels(selector, s.labels));
+  }
+
+  /**
+   * The samples of a shared result whose `label` has one of `values`, in the
+   * result's order. The index (positions by value) is built once per result
+   * and label: the query cache hands every request the same array.
+   */
+  private samplesOf(samples: readonly Sample[], label: string, values: readonly string[]): Sample[] {
+    let byLabel = this.sharedIndexes.get(samples);
+    if (!byLabel) {
+      byLabel = new Map();
+      this.sharedIndexes.set(samples, byLabel);
+    }
+    let byValue = byLabel.get(label);
+    if (!byValue) {
+      const index = new Map<string, number[]>();
+      samples.forEach((s, at) => {
+        const value = s.labels[label];
+        if (value === undefined) return;
+        const list = index.get(value);
+        if (list) list.push(at);
+        else index.set(value, [at]);
+      });
+      byLabel.set(label, index);
+      byValue = index;
+    }
+    const found = byValue;
+    const positions = [...new Set(values)].flatMap((v) => found.get(v) ?? []);
+    if (values.length > 1) positions.sort((a, b) => a - b);
+    return positions.map((at) => samples[at] as Sample);
+  }
+
+  /** How an external metric request with these selector keys is evaluated under `rule`; decided once per rule and key set. */
+  externalEvaluationMode(rule: CompiledRule, selector: readonly Requirement[], namespace: string | undefined): EvaluationMode {
+    const options = { sharedEvaluation: this.deps.sharedEvaluation ?? true, namespace };
+    if (!options.sharedEvaluation || !namespace || selector.length === 0) return externalEvaluationModeOf(rule, [], options);
+    let byKeys = this.externalModes.get(rule);
+    if (!byKeys) {
+      byKeys = new Map();
+      this.externalModes.set(rule, byKeys);
+    }
+    const keys = [...new Set(selector.map((r) => r.key))].sort();
+    const id = keys.join('\u0000');
+    let mode = byKeys.get(id);
+    if (!mode) {
+      mode = externalEvaluationModeOf(rule, keys, options);
+      // Keys come from requests: past the bound a mode is decided again each time rather than kept.
+      if (byKeys.size < MAX_EXTERNAL_MODES) byKeys.set(id, mode);
+    }
+    return mode;
   }
 
   /** How wildcards for `resource` are evaluated under `rule`; decided once per rule and resource. */

@@ -5,8 +5,8 @@ import { RESOURCE_METRICS_SERVED_GROUP } from '../adapter/documents.js';
 import { EXAMPLE_NAMESPACE, exampleRequest, type CompiledRule } from '../rules/compile.js';
 import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../rules/diagnostics.js';
 import { loadRuleSet } from '../rules/load.js';
-import { QueryBuildError, renderSharedQuery } from '../rules/query.js';
-import { evaluationModeOf } from '../rules/separability.js';
+import { QueryBuildError, renderExternalQuery, renderSharedQuery } from '../rules/query.js';
+import { ANY_LABEL, evaluationModeOf, externalEvaluationModeOf, externalSharedKeys } from '../rules/separability.js';
 import { parseArgs, UsageError, type Output } from './args.js';
 
 const LINT_USAGE = `Usage: hpa-bridge lint [--format text|json] [--print-queries] PATH...
@@ -30,7 +30,7 @@ interface ExampleQuery {
   readonly request: string;
   readonly query?: string;
   readonly error?: string;
-  /** Custom rules: how wildcard requests are evaluated (with --shared-evaluation left on), and why. */
+  /** How wildcard requests (custom rules) or metric selectors (external rules) are evaluated with --shared-evaluation left on, and why. */
   readonly evaluation?: 'shared' | 'per-request';
   readonly evaluationReason?: string;
   /** In shared evaluation, the query every wildcard in the namespace sends. */
@@ -105,9 +105,29 @@ function exampleQueryFor(rule: CompiledRule): ExampleQuery {
 /** How a custom rule's wildcards are evaluated under the default flags, and the shared query when they share one. */
 function evaluationOf(rule: CompiledRule, example: ReturnType<typeof exampleRequest>): Pick<ExampleQuery, 'evaluation' | 'evaluationReason' | 'sharedQuery'> {
   const { resource, namespace, series } = example;
-  if (rule.kind !== 'custom' || !resource) return {};
+  if (rule.kind === 'external') return externalEvaluationOf(rule, example);
+  if (!resource) return {};
   const mode = evaluationModeOf(rule, resource, { sharedEvaluation: true, namespaced: namespace !== undefined });
   if (!mode.shared) return { evaluation: 'per-request', evaluationReason: mode.reason };
   const sharedQuery = renderSharedQuery(rule, { series, resource, namespace, metricSelector: [] });
   return { evaluation: 'shared', evaluationReason: mode.reason, sharedQuery };
+}
+
+/** How an external rule's requests are evaluated: shared for metric selectors on the labels the query keeps. */
+function externalEvaluationOf(rule: CompiledRule, example: ReturnType<typeof exampleRequest>): Pick<ExampleQuery, 'evaluation' | 'evaluationReason' | 'sharedQuery'> {
+  const { namespace, series } = example;
+  if (!rule.sharedEvaluation || !rule.namespaced || namespace === undefined) {
+    return { evaluation: 'per-request', evaluationReason: externalEvaluationModeOf(rule, ['any'], { sharedEvaluation: true, namespace }).reason };
+  }
+  const { keys, refused } = externalSharedKeys(rule, { sharedEvaluation: true });
+  if (keys.length === 0) {
+    return { evaluation: 'per-request', evaluationReason: refused ? `metric selectors: ${refused.reason}` : 'the query names no label it keeps per series' };
+  }
+  const others = refused ? `; selectors on other labels are per request (${refused.reason})` : '';
+  return {
+    evaluation: 'shared',
+    evaluationReason:
+      keys[0] === ANY_LABEL ? 'for metric selectors on any label: the query keeps every label of its series' : `for metric selectors on ${keys.join(', ')}, which the query keeps per series${others}`,
+    sharedQuery: renderExternalQuery(rule, { series, namespace, metricSelector: [] }),
+  };
 }

@@ -293,9 +293,6 @@ function compileDiscoveryRule(ctx: Context, kind: RuleKind, rule: DecodedObject,
   }
 
   const sharedEvaluationField = booleanField(rule, 'sharedEvaluation');
-  if (kind === 'external' && sharedEvaluationField) {
-    d.warning(sharedEvaluationField.at, `${path}.sharedEvaluation`, 'ignored-field', 'sharedEvaluation applies to custom rules only; external requests name no objects to share a query across');
-  }
 
   const metricsQueryText = stringField(rule, 'metricsQuery');
   let metricsQuery: ParsedTemplate | undefined;
@@ -450,6 +447,7 @@ export function exampleRequest(rule: CompiledRule): ExampleRequest {
     return {
       description: `external metric in namespace ${EXAMPLE_NAMESPACE} with selector ${selector}, ${seriesNote}`,
       series,
+      ...(rule.namespaced ? { namespace: EXAMPLE_NAMESPACE } : {}),
       render: () => renderExternalQuery(rule, { series, namespace: EXAMPLE_NAMESPACE, metricSelector: EXAMPLE_EXTERNAL_SELECTOR }),
     };
   }

@@ -61,7 +61,7 @@ const discoveryRuleSpec: FieldSpec = {
     metricsQuery: str('Go template (`<<` `>>`) for the PromQL query.'),
     sharedEvaluation: {
       kind: 'boolean',
-      doc: 'Custom rules only (an hpa-bridge addition): answer wildcard requests from one query per namespace when the query is object-separable (default true); false sends one query per request.',
+      doc: 'An hpa-bridge addition: answer wildcard requests (custom rules) or metric selectors (external rules) from one query per namespace when the query is separable (default true); false sends one query per request.',
     },
   },
 };

@@ -76,7 +76,7 @@
 // when the shared one is rejected.
 import { parser } from '@prometheus-io/lezer-promql';
 import { alternationOf, unquote } from './promql.js';
-import { QueryBuildError, renderMetricsQuery, type QueryTemplate } from './query.js';
+import { QueryBuildError, renderExternalQuery, renderMetricsQuery, type QueryTemplate } from './query.js';
 import { NAMESPACES, type GroupResource } from './resources.js';
 
 export interface Separability {
@@ -438,4 +438,92 @@ export function evaluationModeOf(
   if (!options.namespaced) return { shared: false, reason: `${resource.resource} are not namespaced` };
   const verdict = ruleSeparability(rule, resource);
   return verdict.separable ? { shared: true, reason: `object-separable: ${verdict.reason}` } : { shared: false, reason: `not object-separable: ${verdict.reason}` };
+}
+
+/**
+ * Whether an external metric's request can be answered from the query for
+ * its whole namespace, filtered by its metric selector in memory. The same
+ * definition as for objects, with the selector's keys in place of the object
+ * label: when the query is partitioned by every key the selector names, each
+ * result series carries those keys with the values of the series it was
+ * computed from, so narrowing the input with the selector's matchers and
+ * keeping the result series the selector matches give the same values. This
+ * holds for every operator: a Kubernetes selector treats a missing label as
+ * PromQL treats an empty one (`k!=v`, `notin` and `!k` match it; `=`, `in`
+ * and `exists` do not). Only namespaced rules share, for the same reason as
+ * root-scoped objects: a rule's whole metric across the cluster may be large.
+ */
+export function externalEvaluationModeOf(
+  rule: QueryTemplate & { readonly sharedEvaluation: boolean },
+  selectorKeys: readonly string[],
+  options: { readonly sharedEvaluation: boolean; readonly namespace: string | undefined },
+): EvaluationMode {
+  if (!options.sharedEvaluation) return { shared: false, reason: 'shared evaluation is off (--shared-evaluation=false)' };
+  if (!rule.sharedEvaluation) return { shared: false, reason: 'the rule sets sharedEvaluation: false' };
+  if (!rule.namespaced || !options.namespace) return { shared: false, reason: 'the rule is not namespaced, so one query would span the cluster' };
+  const keys = [...new Set(selectorKeys)].sort();
+  if (keys.length === 0) return { shared: false, reason: 'the request has no metric selector, so its own query is already the namespace-wide one' };
+  const values = (i: number): string[] => [`hpa_bridge_value_${i}_1`, `hpa_bridge_value_${i}_2`];
+  let query: string;
+  try {
+    query = renderExternalQuery(rule, {
+      series: PLACEHOLDER_SERIES,
+      namespace: PLACEHOLDER_NAMESPACE,
+      metricSelector: keys.map((key, i) => ({ key, operator: 'in' as const, values: values(i) })),
+    });
+  } catch (e) {
+    if (e instanceof QueryBuildError) return { shared: false, reason: `the query cannot be rendered: ${e.message}` };
+    throw e;
+  }
+  for (const [i, key] of keys.entries()) {
+    const verdict = classifyQuery(query, key, values(i));
+    if (!verdict.separable) return { shared: false, reason: `not separable by ${key}: ${verdict.reason}` };
+  }
+  return {
+    shared: true,
+    reason: `separable by ${keys.join(', ')}: every value is computed from the series of one ${keys.length === 1 ? 'value' : 'combination of values'} and keeps ${keys.join(', ')}`,
+  };
+}
+
+/** externalSharedKeys' answer when a metric selector on any label shares the query. */
+export const ANY_LABEL = 'hpa_bridge_any_label';
+
+/**
+ * For `lint`: the labels a metric selector may name and still share the
+ * namespace's query, among those the query names in `by (…)` and `on (…)`
+ * clauses, and the mode of the first label that may not. A query that keeps
+ * every label (no aggregation) is separable by any key; this reports only
+ * the labels the query itself names.
+ */
+export function externalSharedKeys(rule: QueryTemplate & { readonly sharedEvaluation: boolean }, options: { readonly sharedEvaluation: boolean }): { keys: string[]; refused?: EvaluationMode } {
+  let query: string;
+  try {
+    query = renderExternalQuery(rule, { series: PLACEHOLDER_SERIES, namespace: PLACEHOLDER_NAMESPACE, metricSelector: [] });
+  } catch {
+    return { keys: [] };
+  }
+  const candidates = new Set<string>();
+  parser.parse(query).iterate({
+    enter(node) {
+      if (node.name === 'GroupingLabels') {
+        for (const c of children(node.node)) {
+          if (c.name === 'LabelName') candidates.add(query.slice(c.from, c.to));
+          else if (c.name === 'QuotedLabelName') candidates.add(unquote(query.slice(c.from, c.to)) ?? '');
+        }
+      }
+    },
+  });
+  if (candidates.size === 0) {
+    // No clause names a label: if a label the query never mentions is kept, every label is.
+    const mode = externalEvaluationModeOf(rule, [ANY_LABEL], { sharedEvaluation: options.sharedEvaluation, namespace: PLACEHOLDER_NAMESPACE });
+    return mode.shared ? { keys: [ANY_LABEL] } : { keys: [], refused: { shared: false, reason: mode.reason.replaceAll(ANY_LABEL, '<label>') } };
+  }
+  const keys: string[] = [];
+  let refused: EvaluationMode | undefined;
+  for (const key of [...candidates].filter((k) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)).sort()) {
+    const mode = externalEvaluationModeOf(rule, [key], { sharedEvaluation: options.sharedEvaluation, namespace: PLACEHOLDER_NAMESPACE });
+    if (mode.shared) keys.push(key);
+    else refused ??= mode;
+  }
+  return refused ? { keys, refused } : { keys };
 }

@@ -68,6 +68,8 @@ describe('hpa-bridge explain against a real Prometheus', () => {
     exporter.set('kube_pod_labels', { namespace: 'default', pod: 'vllm-a', label_app: 'vllm' }, 1);
     // hpa-02: the desired replicas another controller publishes for the variant.
     exporter.set('wva_desired_replicas', { exported_namespace: 'llm-d-sim', variant_name: 'vllme-deployment-va' }, 4);
+    // Another variant in the namespace: the HPA's metric selector must leave it out of the shared answer.
+    exporter.set('wva_desired_replicas', { exported_namespace: 'llm-d-sim', variant_name: 'other-va' }, 9);
     // hpa-03: two pods serving 100 requests/s each, listed by kube-state-metrics.
     for (const pod of ['sample-httpserver-1', 'sample-httpserver-2']) {
       exporter.set('kube_pod_labels', { namespace: 'default', pod, label_app: 'sample-httpserver' }, 1);
@@ -121,7 +123,8 @@ describe('hpa-bridge explain against a real Prometheus', () => {
     const metric = r.metrics[0];
     assert.equal(metric?.path, '/apis/external.metrics.k8s.io/v1beta1/namespaces/llm-d-sim/wva_desired_replicas?labelSelector=variant_name%3Dvllme-deployment-va');
     assert.equal(metric?.queries.length, 1);
-    assert.match(metric?.queries[0] ?? '', /variant_name="vllme-deployment-va"/);
+    // The query keeps every label of its series, so the namespace's query is shared and filtered by the selector (docs/metrics-api.md).
+    assert.equal(metric?.queries[0], 'wva_desired_replicas{exported_namespace="llm-d-sim"}');
     assert.deepEqual(
       metric?.values.map((v) => v.value),
       ['4'],

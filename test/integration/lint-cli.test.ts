@@ -82,12 +82,21 @@ describe('hpa-bridge lint', () => {
     assert.equal(first.sharedQuery, undefined);
   });
 
-  test('--print-queries gives external rules no evaluation mode', () => {
+  test('--print-queries keeps an external rule that aggregates its series into one value per request', () => {
     const r = lint('--print-queries', '--format', 'json', helm);
-    const out = JSON.parse(r.stdout) as { queries: { rule: string; evaluation?: string }[] };
+    const out = JSON.parse(r.stdout) as { queries: { rule: string; evaluation?: string; evaluationReason?: string }[] };
     const external = out.queries.filter((q) => q.rule.startsWith('externalRules'));
     assert.ok(external.length > 0);
-    for (const q of external) assert.equal(q.evaluation, undefined);
+    for (const q of external) {
+      assert.equal(q.evaluation, 'per-request');
+      assert.match(q.evaluationReason ?? '', /aggregates every object into one value \(no by \(<label>\)\)/);
+    }
+  });
+
+  test('--print-queries names the selector labels an external rule shares its namespace query for', () => {
+    const r = lint('--print-queries', new URL('../../../rules/examples/queue.yaml', import.meta.url).pathname);
+    assert.ok(r.stdout.includes('evaluation: shared: for metric selectors on queue, which the query keeps per series'), r.stdout);
+    assert.ok(r.stdout.includes('shared query: sum(queue_messages_ready{namespace="default"}) by (queue)'), r.stdout);
   });
 
   test('a missing path is an error, not a crash', () => {

@@ -8,7 +8,7 @@ import { ApiError } from '../../adapter/errors.js';
 import { parseLabelSelector } from '../../k8s/label-selector.js';
 import { PrometheusObjectSource, sanitizeLabelKey } from '../../adapter/objects/prometheus.js';
 import { PrometheusError, type Sample } from '../../adapter/prometheus.js';
-import type { ExternalMetricsQuery, ObjectMetricsQuery } from '../../adapter/metrics-api-provider.js';
+import type { ExternalMetricsQuery, ExternalMetricValue, ObjectMetricsQuery } from '../../adapter/metrics-api-provider.js';
 import { MetricsProvider, type ProviderDeps } from '../../adapter/provider.js';
 import { CachingMetricsSource } from '../../adapter/query-cache.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
@@ -928,6 +928,58 @@ describe('MetricsProvider: shared evaluation of wildcards', () => {
     const f = await failure(h.provider.objectMetrics(objectQuery({ name: '*', metric: 'memory_used_bytes' })));
     assert.equal(f.code, 503);
     assert.deepEqual(h.metrics.queries, [SHARED]);
+  });
+
+  const QUEUES_SHARED = 'sum(queue_messages_ready{namespace="default"}) by (queue)';
+  const queue = (name: string | undefined, value: number): Sample => sample(name === undefined ? {} : { queue: name }, value, TS);
+  const queueValues = (items: readonly ExternalMetricValue[]) => items.map((i) => [i.labels.queue ?? '(none)', i.value]);
+
+  test('external requests with different selectors on a label the query keeps send one namespace-wide query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(QUEUES_SHARED, [queue('orders', 1), queue('emails', 2)]);
+    const orders = await h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready', metricSelector: parseLabelSelector('queue=orders') }));
+    const emails = await h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready', metricSelector: parseLabelSelector('queue=emails') }));
+    assert.deepEqual(queueValues(orders), [['orders', '1']]);
+    assert.deepEqual(queueValues(emails), [['emails', '2']]);
+    assert.deepEqual(h.metrics.queries, [QUEUES_SHARED, QUEUES_SHARED]);
+  });
+
+  // What Prometheus' matchers keep, with a series lacking the label treated as an empty value.
+  const operators: { selector: string; want: string[] }[] = [
+    { selector: 'queue=orders', want: ['orders'] },
+    { selector: 'queue==orders', want: ['orders'] },
+    { selector: 'queue!=orders', want: ['emails', 'jobs', '(none)'] },
+    { selector: 'queue in (orders,jobs)', want: ['orders', 'jobs'] },
+    { selector: 'queue notin (orders,jobs)', want: ['emails', '(none)'] },
+    { selector: 'queue', want: ['orders', 'emails', 'jobs'] },
+    { selector: '!queue', want: ['(none)'] },
+  ];
+  for (const o of operators) {
+    test(`the shared result filtered by ${o.selector} keeps what the matcher would have kept`, async () => {
+      const h = harness({ sharedEvaluation: true });
+      h.metrics.answerQuery(QUEUES_SHARED, [queue('orders', 1), queue('emails', 2), queue('jobs', 3), queue(undefined, 4)]);
+      const items = await h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready', metricSelector: parseLabelSelector(o.selector) }));
+      assert.deepEqual(
+        items.map((i) => i.labels.queue ?? '(none)'),
+        o.want,
+      );
+    });
+  }
+
+  test('an external selector on a label the query groups away keeps the per-request query', async () => {
+    const h = harness({ sharedEvaluation: true });
+    const query = 'sum(queue_messages_ready{region="eu",namespace="default"}) by (queue)';
+    h.metrics.answerQuery(query, [queue('orders', 1)]);
+    await h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready', metricSelector: parseLabelSelector('region=eu') }));
+    assert.deepEqual(h.metrics.queries, [query]);
+  });
+
+  test('an external selector matching nothing in the shared result is a 404 naming the selector', async () => {
+    const h = harness({ sharedEvaluation: true });
+    h.metrics.answerQuery(QUEUES_SHARED, [queue('orders', 1)]);
+    const f = await failure(h.provider.externalMetrics(externalQuery({ metric: 'queue_messages_ready', metricSelector: parseLabelSelector('queue=none') })));
+    assert.equal(f.code, 404);
+    assert.match(f.message, /with selector queue=none: the query returned 0 samples/);
   });
 
   test('the evaluation mode names its reason', () => {

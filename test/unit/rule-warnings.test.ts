@@ -75,14 +75,14 @@ ${podResources}  metricsQuery: 'sum(<<.Series>>) by (<<.GroupBy>>)'
     warnings: ['rules.yaml:3:54: warning: rules[0].resources.namespaced: resources.namespaced applies to externalRules only; custom metrics take their scope from the resource (ignored-field)'],
   },
   {
-    name: 'sharedEvaluation on an external rule warns that it is ignored',
+    name: 'sharedEvaluation on an external rule is taken without a warning',
     yaml: `externalRules:
 - seriesQuery: '{__name__="queue_depth"}'
-  resources: {namespaced: false}
-  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
   sharedEvaluation: false
 `,
-    warnings: ['rules.yaml:5:21: warning: externalRules[0].sharedEvaluation: sharedEvaluation applies to custom rules only; external requests name no objects to share a query across (ignored-field)'],
+    warnings: [],
   },
   {
     name: 'a custom rule that maps no resource warns that it publishes nothing',

@@ -2,7 +2,7 @@
 // every wildcard request of a rule; each verdict comes with its reason.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyQuery, evaluationModeOf, ruleSeparability } from '../../rules/separability.js';
+import { classifyQuery, evaluationModeOf, externalEvaluationModeOf, ruleSeparability } from '../../rules/separability.js';
 import { onlyRule } from '../support/rules.js';
 
 const NAMES = 'pod=~"hpa_bridge_object_1|hpa_bridge_object_2"';
@@ -165,4 +165,70 @@ describe('evaluationModeOf', () => {
       assert.match(mode.reason, m.because);
     });
   }
+});
+
+describe('externalEvaluationModeOf: shared when the query is partitioned by every selector key', () => {
+  const externalRule = (query: string, resources = '{overrides: {namespace: {resource: namespace}}}') =>
+    onlyRule(`externalRules:
+- seriesQuery: 'queue_messages_ready{namespace!="",queue!=""}'
+  resources: ${resources}
+  metricsQuery: '${query}'
+`);
+  const on = { sharedEvaluation: true, namespace: 'ns' };
+  const modes: { what: string; query: string; keys: string[]; resources?: string; options?: typeof on; shared: boolean; because: RegExp }[] = [
+    { what: 'a sum by the selector key is shared', query: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)', keys: ['queue'], shared: true, because: /^separable by queue: / },
+    {
+      what: 'a sum by both selector keys is shared',
+      query: 'sum by (queue, region) (<<.Series>>{<<.LabelMatchers>>})',
+      keys: ['region', 'queue'],
+      shared: true,
+      because: /^separable by queue, region: /,
+    },
+    { what: 'a raw selector keeps every label and is shared', query: '<<.Series>>{<<.LabelMatchers>>}', keys: ['queue'], shared: true, because: /^separable by queue/ },
+    {
+      what: 'a key the sum groups away is per request',
+      query: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)',
+      keys: ['region'],
+      shared: false,
+      because: /^not separable by region: sum by \(queue\) aggregates across objects/,
+    },
+    { what: 'one key of two grouped away is per request', query: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)', keys: ['queue', 'region'], shared: false, because: /^not separable by region/ },
+    {
+      what: 'a sum without a by clause is per request',
+      query: 'sum(<<.Series>>{<<.LabelMatchers>>})',
+      keys: ['queue'],
+      shared: false,
+      because: /^not separable by queue: sum aggregates every object/,
+    },
+    { what: 'a selector without LabelMatchers is per request', query: 'sum(<<.Series>>{namespace="x"}) by (queue)', keys: ['queue'], shared: false, because: /does not filter on queue/ },
+    { what: 'no selector keys is per request, its query already the namespace one', query: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)', keys: [], shared: false, because: /no metric selector/ },
+    {
+      what: 'a rule that is not namespaced is per request',
+      query: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)',
+      resources: '{namespaced: false}',
+      keys: ['queue'],
+      shared: false,
+      because: /not namespaced/,
+    },
+    {
+      what: 'the flag off turns it off',
+      query: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)',
+      keys: ['queue'],
+      options: { ...on, sharedEvaluation: false },
+      shared: false,
+      because: /--shared-evaluation=false/,
+    },
+  ];
+  for (const m of modes) {
+    test(m.what, () => {
+      const mode = externalEvaluationModeOf(externalRule(m.query, m.resources), m.keys, m.options ?? on);
+      assert.equal(mode.shared, m.shared, mode.reason);
+      assert.match(mode.reason, m.because);
+    });
+  }
+
+  test('the rule field turns it off', () => {
+    const rule = { ...externalRule('sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'), sharedEvaluation: false };
+    assert.match(externalEvaluationModeOf(rule, ['queue'], on).reason, /sets sharedEvaluation: false/);
+  });
 });
