@@ -9,23 +9,22 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parser } from '@prometheus-io/lezer-promql';
 import { startExporter, type Exporter } from '../support/exporter.js';
-import { parsePromValue, startPrometheus, type InstantSample, type PrometheusInstance } from '../support/prometheus.js';
+import { parsePromValue, startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
+import { PinnedTimeSource } from '../support/pinned-time-source.js';
+import { selectorsOf, seriesNameFor, valueFor, type Matcher } from '../support/query-series.js';
 import { fixturePath } from '../support/fixtures.js';
 import { FakeObjectLister, RecordingLogger, seriesSummary } from '../support/fakes.js';
 import { buildRegistry, customMetricKey, type MetricRegistry } from '../../adapter/discovery.js';
 import { ApiError } from '../../adapter/errors.js';
 import type { ObjectMetricValue } from '../../adapter/metrics-api-provider.js';
-import { PrometheusError, type MetricsSource, type Sample } from '../../adapter/prometheus.js';
+import type { MetricsSource } from '../../adapter/prometheus.js';
 import { MetricsProvider } from '../../adapter/provider.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
 import { parseLabelSelector } from '../../k8s/label-selector.js';
 import type { CompiledRule } from '../../rules/compile.js';
-import { GoRegexp } from '../../rules/go-regexp.js';
 import { compileRuleTexts, loadRuleSet, type RuleSet } from '../../rules/load.js';
 import { metricNameForSeries } from '../../rules/naming.js';
-import { unquote } from '../../rules/promql.js';
 import { renderMetricsQuery } from '../../rules/query.js';
 import { formatGroupResource, NAMESPACES, StaticResourceCatalog, type GroupResource } from '../../rules/resources.js';
 import { evaluationModeOf } from '../../rules/separability.js';
@@ -68,83 +67,6 @@ interface Case {
   /** Why the case cannot run (no series name passes the rule's filters); undefined when it can. */
   readonly skip?: string;
   readonly registry?: MetricRegistry;
-}
-
-interface Matcher {
-  readonly op: string;
-  readonly value: string;
-}
-
-/** A string a simple regex (anchors, literals, `.*`, `.+`, alternations) matches, checked by the caller. */
-function exampleOf(regex: string): string {
-  return regex
-    .replace(/^\^/, '')
-    .replace(/\$$/, '')
-    .replace(/\(\?:/g, '(')
-    .replace(/\(([^()|]*)\|[^()]*\)/g, '$1')
-    .replace(/\\(.)/g, '$1')
-    .replace(/\.[*+]/g, 'x')
-    .replace(/[()?*+]/g, '');
-}
-
-const fullMatch = (regex: string, value: string): boolean => GoRegexp.compile(`^(?:${regex})$`).test(value);
-
-function satisfies(value: string, matchers: readonly Matcher[]): boolean {
-  return matchers.every((m) => (m.op === '=' ? value === m.value : m.op === '!=' ? value !== m.value : m.op === '=~' ? fullMatch(m.value, value) : m.op === '!~' ? !fullMatch(m.value, value) : false));
-}
-
-/** A label value meeting every matcher, preferring `base`. */
-function valueFor(matchers: readonly Matcher[], base: string): string | undefined {
-  const candidates = [...matchers.filter((m) => m.op === '=').map((m) => m.value), base, ...matchers.filter((m) => m.op === '=~').map((m) => exampleOf(m.value)), `${base}-x`];
-  return candidates.find((c) => satisfies(c, matchers));
-}
-
-interface Selector {
-  readonly name: string | undefined;
-  readonly matchers: ReadonlyMap<string, Matcher[]>;
-}
-
-/** The selectors of a query: metric name and matchers by label. */
-function selectorsOf(query: string): Selector[] {
-  const out: Selector[] = [];
-  parser.parse(query).iterate({
-    enter(node) {
-      if (node.name !== 'VectorSelector') return true;
-      const id = node.node.getChild('Identifier');
-      let name = id ? query.slice(id.from, id.to) : undefined;
-      const matchers = new Map<string, Matcher[]>();
-      for (const m of node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
-        const label = m.getChild('LabelName');
-        const op = m.getChild('MatchOp');
-        const value = m.getChild('StringLiteral');
-        if (!label || !op || !value) continue;
-        const key = query.slice(label.from, label.to);
-        const matcher = { op: query.slice(op.from, op.to), value: unquote(query.slice(value.from, value.to)) ?? '' };
-        if (key === '__name__' && matcher.op === '=') name = matcher.value;
-        matchers.set(key, [...(matchers.get(key) ?? []), matcher]);
-      }
-      out.push({ name, matchers });
-      return false;
-    },
-  });
-  return out;
-}
-
-/** A series name the rule's seriesQuery selects and its filters keep, or undefined. */
-function seriesNameFor(rule: CompiledRule): string | undefined {
-  const [selector] = selectorsOf(rule.seriesQuery);
-  if (!selector) return undefined;
-  const nameMatchers = selector.matchers.get('__name__') ?? [];
-  const regexes = [...nameMatchers.filter((m) => m.op === '=~').map((m) => m.value), rule.nameMatches.source, ...rule.seriesFilters.filter((f) => f.keep).map((f) => f.regex.source)];
-  const candidates = [
-    ...(selector.name !== undefined ? [selector.name] : []),
-    ...regexes.map(exampleOf),
-    ...regexes.map((r) => `${exampleOf(r)}_total`),
-    ...regexes.map((r) => `${exampleOf(r)}_bytes`),
-  ];
-  return candidates.find(
-    (c) => /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(c) && (selector.name === undefined || c === selector.name) && satisfies(c, nameMatchers) && metricNameForSeries(rule, c) !== undefined,
-  );
 }
 
 /** The object resources a rule maps (a template maps pods), with the namespace label. */
@@ -199,35 +121,6 @@ function seriesOf(c: Case): { name: string; labels: Record<string, string> }[] {
     }
   }
   return out;
-}
-
-/**
- * Prometheus' HTTP API at one pinned evaluation time, so the two modes,
- * queried moments apart, read the same samples. A transport for the test,
- * not a stand-in for Prometheus: every answer is Prometheus' own.
- */
-class PinnedTimeSource implements MetricsSource {
-  readonly queries: string[] = [];
-  constructor(
-    private readonly url: string,
-    private readonly timeSeconds: number,
-  ) {}
-
-  async query(promql: string): Promise<Sample[]> {
-    this.queries.push(promql);
-    const response = await fetch(`${this.url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: promql, time: String(this.timeSeconds) }) });
-    const body = (await response.json()) as { status: string; errorType?: string; error?: string; data?: { resultType: string; result: unknown } };
-    if (body.status !== 'success' || !body.data) throw new PrometheusError('rejected', `${body.errorType ?? 'error'}: ${body.error ?? response.statusText}`);
-    if (body.data.resultType === 'scalar') {
-      const [t, v] = body.data.result as [number, string];
-      return [{ labels: {}, value: parsePromValue(v), timestampMs: Math.round(t * 1000) }];
-    }
-    return (body.data.result as InstantSample[]).map((s) => ({ labels: s.metric, value: parsePromValue(s.value[1]), timestampMs: Math.round(s.value[0] * 1000) }));
-  }
-
-  series(): Promise<SeriesSummary> {
-    return Promise.reject(new Error('series discovery is not part of this test'));
-  }
 }
 
 type Outcome = { readonly values: readonly (readonly [string, string, number])[] } | { readonly code: number };
