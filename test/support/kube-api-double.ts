@@ -16,7 +16,16 @@
 //   (authentication.k8s.io/v1) and SubjectAccessReviews
 //   (authorization.k8s.io/v1), answered from test-set tokens and a test-set
 //   decision function, and GET, LIST (fieldSelector=metadata.name=...) and
-//   WATCH of ConfigMaps such as kube-system/extension-apiserver-authentication.
+//   WATCH of ConfigMaps such as kube-system/extension-apiserver-authentication;
+// - CREATE (POST to a collection) and PATCH (merge patch, and strategic merge
+//   patch without directives) of registered resources, with `dryRun=All`,
+//   through an admission step a test sets (setAdmission), as kube-apiserver
+//   runs its admission chain before it stores an object: the warnings the
+//   step returns go back as `Warning` response headers the way
+//   k8s.io/apiserver's recorder writes them (see warningHeaders()). An object
+//   keeps its labels, annotations and spec; the server sets uid,
+//   resourceVersion and creationTimestamp and clears the status, and applies
+//   no defaults.
 //
 // resourceVersion is one counter for every object, like etcd's revision.
 // Test controls change objects and resources, drop or expire watch connections,
@@ -46,6 +55,7 @@ export interface DoubleObject {
   readonly name: string;
   readonly namespace?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
   /** Served as is in the full representation (a Node's capacity, a Pod's nodeName); a placeholder when absent. */
   readonly spec?: Readonly<Record<string, unknown>>;
   readonly status?: Readonly<Record<string, unknown>>;
@@ -56,7 +66,7 @@ export interface ObjectKey {
   readonly namespace?: string;
 }
 
-export type RequestVerb = 'discovery' | 'list' | 'watch' | 'get' | 'create' | 'other';
+export type RequestVerb = 'discovery' | 'list' | 'watch' | 'get' | 'create' | 'patch' | 'other';
 
 export interface RecordedRequest {
   readonly verb: RequestVerb;
@@ -100,6 +110,31 @@ export interface DoubleAccessReviewSpec {
 }
 
 export type DoubleAccessDecision = boolean | { readonly allowed: boolean; readonly denied?: boolean; readonly reason?: string };
+
+/** What an admission step is given for one CREATE or UPDATE, as kube-apiserver's admission.Attributes carry it. */
+export interface DoubleAdmissionRequest {
+  readonly operation: 'CREATE' | 'UPDATE';
+  readonly kind: { readonly group: string; readonly version: string; readonly kind: string };
+  readonly resource: { readonly group: string; readonly version: string; readonly resource: string };
+  /** undefined for a root-scoped resource. */
+  readonly namespace: string | undefined;
+  readonly name: string;
+  /** The object as it would be stored: for CREATE the request's, with the namespace of the path. */
+  readonly object: Record<string, unknown>;
+  /** The stored object an UPDATE replaces; undefined for CREATE. */
+  readonly oldObject: Record<string, unknown> | undefined;
+  readonly dryRun: boolean;
+  /** CreateOptions or UpdateOptions (meta.k8s.io/v1) built from the query. */
+  readonly options: Record<string, unknown>;
+  readonly userInfo: { readonly username: string; readonly uid?: string; readonly groups: readonly string[] };
+}
+
+/** An admission step's answer: the object to store (possibly changed) or a refusal, and warnings either way. */
+export type DoubleAdmissionResult =
+  | { readonly allowed: true; readonly object: Record<string, unknown>; readonly warnings: readonly string[] }
+  | { readonly allowed: false; readonly code: number; readonly message: string; readonly warnings: readonly string[] };
+
+export type DoubleAdmission = (request: DoubleAdmissionRequest) => Promise<DoubleAdmissionResult>;
 
 /** The audiences kube-apiserver's tokens carry by default. */
 export const DOUBLE_API_AUDIENCES: readonly string[] = ['https://kubernetes.default.svc.cluster.local'];
@@ -149,6 +184,7 @@ interface Stored {
   readonly name: string;
   readonly namespace: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
   readonly spec: Readonly<Record<string, unknown>> | undefined;
   readonly status: Readonly<Record<string, unknown>> | undefined;
   readonly uid: string;
@@ -212,6 +248,7 @@ export class KubeApiDouble {
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private readonly tokens = new Map<string, DoubleTokenUser>();
   private accessDecision: (spec: DoubleAccessReviewSpec) => DoubleAccessDecision = () => false;
+  private admission: DoubleAdmission | undefined;
   private readonly configMaps = new Map<string, StoredConfigMap>();
   private readonly configMapLog: ConfigMapEvent[] = [];
   private readonly configMapWatchers = new Set<ConfigMapWatcher>();
@@ -276,6 +313,7 @@ export class KubeApiDouble {
       name: object.name,
       namespace: object.namespace,
       labels: { ...(object.labels ?? {}) },
+      annotations: { ...(object.annotations ?? {}) },
       spec: object.spec,
       status: object.status,
       uid: `00000000-0000-4000-8000-${String(++this.uid).padStart(12, '0')}`,
@@ -376,6 +414,22 @@ export class KubeApiDouble {
    */
   setAccessDecision(decide: (spec: DoubleAccessReviewSpec) => DoubleAccessDecision): void {
     this.accessDecision = decide;
+  }
+
+  /**
+   * Runs `admit` on every CREATE and UPDATE (POST and PATCH) before the
+   * object is stored, as kube-apiserver runs its mutating admission chain;
+   * undefined stores objects as they come.
+   */
+  setAdmission(admit: DoubleAdmission | undefined): void {
+    this.admission = admit;
+  }
+
+  /** The stored object as a GET returns it, or undefined; `resource` is `pods`, `deployments.apps`... */
+  objectOf(resource: string, key: ObjectKey): Record<string, unknown> | undefined {
+    const r = this.resourceNamed(resource);
+    const o = this.objects.get(resource)?.get(objectKey(key.namespace, key.name));
+    return o === undefined ? undefined : (encode(o, r, apiVersionOf(r.group, r.versions[0] as string), 'full') as Record<string, unknown>);
   }
 
   tokenReviewCount(): number {
@@ -645,7 +699,7 @@ export class KubeApiDouble {
     if (this.handleAuthRoutes(req, res, url, query)) return;
     const route = this.route(url.pathname);
     const isWatch = query['watch'] === 'true' || query['watch'] === '1';
-    const verb: RequestVerb = route.kind === 'discovery' ? 'discovery' : route.kind === 'collection' ? (isWatch ? 'watch' : 'list') : route.kind === 'object' ? 'get' : 'other';
+    const verb = verbOf(route, req.method, isWatch);
     this.requests.push({
       verb,
       path: url.pathname,
@@ -658,7 +712,10 @@ export class KubeApiDouble {
       if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
         throw new HttpError(401, 'Unauthorized', 'Unauthorized');
       }
-      if (req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      const verbs = route.kind === 'collection' || route.kind === 'object' ? route.resource.verbs : [];
+      if (req.method !== 'GET' && !((verb === 'create' || verb === 'patch') && verbs.includes(verb))) {
+        throw new HttpError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      }
       const failure = this.failures.findIndex((f) => f.verb === verb);
       if (failure >= 0) {
         const f = this.failures.splice(failure, 1)[0] as { code: number; message: string };
@@ -668,17 +725,130 @@ export class KubeApiDouble {
         case 'discovery':
           return sendJson(res, 200, route.body());
         case 'collection':
+          if (verb === 'create') return void this.create(req, res, route, query).catch((e: unknown) => sendFailure(res, e));
           if (isWatch) return this.watch(req, res, route, query);
           return this.list(req, res, route, query);
         case 'object':
+          if (verb === 'patch') return void this.patch(req, res, route, query).catch((e: unknown) => sendFailure(res, e));
           return this.get(req, res, route);
         default:
           throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
       }
     } catch (err) {
-      const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', String(err));
-      sendJson(res, e.code, status(e.code, e.reason, e.message));
+      sendFailure(res, err);
     }
+  }
+
+  /** POST to a collection: admission, then the store, as kube-apiserver's create handler runs them. */
+  private async create(req: IncomingMessage, res: ServerResponse, route: CollectionRoute, query: Record<string, string>): Promise<void> {
+    const r = route.resource;
+    if (r.namespaced && route.namespace === undefined) throw new HttpError(405, 'MethodNotAllowed', `${keyOf(r)} is namespaced: POST it to /namespaces/<namespace>/${r.resource}`);
+    requireJson(req, ['application/json']);
+    const dryRun = dryRunOf(query);
+    const body = asRecord(await readBody(req));
+    const apiVersion = apiVersionOf(r.group, route.version);
+    if (body?.['apiVersion'] !== apiVersion || body['kind'] !== r.kind) {
+      throw new HttpError(400, 'BadRequest', `the object must be ${apiVersion} ${r.kind}, not ${JSON.stringify(body?.['apiVersion'])} ${JSON.stringify(body?.['kind'])}`);
+    }
+    const metadata = asRecord(body['metadata']) ?? {};
+    const name = metadata['name'];
+    if (typeof name !== 'string' || name === '') throw new HttpError(422, 'Invalid', `${r.kind} "" is invalid: metadata.name: Required value: name is required (the double does not generate names)`);
+    if (metadata['namespace'] !== undefined && metadata['namespace'] !== route.namespace) {
+      throw new HttpError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const object = { ...body, metadata: { ...metadata, ...(route.namespace !== undefined ? { namespace: route.namespace } : {}) } };
+    const options = { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', ...writeOptions(query) };
+    const admitted = await this.admit(res, { operation: 'CREATE', route, name, object, oldObject: undefined, dryRun, options, req });
+    const store = this.objects.get(keyOf(r)) as Map<string, Stored>;
+    const k = objectKey(route.namespace, name);
+    // The store refuses a duplicate only after admission, as etcd's create does: the warnings still go out.
+    if (store.has(k)) throw new HttpError(409, 'AlreadyExists', `${keyOf(r)} "${name}" already exists`);
+    const stored = storedFrom(admitted, name, route.namespace, { uid: `00000000-0000-4000-8000-${String(++this.uid).padStart(12, '0')}`, resourceVersion: dryRun ? this.rv : ++this.rv });
+    if (!dryRun) {
+      store.set(k, stored);
+      this.record({ rv: stored.resourceVersion, resource: keyOf(r), type: 'ADDED', object: stored, previous: undefined });
+    }
+    sendJson(res, 201, encode(stored, r, apiVersion, 'full'));
+  }
+
+  /**
+   * PATCH of an object: a JSON merge patch (RFC 7386), or a strategic merge
+   * patch with no `$` directives, which merges the same way (what kubectl
+   * apply sends for an object whose lists have no merge key, such as an HPA).
+   * A directive is refused rather than applied wrongly.
+   */
+  private async patch(req: IncomingMessage, res: ServerResponse, route: ObjectRoute, query: Record<string, string>): Promise<void> {
+    const r = route.resource;
+    const type = requireJson(req, ['application/merge-patch+json', 'application/strategic-merge-patch+json']);
+    const dryRun = dryRunOf(query);
+    const body = await readBody(req);
+    const store = this.objects.get(keyOf(r)) as Map<string, Stored>;
+    const k = objectKey(route.namespace, route.name);
+    const previous = store.get(k);
+    if (!previous) throw new HttpError(404, 'NotFound', `${keyOf(r)} "${route.name}" not found`);
+    if (type === 'application/strategic-merge-patch+json' && hasDirective(body)) {
+      throw new HttpError(415, 'UnsupportedMediaType', 'the double applies strategic merge patches only when they carry no $ directives');
+    }
+    const apiVersion = apiVersionOf(r.group, route.version);
+    const oldObject = encode(previous, r, apiVersion, 'full') as Record<string, unknown>;
+    const object = asRecord(mergePatch(oldObject, body));
+    const metadata = asRecord(object?.['metadata']);
+    if (object === undefined || metadata?.['name'] !== route.name || metadata['namespace'] !== route.namespace) {
+      throw new HttpError(400, 'BadRequest', 'the patch may not change the name or namespace of the object');
+    }
+    const options = { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', ...writeOptions(query) };
+    const admitted = await this.admit(res, { operation: 'UPDATE', route, name: route.name, object, oldObject, dryRun, options, req });
+    const stored: Stored = {
+      ...storedFrom(admitted, route.name, route.namespace, { uid: previous.uid, resourceVersion: dryRun ? previous.resourceVersion : ++this.rv }),
+      creationTimestamp: previous.creationTimestamp,
+    };
+    if (!dryRun) {
+      store.set(k, stored);
+      this.record({ rv: stored.resourceVersion, resource: keyOf(r), type: 'MODIFIED', object: stored, previous });
+    }
+    sendJson(res, 200, encode(stored, r, apiVersion, 'full'));
+  }
+
+  /** Runs the admission step, sets its warnings on the response and returns the object to store; throws its refusal. */
+  private async admit(
+    res: ServerResponse,
+    a: {
+      operation: 'CREATE' | 'UPDATE';
+      route: CollectionRoute | ObjectRoute;
+      name: string;
+      object: Record<string, unknown>;
+      oldObject: Record<string, unknown> | undefined;
+      dryRun: boolean;
+      options: Record<string, unknown>;
+      req: IncomingMessage;
+    },
+  ): Promise<Record<string, unknown>> {
+    if (this.admission === undefined) return a.object;
+    const r = a.route.resource;
+    const result = await this.admission({
+      operation: a.operation,
+      kind: { group: r.group, version: a.route.version, kind: r.kind },
+      resource: { group: r.group, version: a.route.version, resource: r.resource },
+      namespace: a.route.namespace,
+      name: a.name,
+      object: structuredClone(a.object),
+      oldObject: a.oldObject === undefined ? undefined : structuredClone(a.oldObject),
+      dryRun: a.dryRun,
+      options: a.options,
+      userInfo: this.userOf(a.req),
+    });
+    const headers = warningHeaders(result.warnings);
+    if (headers.length > 0) res.setHeader('Warning', headers);
+    if (!result.allowed) throw new HttpError(result.code, reasonFor(result.code), result.message);
+    return result.object;
+  }
+
+  /** The user a bearer token stands for, as TokenReviews answer it here; anonymous otherwise. */
+  private userOf(req: IncomingMessage): DoubleAdmissionRequest['userInfo'] {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const user = token === undefined ? undefined : this.tokens.get(token);
+    if (user === undefined || 'error' in user) return { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+    return { username: user.username, ...(user.uid !== undefined ? { uid: user.uid } : {}), groups: [...(user.groups ?? []), 'system:authenticated'] };
   }
 
   private route(path: string): Route {
@@ -951,6 +1121,20 @@ interface ObjectRoute {
   name: string;
 }
 
+/** The verb of a request: POST to a collection creates, PATCH of an object patches, every other method is checked as a read. */
+function verbOf(route: Route, method: string | undefined, isWatch: boolean): RequestVerb {
+  switch (route.kind) {
+    case 'discovery':
+      return 'discovery';
+    case 'collection':
+      return method === 'POST' ? 'create' : isWatch ? 'watch' : 'list';
+    case 'object':
+      return method === 'PATCH' ? 'patch' : 'get';
+    default:
+      return 'other';
+  }
+}
+
 function apiVersionOf(group: string, version: string): string {
   return group ? `${group}/${version}` : version;
 }
@@ -963,6 +1147,7 @@ function encode(o: Stored, r: Resource, apiVersion: string, representation: Repr
     resourceVersion: String(o.resourceVersion),
     creationTimestamp: o.creationTimestamp,
     ...(Object.keys(o.labels).length ? { labels: o.labels } : {}),
+    ...(Object.keys(o.annotations).length ? { annotations: o.annotations } : {}),
   };
   if (representation === 'partial') return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata };
   // A full object also carries a spec and status the metadata view leaves out.
@@ -1012,8 +1197,16 @@ function reasonFor(code: number): string {
       return 'Forbidden';
     case 404:
       return 'NotFound';
+    case 405:
+      return 'MethodNotAllowed';
+    case 409:
+      return 'AlreadyExists';
     case 410:
       return 'Expired';
+    case 415:
+      return 'UnsupportedMediaType';
+    case 422:
+      return 'Invalid';
     case 429:
       return 'TooManyRequests';
     case 503:
@@ -1023,15 +1216,113 @@ function reasonFor(code: number): string {
   }
 }
 
+/** What is kept of an object written through the API: labels, annotations and spec; the status starts empty. */
+function storedFrom(object: Record<string, unknown>, name: string, namespace: string | undefined, ids: { uid: string; resourceVersion: number }): Stored {
+  const metadata = asRecord(object['metadata']) ?? {};
+  return {
+    name,
+    namespace,
+    labels: stringMap(metadata['labels']),
+    annotations: stringMap(metadata['annotations']),
+    spec: asRecord(object['spec']) ?? {},
+    status: {},
+    uid: ids.uid,
+    resourceVersion: ids.resourceVersion,
+    creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(asRecord(v) ?? {})) if (typeof value === 'string') out[k] = value;
+  return out;
+}
+
+/** RFC 7386: objects merge key by key, null deletes, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  const p = asRecord(patch);
+  if (p === undefined) return patch;
+  const out: Record<string, unknown> = { ...(asRecord(target) ?? {}) };
+  for (const [k, v] of Object.entries(p)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** Whether a strategic merge patch carries a directive ($patch, $retainKeys, $setElementOrder/..., $deleteFromPrimitiveList/...). */
+function hasDirective(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasDirective);
+  const o = asRecord(v);
+  return o !== undefined && Object.entries(o).some(([k, value]) => k.startsWith('$') || hasDirective(value));
+}
+
+/** The Content-Type of a write, which must be one of `accepted`. */
+function requireJson(req: IncomingMessage, accepted: readonly string[]): string {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!accepted.includes(type)) throw new HttpError(415, 'UnsupportedMediaType', `the double reads ${accepted.join(' or ')} bodies, not ${JSON.stringify(type)}`);
+  return type;
+}
+
+/** `dryRun=All`, the only value kube-apiserver accepts besides none. */
+function dryRunOf(query: Record<string, string>): boolean {
+  const v = query['dryRun'];
+  if (v === undefined || v === '') return false;
+  if (v === 'All') return true;
+  throw new HttpError(400, 'BadRequest', `Invalid dry run value: ${JSON.stringify(v)}; only "All" is supported`);
+}
+
+/** The fields of CreateOptions and UpdateOptions that come from the query. */
+function writeOptions(query: Record<string, string>): Record<string, unknown> {
+  return {
+    ...(query['dryRun'] ? { dryRun: [query['dryRun']] } : {}),
+    ...(query['fieldManager'] ? { fieldManager: query['fieldManager'] } : {}),
+    ...(query['fieldValidation'] ? { fieldValidation: query['fieldValidation'] } : {}),
+  };
+}
+
+/**
+ * The `Warning` header values for the warnings of one request, as
+ * k8s.io/apiserver writes them: its recorder (pkg/endpoints/filters/warning.go)
+ * drops empty and repeated texts, and NewWarningHeader (apimachinery
+ * pkg/util/net/http.go) refuses text with a control character (Go's
+ * unicode.IsControl: U+0000-U+001F, U+007F-U+009F), so the recorder drops
+ * it, and writes `299 - "<text>"` with only `"` and `\` escaped. The limit on
+ * the total size that newer recorders enforce is not modelled.
+ */
+export function warningHeaders(warnings: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const text of warnings) {
+    if (text === '' || seen.has(text)) continue;
+    seen.add(text);
+    if (/\p{Cc}/u.test(text)) continue;
+    const value = `299 - "${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+    // Go writes the text's UTF-8 bytes as they are; node writes each character of a header value as one Latin-1 byte.
+    out.push(Buffer.from(value, 'utf8').toString('latin1'));
+  }
+  return out;
+}
+
+function sendFailure(res: ServerResponse, err: unknown): void {
+  const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', String(err));
+  sendJson(res, e.code, status(e.code, e.reason, e.message));
+}
+
 function status(code: number, reason: string, message: string): object {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {
   if (res.destroyed || res.writableEnded) return;
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': bytes.length });
+  // A Buffer, not a string: node sends the headers with a string body in that body's encoding (UTF-8), which would encode a Warning's bytes twice.
+  res.end(bytes);
 }
 
 function encodeConfigMap(o: StoredConfigMap): object {
