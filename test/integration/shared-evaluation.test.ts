@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startExporter, type Exporter } from '../support/exporter.js';
-import { parsePromValue, startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
-import { PinnedTimeSource } from '../support/pinned-time-source.js';
+import type { PrometheusInstance } from '../support/prometheus.js';
+import { PinnedTimeSource, startPinnedPrometheus } from '../support/pinned-time-source.js';
 import { selectorsOf, seriesNameFor, valueFor, type Matcher } from '../support/query-series.js';
 import { fixturePath } from '../support/fixtures.js';
 import { FakeObjectLister, RecordingLogger, seriesSummary } from '../support/fakes.js';
@@ -197,10 +197,7 @@ describe('shared and per-request evaluation give the same values on real-world r
         count++;
       }
     }
-    prom = await startPrometheus({ scrapeTargets: [exporter.address], scrapeIntervalSeconds: 1 });
-    await prom.waitForQuery('count({__name__!=""})', (r) => parsePromValue(r[0]?.value[1] ?? '0') >= count, { timeoutMs: 60_000 });
-    // A moment every sample up to it has been scraped; both modes read the TSDB as of then.
-    evaluationTime = Math.floor(Date.now() / 1000) - 1;
+    ({ prom, evaluationTime } = await startPinnedPrometheus(exporter, count));
   });
 
   after(async () => {

@@ -1,4 +1,5 @@
-import { parsePromValue, type InstantSample } from './prometheus.js';
+import type { Exporter } from './exporter.js';
+import { parsePromValue, startPrometheus, type InstantSample, type PrometheusInstance } from './prometheus.js';
 import { PrometheusError, type MetricsSource, type Sample } from '../../adapter/prometheus.js';
 import type { SeriesSummary } from '../../adapter/series-stream.js';
 
@@ -30,4 +31,15 @@ export class PinnedTimeSource implements MetricsSource {
   series(): Promise<SeriesSummary> {
     return Promise.reject(new Error('series discovery is not part of these tests'));
   }
+}
+
+/**
+ * A Prometheus scraping `exporter` every second, once it holds `series`
+ * series, and a moment up to which every sample has been scraped: both
+ * modes of a differential test read the TSDB as of then.
+ */
+export async function startPinnedPrometheus(exporter: Exporter, series: number): Promise<{ prom: PrometheusInstance; evaluationTime: number }> {
+  const prom = await startPrometheus({ scrapeTargets: [exporter.address], scrapeIntervalSeconds: 1 });
+  await prom.waitForQuery('count({__name__!=""})', (r) => parsePromValue(r[0]?.value[1] ?? '0') >= series, { timeoutMs: 60_000 });
+  return { prom, evaluationTime: Math.floor(Date.now() / 1000) - 1 };
 }
