@@ -1,7 +1,7 @@
 // The webhook under the real function runtimes, as child processes on
 // loopback ports: faas-js-runtime (Knative Functions) running the entry file
 // of deploy/knative/function with func.yaml's environment, and
-// functions-framework (Cloud Run functions) running webhook/function.ts.
+// functions-framework (Cloud Run functions) running deploy/cloud-run-function.
 // Every review is also sent to `hpa-bridge serve --http-port` with the same
 // rule files, and each runtime's status code and body must equal serve's
 // (differential). Where a runtime answers before the function is called
@@ -15,12 +15,12 @@ import { MAX_BODY_BYTES } from '../../webhook/handler.js';
 import { admissionFixtureReview, decodePatch, dig, patchedObject, readAdmissionFixture, realWorkloads, reviewOf, type Json } from '../support/admission.js';
 import { eventually } from '../support/eventually.js';
 import {
+  cloudRunFunctionDirectory,
   faasCommand,
   firstAnswer,
   frameworkCommand,
-  FUNCTION_MODULE,
-  functionDirectory,
   funcYamlEnv,
+  knativeFunctionDirectory,
   send,
   serveCommand,
   startHost,
@@ -78,9 +78,10 @@ async function swapConfigMap(dir: string, version: string, files: Readonly<Recor
 
 async function startFunctionHosts(rules: string): Promise<{ faas: RunningHost; framework: RunningHost }> {
   const env = { ...(await funcYamlEnv()), HPA_BRIDGE_RULES: rules };
-  const fnDir = await functionDirectory(await mkdtemp(join(work, 'fn-')));
-  const f = startHost(await faasCommand(join(fnDir, 'index.js'), fnDir, env));
-  const g = startHost(await frameworkCommand(FUNCTION_MODULE, 'mutate', { HPA_BRIDGE_RULES: rules }));
+  const copies = await mkdtemp(join(work, 'fn-'));
+  const knative = await knativeFunctionDirectory(copies);
+  const f = startHost(await faasCommand(join(knative, 'index.js'), knative, env));
+  const g = startHost(await frameworkCommand(await cloudRunFunctionDirectory(copies), 'mutate', { HPA_BRIDGE_RULES: rules }));
   return { faas: f, framework: g };
 }
 

@@ -1,13 +1,13 @@
 // The webhook under the three hosts it runs in, each a child process on a
 // loopback port: faas-js-runtime (Knative Functions) loading the entry file
 // of deploy/knative/function, functions-framework (Cloud Run functions)
-// loading webhook/function.ts, and `hpa-bridge serve --http-port`. Shared by
+// loading deploy/cloud-run-function, and `hpa-bridge serve --http-port`. Shared by
 // the differential test and the bench, which also start the runtimes with
 // an empty function of their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { BIN } from './cli.js';
@@ -37,16 +37,26 @@ function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * A copy of deploy/knative/function as `func` builds it: its files, and
- * hpa-bridge where `npm install` of the packed tarball would put it (a
- * symlink to this tree, which must be built).
+ * A copy of a function directory under deploy/ as its platform builds it:
+ * its files, and hpa-bridge where `npm install` of the packed tarball would
+ * put it (a symlink to this tree, which must be built).
  */
-export async function functionDirectory(work: string): Promise<string> {
-  const dir = join(work, 'knative-function');
+async function deployCopy(work: string, from: string, files: readonly string[]): Promise<string> {
+  const dir = join(work, basename(from));
   await mkdir(join(dir, 'node_modules'), { recursive: true });
-  for (const f of ['index.js', 'package.json', 'func.yaml']) await copyFile(join(FUNCTION_DEPLOY, f), join(dir, f));
+  for (const f of files) await copyFile(join(from, f), join(dir, f));
   await symlink(REPO, join(dir, 'node_modules', 'hpa-bridge'), 'dir');
   return dir;
+}
+
+/** deploy/knative/function, as `func` builds it; faas-js-runtime reads its func.yaml from there. */
+export function knativeFunctionDirectory(work: string): Promise<string> {
+  return deployCopy(work, FUNCTION_DEPLOY, ['index.js', 'package.json', 'func.yaml']);
+}
+
+/** deploy/cloud-run-function, as Cloud Build builds it. */
+export function cloudRunFunctionDirectory(work: string): Promise<string> {
+  return deployCopy(work, join(REPO, 'deploy', 'cloud-run-function'), ['index.js', 'package.json']);
 }
 
 /** The environment func.yaml gives the function (run.envs). */
@@ -61,7 +71,7 @@ export async function faasCommand(entry: string, cwd: string, env: NodeJS.Proces
   return { name: 'faas-js-runtime', args: [FAAS_BIN, entry], env: baseEnv({ ...env, FUNC_PORT: String(port) }), cwd, port, path: '/' };
 }
 
-/** functions-framework serving the export `target` of `source`, at any path. */
+/** functions-framework serving the export `target` of `source` (a file, or a directory with a package.json main), at any path. */
 export async function frameworkCommand(source: string, target: string, env: NodeJS.ProcessEnv): Promise<HostCommand> {
   const port = await freePort();
   return {

@@ -1,9 +1,10 @@
-// deploy/knative/function: func.yaml, the entry file func builds and the
-// webhook configuration that registers it. Running the entry file under the
-// real faas-js-runtime is test/integration/function-runtimes.test.ts; this
+// deploy/knative/function (func.yaml, the entry file func builds, the webhook
+// configuration) and deploy/cloud-run-function. Running the entry files under
+// the real runtimes is test/integration/function-runtimes.test.ts; this
 // checks what only a cluster would otherwise show: a volume or an
 // environment variable that does not match, a limit below serve's, a webhook
-// configuration that differs from the others.
+// configuration that differs from the others, a runtime version other than
+// the one tested.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -92,4 +93,22 @@ test("the webhook configuration's rules, policies and namespace exclusions are t
   for (const key of ['name', 'failurePolicy', 'timeoutSeconds', 'sideEffects', 'reinvocationPolicy', 'matchPolicy', 'admissionReviewVersions', 'rules', 'namespaceSelector']) {
     assert.deepEqual(ours[key], theirs[key], key);
   }
+});
+
+const CLOUD_RUN = join(DEPLOY, 'cloud-run-function');
+const cloudRunPkg = JSON.parse(readFileSync(join(CLOUD_RUN, 'package.json'), 'utf8')) as typeof pkg;
+
+test('the Cloud Run function depends on the functions-framework version the tests run, with the packed hpa-bridge', () => {
+  assert.equal(cloudRunPkg.type, 'module');
+  assert.equal(cloudRunPkg.dependencies['@google-cloud/functions-framework'], rootPkg.devDependencies['@google-cloud/functions-framework']);
+  assert.equal(cloudRunPkg.dependencies['hpa-bridge'], `file:hpa-bridge-${rootPkg.version}.tgz`);
+  assert.equal(cloudRunPkg.scripts.start, 'functions-framework --target=mutate');
+});
+
+test("the Cloud Run function's main file re-exports the target its start script names", () => {
+  const text = readFileSync(join(CLOUD_RUN, cloudRunPkg.main), 'utf8');
+  const m = /^export \{ (\w+) \} from 'hpa-bridge\/dist\/webhook\/function\.js';$/m.exec(text);
+  assert.ok(m, text);
+  assert.equal(`functions-framework --target=${m[1] ?? ''}`, cloudRunPkg.scripts.start);
+  assert.equal(typeof (entry as Record<string, unknown>)[m[1] ?? ''], 'function');
 });
