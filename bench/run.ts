@@ -1,5 +1,5 @@
 // Benchmark driver: `npm run bench`, or `node dist/bench/run.js --only webhook`
-// (sections: custom, discovery, webhook, idle, resource, population; comma-separated;
+// (sections: custom, discovery, webhook, function, idle, resource, population; comma-separated;
 // `--population-speedup 10,1` sets how much faster than real time the 1,000- and
 // 10,000-HPA populations ask). Every figure
 // is compared with a baseline measured in the same run on the same machine,
@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { startPrometheus, type PrometheusInstance } from '../test/support/promet
 import { KubeApiDouble } from '../test/support/kube-api-double.js';
 import { writeKubeconfig } from '../test/support/kubeconfig.js';
 import type { BurstResult } from './burst.js';
+import { FUNCTION_METHOD, functionBounds, functionSection, type FunctionRaw } from './function-section.js';
 import { POPULATION_METHOD, populationBounds, populationSection, type Population, type PopulationSectionResult } from './population-section.js';
 import type { DiscoveryResult } from './discovery-child.js';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -47,7 +49,7 @@ import {
   type SeriesChild,
 } from './lib.js';
 
-const SECTIONS = ['custom', 'discovery', 'webhook', 'idle', 'resource', 'population'] as const;
+const SECTIONS = ['custom', 'discovery', 'webhook', 'function', 'idle', 'resource', 'population'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const CONCURRENCY = 64;
@@ -684,7 +686,7 @@ async function listenHttps(server: Server): Promise<string> {
   return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function closeServer(server: Server): Promise<void> {
+async function closeServer(server: HttpServer): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 }
@@ -698,7 +700,8 @@ async function staticServer(body: string): Promise<{ server: Server; url: string
   return { server, url: await listenHttps(server) };
 }
 
-async function echoServer(): Promise<Server> {
+/** An express endpoint that parses the review and allows it: over HTTPS for row 5, over plain HTTP for the function rows. */
+async function echoServer(tls = true): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -707,8 +710,9 @@ async function echoServer(): Promise<Server> {
     const body = req.body as { apiVersion?: string; request?: { uid?: string } };
     res.json({ apiVersion: body.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: body.request?.uid ?? '', allowed: true } });
   });
-  const server = createHttpsServer({ ...(await selfSigned('bench-echo')), minVersion: 'TLSv1.2' }, app);
-  await listenHttps(server);
+  const server: HttpServer = tls ? createHttpsServer({ ...(await selfSigned('bench-echo')), minVersion: 'TLSv1.2' }, app) : createHttpServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return server;
 }
 
@@ -1102,6 +1106,7 @@ function bounds(r: Results): string {
     if (large.errors.length) parts.push(`errors: ${large.errors.join('; ')}`);
     lines.push(`- **3d (discovery, 1,000,000 series).** ${parts.join('; ')}.`);
   }
+  lines.push(...functionBounds(r.raw.function as FunctionRaw | undefined, missed));
   lines.push(...populationBounds(r.raw.population as PopulationSectionResult['raw'] | undefined, missed));
   return lines.length ? `\n## What bounds the missed targets\n\n${lines.join('\n')}\n` : '';
 }
@@ -1170,6 +1175,7 @@ ${bounds(r)}
   that parses the review and answers \`allowed: true\`. The load is a closed loop, so
   mean latency is concurrency ÷ rate (Little's law): at c=${CONCURRENCY}, a p99 of 10 ms
   needs more than ${CONCURRENCY * 100} reviews/s, which is why 5b repeats at c=16.
+${FUNCTION_METHOD}
 - **Resource metrics (7).** The workload exporter also serves cAdvisor's
   \`container_cpu_usage_seconds_total\` and \`container_memory_working_set_bytes\` for the
   same ${SMALL_PODS + BIG_PODS} pods as the kubelet exports them (id, image, name, container, pod,
@@ -1227,6 +1233,11 @@ async function main(): Promise<void> {
       if (section === 'custom') await customSection(results, work);
       if (section === 'discovery') await discoverySection(results, work);
       if (section === 'webhook') await webhookSection(results);
+      if (section === 'function') {
+        const { rows, raw } = await functionSection(join(work, 'function'), await admissionBody(), () => echoServer(false));
+        results.rows.function = rows;
+        results.raw.function = raw;
+      }
       if (section === 'idle') await idleSection(results, work);
       if (section === 'resource') await resourceSection(results, work);
       if (section === 'population') {

@@ -6,6 +6,8 @@
 // inotify misses changes on some volumes (and a missing directory cannot be
 // watched at all until it appears).
 import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 interface FileWatchOptions {
   /** Wait this long after the last change before calling back. */
@@ -51,5 +53,47 @@ export function watchDirectories(dirs: Iterable<string>, onChange: () => void, o
       for (const w of watchers) w.close();
       watchers.length = 0;
     },
+  };
+}
+
+/** The directories to watch for `paths`: a directory itself, a file's (or a missing path's) parent. */
+export async function directoriesOf(paths: readonly string[]): Promise<Set<string>> {
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    const full = resolve(p);
+    try {
+      dirs.add((await stat(full)).isDirectory() ? full : dirname(full));
+    } catch {
+      dirs.add(dirname(full));
+    }
+  }
+  return dirs;
+}
+
+/**
+ * `load` behind a guard for reloads: concurrent calls share one run, and a
+ * call made during a run schedules exactly one more, so the last write on
+ * disk is always the one read last.
+ */
+export function coalescing<T>(load: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  let again = false;
+  return () => {
+    if (inFlight) {
+      again = true;
+      return inFlight;
+    }
+    inFlight = (async () => {
+      let result: T;
+      do {
+        again = false;
+        result = await load();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a call during the await sets it
+      } while (again);
+      return result;
+    })().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
   };
 }

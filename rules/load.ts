@@ -1,14 +1,9 @@
-// Loading a rule set from files and directories. A directory holds one file
-// per team; in a Kubernetes ConfigMap mount its entries are symlinks into a
-// `..data` directory, and the dot-entries are the mount's own bookkeeping.
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { compileRuleFiles, type CompiledRules, type DecodedRuleFile } from './compile.js';
+// Loading a rule set from files and directories (see rule-files.ts) and
+// compiling every section of it.
+import { compileRuleFiles, type CompiledRules } from './compile.js';
 import { DiagnosticList, type Diagnostic } from './diagnostics.js';
 import { StaticResourceCatalog, type ResourceCatalog } from './resources.js';
-import { decodeNode, ruleFileSpec } from './schema.js';
-import { parseYamlSource, type YamlNode } from './yaml-source.js';
+import { decodeRuleTexts, digestOf, readRuleTexts, type RuleText } from './rule-files.js';
 
 export interface RuleSet extends CompiledRules {
   /** The files the set was read from, in load order. */
@@ -28,59 +23,6 @@ export interface LoadResult {
   readonly digest: string;
 }
 
-interface RuleText {
-  readonly file: string;
-  readonly text: string;
-}
-
-const RULE_FILE = /\.ya?ml$/i;
-
-/** Expands the paths given on the command line to the rule files they hold, sorted within each directory. */
-async function listRuleFiles(paths: readonly string[], diagnostics: DiagnosticList): Promise<string[]> {
-  const files: string[] = [];
-  for (const path of paths) {
-    let info;
-    try {
-      info = await stat(path);
-    } catch (e) {
-      diagnostics.error({ file: path, line: 1, column: 1 }, '', 'unreadable', `cannot read rule path: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      continue;
-    }
-    if (!info.isDirectory()) {
-      files.push(path);
-      continue;
-    }
-    const entries = (await readdir(path)).filter((n) => !n.startsWith('.') && RULE_FILE.test(n)).sort();
-    for (const name of entries) {
-      const full = join(path, name);
-      try {
-        if ((await stat(full)).isFile()) files.push(full);
-      } catch {
-        // A dangling symlink mid-swap in a ConfigMap mount; the next reload sees the new target.
-      }
-    }
-  }
-  return [...new Set(files)];
-}
-
-async function readRuleTexts(files: readonly string[], diagnostics: DiagnosticList): Promise<RuleText[]> {
-  const out: RuleText[] = [];
-  for (const file of files) {
-    try {
-      out.push({ file, text: await readFile(file, 'utf8') });
-    } catch (e) {
-      diagnostics.error({ file, line: 1, column: 1 }, '', 'unreadable', `cannot read rule file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  return out;
-}
-
-function digestOf(texts: readonly RuleText[]): string {
-  const h = createHash('sha256');
-  for (const t of texts) h.update(t.file).update('\0').update(t.text).update('\0');
-  return h.digest('hex').slice(0, 16);
-}
-
 /** Parses and validates rule texts. Pure apart from the diagnostics it returns. */
 export function compileRuleTexts(texts: readonly RuleText[], catalog: ResourceCatalog = new StaticResourceCatalog()): LoadResult {
   const diagnostics = new DiagnosticList();
@@ -88,24 +30,7 @@ export function compileRuleTexts(texts: readonly RuleText[], catalog: ResourceCa
 }
 
 function compileInto(texts: readonly RuleText[], catalog: ResourceCatalog, diagnostics: DiagnosticList): LoadResult {
-  const decoded: DecodedRuleFile[] = [];
-  for (const { file, text } of texts) {
-    const before = diagnostics.errors.length;
-    const source = parseYamlSource(file, text, diagnostics);
-    // A file that is not valid YAML is reported once; checking its half-parsed
-    // contents would only add errors that follow from the first.
-    if (diagnostics.errors.length > before) {
-      decoded.push({ file, root: undefined });
-      continue;
-    }
-    const contents = (source.document?.contents ?? null) as YamlNode | null;
-    const root = decodeNode(source, contents, ruleFileSpec, '', diagnostics);
-    if (root === undefined && !diagnostics.hasErrors) {
-      diagnostics.warning({ file, line: 1, column: 1 }, '', 'empty-file', `${basename(file)} holds no rules`);
-    }
-    decoded.push({ file, root: root?.kind === 'object' ? root : undefined });
-  }
-  const compiled = compileRuleFiles(decoded, catalog, diagnostics);
+  const compiled = compileRuleFiles(decodeRuleTexts(texts, diagnostics), catalog, diagnostics);
   const files = texts.map((t) => t.file);
   const digest = digestOf(texts);
   return {
@@ -121,10 +46,6 @@ function compileInto(texts: readonly RuleText[], catalog: ResourceCatalog, diagn
 /** Reads, parses and validates every rule file under `paths`. Never throws on bad input. */
 export async function loadRuleSet(paths: readonly string[], catalog: ResourceCatalog = new StaticResourceCatalog()): Promise<LoadResult> {
   const diagnostics = new DiagnosticList();
-  const files = await listRuleFiles(paths, diagnostics);
-  if (files.length === 0 && !diagnostics.hasErrors) {
-    diagnostics.error({ file: paths.join(', ') || '.', line: 1, column: 1 }, '', 'no-files', 'no rule files (*.yaml, *.yml) found');
-  }
-  const texts = await readRuleTexts(files, diagnostics);
+  const texts = await readRuleTexts(paths, diagnostics);
   return compileInto(texts, catalog, diagnostics);
 }

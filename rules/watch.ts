@@ -2,10 +2,8 @@
 // errors; a bad edit is reported and ignored, never applied, so an edit can
 // never drop the rules the HPAs depend on.
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
-import { watchDirectories, type FileWatch } from './file-watch.js';
+import { coalescing, directoriesOf, watchDirectories, type FileWatch } from './file-watch.js';
 import { loadRuleSet, type LoadResult, type RuleSet } from './load.js';
 import { StaticResourceCatalog, type ResourceCatalog } from './resources.js';
 
@@ -47,8 +45,6 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
     reloads: { succeeded: 0, failed: 0 },
     lastDurationSeconds: undefined,
   };
-  private inFlight: Promise<LoadResult> | undefined;
-  private again = false;
 
   constructor(
     readonly paths: readonly string[],
@@ -70,24 +66,7 @@ export class RuleStore extends EventEmitter<RuleStoreEvents> {
    * Loads the files now. Concurrent calls share one load, and a call made
    * during a load schedules exactly one more, so the last write always wins.
    */
-  reload(): Promise<LoadResult> {
-    if (this.inFlight) {
-      this.again = true;
-      return this.inFlight;
-    }
-    this.inFlight = (async () => {
-      let result: LoadResult;
-      do {
-        this.again = false;
-        result = await this.loadOnce();
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a reload() call during the await sets it
-      } while (this.again);
-      return result;
-    })().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
+  readonly reload: () => Promise<LoadResult> = coalescing(() => this.loadOnce());
 
   private async loadOnce(): Promise<LoadResult> {
     const started = process.hrtime.bigint();
@@ -146,15 +125,7 @@ export class RuleWatcher {
   ) {}
 
   async start(): Promise<void> {
-    const dirs = new Set<string>();
-    for (const p of this.store.paths) {
-      const full = resolve(p);
-      try {
-        dirs.add((await stat(full)).isDirectory() ? full : dirname(full));
-      } catch {
-        dirs.add(dirname(full));
-      }
-    }
+    const dirs = await directoriesOf(this.store.paths);
     if (this.closed) return;
     this.watch = watchDirectories(dirs, () => void this.store.reload(), { debounceMs: this.options.debounceMs ?? 250, pollMs: this.options.pollMs ?? 30_000 });
   }

@@ -4,9 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { freePort } from './ports.js';
 
 export const INSTALL_COMMAND = 'apt-get install -y prometheus';
 
@@ -207,20 +207,6 @@ export async function findPromtool(): Promise<string> {
   } catch {
     throw new Error(`promtool "${candidate}" not found or not executable: install it with \`${INSTALL_COMMAND}\` or point PROMTOOL_BIN at it.`);
   }
-}
-
-// The port is released before Prometheus binds it, so another process can
-// grab it in between; callers retry on "address already in use".
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function checkTarget(target: string): void {

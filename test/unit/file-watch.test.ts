@@ -1,10 +1,11 @@
-// The file watch shared by rule reload and serving-certificate reload.
+// The file watch shared by rule reload and serving-certificate reload, the
+// directories it watches for a set of paths, and the guard that coalesces reloads.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { watchDirectories } from '../../rules/file-watch.js';
+import { coalescing, directoriesOf, watchDirectories } from '../../rules/file-watch.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -69,5 +70,47 @@ describe('file watch', () => {
     await sleep(100);
     assert.equal(calls, 0);
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('coalesced reloads', () => {
+  test('calls made during a load share it and run exactly one more load after it', async () => {
+    let runs = 0;
+    let release: (() => void) | undefined;
+    const reload = coalescing(async () => {
+      const n = ++runs;
+      if (n === 1) await new Promise<void>((r) => (release = r));
+      return n;
+    });
+    const first = reload();
+    const second = reload();
+    const third = reload();
+    assert.equal(second, first);
+    assert.equal(third, first);
+    await until(() => release !== undefined);
+    release?.();
+    assert.equal(await first, 2);
+    assert.equal(runs, 2);
+  });
+
+  test('a call after a load has finished starts a new one', async () => {
+    let runs = 0;
+    const reload = coalescing(async () => ++runs);
+    assert.equal(await reload(), 1);
+    assert.equal(await reload(), 2);
+  });
+});
+
+describe('directories to watch', () => {
+  test('a directory is watched itself, a file and a missing path through their parent', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'file-watch-dirs-'));
+    try {
+      await mkdir(join(dir, 'rules'));
+      await writeFile(join(dir, 'one.yaml'), 'defaults: []\n');
+      const dirs = await directoriesOf([join(dir, 'rules'), join(dir, 'one.yaml'), join(dir, 'later', 'two.yaml')]);
+      assert.deepEqual([...dirs], [join(dir, 'rules'), dir, join(dir, 'later')]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
